@@ -1,0 +1,16 @@
+//! Runyard: notebook sessions whose code runs in separate, supervised runtime
+//! processes — Livebook's runtime design, on the desktop and for more languages.
+//!
+//! - [`protocol`]: the wire protocol spoken with every runtime agent.
+//! - [`runtime`]: runtime kinds, their configuration and how they start.
+//! - [`manager`]: the background thread that owns every runtime process.
+//! - [`notebook`]: notebook file formats.
+
+pub mod headless;
+pub mod manager;
+pub mod notebook;
+pub mod protocol;
+pub mod runtime;
+
+pub use manager::{Command, Evaluation, Event, Manager, Outcome, SessionId};
+pub use runtime::{InitError, RuntimeConfig};

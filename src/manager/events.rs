@@ -1,0 +1,169 @@
+use std::cell::Cell;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{SessionId, Waker};
+use crate::protocol::{EvalError, MemoryUsage, Stream};
+use crate::runtime::{ExitInfo, InitError};
+
+/// What the manager reports. Per session, events arrive in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A runtime process was started; the handshake is under way.
+    Starting {
+        session: SessionId,
+        node: String,
+        pid: u32,
+        command: String,
+    },
+    /// The runtime is ready. It holds no evaluations yet: every context of an
+    /// earlier runtime of this session is gone.
+    Connected {
+        session: SessionId,
+        info: NodeInfo,
+    },
+    /// The runtime could not be started.
+    InitFailed {
+        session: SessionId,
+        error: InitError,
+        command: String,
+    },
+    /// Output written by an evaluation (`evaluation_ref`), or between evaluations.
+    Output {
+        session: SessionId,
+        evaluation_ref: Option<String>,
+        stream: Stream,
+        text: String,
+    },
+    /// Bytes the runtime wrote outside the protocol's frames.
+    StrayOutput {
+        session: SessionId,
+        text: String,
+    },
+    /// The one answer to each `Evaluate`.
+    EvaluationFinished {
+        session: SessionId,
+        evaluation_ref: String,
+        outcome: Outcome,
+        /// Time spent evaluating in the runtime (zero if it never ran).
+        duration: Duration,
+    },
+    /// An interrupt was not answered within the grace period: offer `Kill`.
+    InterruptUnanswered {
+        session: SessionId,
+        evaluation_ref: String,
+    },
+    Memory {
+        session: SessionId,
+        usage: MemoryUsage,
+    },
+    /// The runtime ended without being asked to. Its contexts are gone.
+    NodeDown {
+        session: SessionId,
+        node: String,
+        exit: ExitInfo,
+        stderr_tail: String,
+    },
+    /// The runtime was stopped as asked. Its contexts are gone.
+    Disconnected {
+        session: SessionId,
+        node: String,
+        reason: DisconnectReason,
+    },
+    /// Something the user may want to know that changes no state (a bad
+    /// frame from the runtime, a diagnostic from the agent).
+    Warning {
+        session: SessionId,
+        message: String,
+    },
+}
+
+impl Event {
+    pub fn session(&self) -> Option<SessionId> {
+        match self {
+            Event::Starting { session, .. }
+            | Event::Connected { session, .. }
+            | Event::InitFailed { session, .. }
+            | Event::Output { session, .. }
+            | Event::StrayOutput { session, .. }
+            | Event::EvaluationFinished { session, .. }
+            | Event::InterruptUnanswered { session, .. }
+            | Event::Memory { session, .. }
+            | Event::NodeDown { session, .. }
+            | Event::Disconnected { session, .. }
+            | Event::Warning { session, .. } => Some(*session),
+        }
+    }
+}
+
+/// A connected runtime node, as the handshake described it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub name: String,
+    pub pid: u32,
+    pub language: String,
+    pub language_version: String,
+    /// The real interpreter (a shim or wrapper resolved).
+    pub executable: String,
+    pub kind: String,
+    pub cookie: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `value`: the printed form of the last expression, if any.
+    Ok {
+        value: Option<String>,
+    },
+    Error(EvalError),
+    /// Stopped by an interrupt; where it stopped, if the runtime said.
+    Interrupted(Option<EvalError>),
+    /// Never finished: the runtime went away or never started.
+    Aborted {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DisconnectReason {
+    /// `Disconnect`.
+    Requested,
+    /// `Reconnect` (a `Starting` follows).
+    Reconnect,
+    /// `Kill` after an unanswered interrupt.
+    Killed,
+    /// The manager shut down.
+    Shutdown,
+}
+
+/// Sends events and calls the waker once per batch.
+pub(super) struct EventSink {
+    tx: mpsc::Sender<Event>,
+    waker: Waker,
+    pending_wake: Cell<bool>,
+}
+
+impl EventSink {
+    pub fn new(tx: mpsc::Sender<Event>, waker: Waker) -> Self {
+        EventSink {
+            tx,
+            waker,
+            pending_wake: Cell::new(false),
+        }
+    }
+
+    pub fn send(&self, event: Event) {
+        // A dropped receiver means nobody listens any more; that is fine.
+        let _ = self.tx.send(event);
+        self.pending_wake.set(true);
+    }
+
+    /// Ends a batch: wakes the caller if anything was sent since the last one.
+    pub fn flush(&self) {
+        if self.pending_wake.replace(false) {
+            (self.waker)();
+        }
+    }
+}

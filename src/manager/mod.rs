@@ -1,0 +1,179 @@
+//! The background manager: one thread that owns every runtime process.
+//!
+//! Callers (the window, `runyard run`, tests) send [`Command`]s through a
+//! [`Manager`] handle that never blocks, and drain [`Event`]s. The manager calls
+//! the waker after each batch of events so a UI can repaint only then.
+
+mod events;
+mod node;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use events::{DisconnectReason, Event, NodeInfo, Outcome};
+
+use crate::runtime::RuntimeConfig;
+
+/// Identifies a session; chosen by the caller, unique among its sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct SessionId(pub u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "session {}", self.0)
+    }
+}
+
+/// One evaluation request, with Livebook's references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The evaluation flow (a notebook section).
+    pub container: String,
+    /// Under which the bindings this evaluation leaves are stored.
+    pub evaluation_ref: String,
+    /// Whose bindings to start from; `None` starts fresh.
+    pub prev_evaluation_ref: Option<String>,
+    pub code: String,
+    /// How tracebacks name this code, e.g. `cell 3`.
+    pub file: String,
+}
+
+/// What a caller asks of the manager.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Start the session's runtime (stopping the one it has, if any).
+    Connect {
+        session: SessionId,
+        config: RuntimeConfig,
+    },
+    /// Stop the session's runtime: `stop`, a grace period, then SIGKILL.
+    Disconnect {
+        session: SessionId,
+    },
+    /// Disconnect, then start afresh with the same configuration.
+    Reconnect {
+        session: SessionId,
+    },
+    /// Evaluate code; answered by exactly one `EvaluationFinished`. While the
+    /// runtime is starting, evaluations wait and are sent once it is ready.
+    Evaluate {
+        session: SessionId,
+        evaluation: Evaluation,
+    },
+    ForgetEvaluation {
+        session: SessionId,
+        container: String,
+        evaluation_ref: String,
+    },
+    DropContainer {
+        session: SessionId,
+        container: String,
+    },
+    /// Stop the running evaluation; if it does not stop within the grace
+    /// period, `InterruptUnanswered` offers a hard kill.
+    Interrupt {
+        session: SessionId,
+    },
+    /// Kill the runtime's process group at once (after an unanswered interrupt).
+    Kill {
+        session: SessionId,
+    },
+    /// Ask for a `Memory` event.
+    Memory {
+        session: SessionId,
+    },
+    /// Stop every runtime; the manager thread then ends.
+    Shutdown,
+}
+
+/// Called after each batch of events (e.g. `egui::Context::request_repaint`).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The handle to the manager thread. Dropping it stops every runtime.
+pub struct Manager {
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    events: mpsc::Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManagerError {
+    #[error("the manager thread could not be started: {0}")]
+    Start(#[from] std::io::Error),
+}
+
+impl Manager {
+    /// Starts the manager thread.
+    pub fn start(waker: Waker) -> Result<Manager, ManagerError> {
+        let (command_tx, command_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // One thread, living as long as the manager: every child is spawned
+        // from it, so their parent-death signal fires exactly when it ends.
+        let thread = std::thread::Builder::new()
+            .name("runyard-manager".into())
+            .spawn(move || {
+                runtime.block_on(worker::run(command_rx, events::EventSink::new(event_tx, waker)));
+            })?;
+        Ok(Manager {
+            commands: command_tx,
+            events: event_rx,
+            thread: Some(thread),
+        })
+    }
+
+    /// A manager whose waker does nothing: for tests and headless use, which
+    /// wait on [`Manager::recv_timeout`] instead.
+    pub fn start_headless() -> Result<Manager, ManagerError> {
+        Self::start(Arc::new(|| {}))
+    }
+
+    /// Sends a command; never blocks. After shutdown, commands are ignored.
+    pub fn send(&self, command: Command) {
+        if self.commands.send(command).is_err() {
+            tracing::debug!("command sent after the manager stopped");
+        }
+    }
+
+    pub fn connect(&self, session: SessionId, config: RuntimeConfig) {
+        self.send(Command::Connect { session, config });
+    }
+
+    pub fn evaluate(&self, session: SessionId, evaluation: Evaluation) {
+        self.send(Command::Evaluate { session, evaluation });
+    }
+
+    /// The next event, if one is waiting.
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// The next event, waiting at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// Stops every runtime (each gets its grace period) and waits for the
+    /// manager thread to end.
+    pub fn shutdown(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        self.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("the manager thread panicked");
+        }
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}

@@ -1,0 +1,3 @@
+//! Notebook file formats.
+
+pub mod percent;

@@ -1,0 +1,226 @@
+//! Shared helpers for tests that drive the real manager with real runtimes.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use runyard::manager::NodeInfo;
+use runyard::protocol::Stream;
+use runyard::{Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
+
+/// Generous: tests assert behaviour, never speed.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The interpreter tests use: `RUNYARD_TEST_PYTHON`, else `python3` from PATH.
+pub fn python_config() -> RuntimeConfig {
+    let mut config = RuntimeConfig::python();
+    if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
+        config = config.with_executable(python);
+    }
+    config
+}
+
+/// A manager plus the events that earlier waits passed over.
+pub struct Harness {
+    pub manager: Manager,
+    backlog: VecDeque<Event>,
+}
+
+/// What one evaluation produced.
+#[derive(Debug)]
+pub struct Evaluated {
+    pub outcome: Outcome,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Evaluated {
+    pub fn value(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Ok { value } => value.as_deref(),
+            other => panic!(
+                "expected success, got {other:?} (stdout {:?}, stderr {:?})",
+                self.stdout, self.stderr
+            ),
+        }
+    }
+
+    pub fn error(&self) -> &runyard::protocol::EvalError {
+        match &self.outcome {
+            Outcome::Error(error) => error,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        Harness {
+            manager: Manager::start_headless().expect("manager starts"),
+            backlog: VecDeque::new(),
+        }
+    }
+
+    /// Waits for the first event (from the backlog or new) that `pick` accepts.
+    pub fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        if let Some(pos) = self.backlog.iter().position(|e| pick(e).is_some()) {
+            let event = self.backlog.remove(pos).unwrap();
+            return pick(&event).unwrap();
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(event) = self.manager.recv_timeout(left) else {
+                panic!("timed out waiting for {what}; passed over: {:#?}", self.backlog);
+            };
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+            self.backlog.push_back(event);
+        }
+    }
+
+    /// Events received so far (and within `quiet`) that match, removed from the backlog.
+    pub fn drain_matching(&mut self, quiet: Duration, pick: impl Fn(&Event) -> bool) -> Vec<Event> {
+        while let Some(event) = self.manager.recv_timeout(quiet) {
+            self.backlog.push_back(event);
+        }
+        let (found, rest): (Vec<_>, Vec<_>) = self.backlog.drain(..).partition(|e| pick(e));
+        self.backlog = rest.into();
+        found
+    }
+
+    pub fn connect(&mut self, session: SessionId, config: RuntimeConfig) -> NodeInfo {
+        self.manager.connect(session, config);
+        self.wait_connected(session)
+    }
+
+    pub fn wait_connected(&mut self, session: SessionId) -> NodeInfo {
+        self.wait_for("connected", |e| match e {
+            Event::Connected { session: s, info } if *s == session => Some(info.clone()),
+            Event::InitFailed { session: s, error, .. } if *s == session => panic!("init failed: {error}"),
+            _ => None,
+        })
+    }
+
+    pub fn wait_init_failed(&mut self, session: SessionId) -> runyard::InitError {
+        self.wait_for("init failed", |e| match e {
+            Event::InitFailed { session: s, error, .. } if *s == session => Some(error.clone()),
+            Event::Connected { session: s, .. } if *s == session => panic!("connected, expected a failure"),
+            _ => None,
+        })
+    }
+
+    /// Sends an evaluation and returns at once.
+    pub fn submit(&self, session: SessionId, container: &str, evaluation_ref: &str, prev: Option<&str>, code: &str) {
+        self.manager.evaluate(
+            session,
+            Evaluation {
+                container: container.into(),
+                evaluation_ref: evaluation_ref.into(),
+                prev_evaluation_ref: prev.map(Into::into),
+                code: code.into(),
+                file: format!("cell {evaluation_ref}"),
+            },
+        );
+    }
+
+    /// Waits for an evaluation to finish, collecting its output.
+    pub fn finish(&mut self, session: SessionId, evaluation_ref: &str) -> Evaluated {
+        let outcome = self.wait_for(&format!("evaluation {evaluation_ref}"), |e| match e {
+            Event::EvaluationFinished {
+                session: s,
+                evaluation_ref: r,
+                outcome,
+                ..
+            } if *s == session && r == evaluation_ref => Some(outcome.clone()),
+            _ => None,
+        });
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        let outputs = self.drain_matching(Duration::ZERO, |e| {
+            matches!(e, Event::Output { session: s, evaluation_ref: Some(r), .. } if *s == session && r == evaluation_ref)
+        });
+        for event in outputs {
+            if let Event::Output { stream, text, .. } = event {
+                match stream {
+                    Stream::Stdout => stdout.push_str(&text),
+                    Stream::Stderr => stderr.push_str(&text),
+                }
+            }
+        }
+        Evaluated {
+            outcome,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn eval(&mut self, session: SessionId, evaluation_ref: &str, prev: Option<&str>, code: &str) -> Evaluated {
+        self.submit(session, "main", evaluation_ref, prev, code);
+        self.finish(session, evaluation_ref)
+    }
+}
+
+/// True while `pid` is a live process (a zombie counts as gone).
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+            state != Some("Z") && state != Some("X")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits until none of `pids` is alive; returns those still alive at the deadline.
+pub fn wait_gone(pids: &[u32], within: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|&p| alive(p)).collect();
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn kill9(pid: u32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill");
+}
+
+/// Writes an executable script (a real program standing in for an
+/// interpreter that misbehaves in a way a real one cannot on demand).
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The path of the real python3, for scripts that wrap it.
+pub fn real_python() -> String {
+    let config = python_config();
+    let name = config.executable().to_string();
+    let output = std::process::Command::new(&name)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// A shell script that answers the handshake (with `protocol`), then runs `rest`.
+pub fn fake_runtime(dir: &Path, protocol: u32, rest: &str) -> PathBuf {
+    let body = format!(
+        "#!/bin/sh\nfor last; do :; done\n\
+         printf '\\036{{\"type\":\"hello\",\"token\":\"%s\",\"protocol\":{protocol},\"pid\":%d,\"language\":\"python\",\"language_version\":\"3\",\"executable\":\"fake\",\"node\":\"fake\"}}\\n' \"$last\" $$\n\
+         {rest}\n"
+    );
+    script(dir, &format!("fake-runtime-{protocol}"), &body)
+}

@@ -53,9 +53,8 @@ fn main() -> ExitCode {
             let mut config =
                 RuntimeConfig::python().with_init_timeout(std::time::Duration::from_secs_f64(timeout_init));
             config.standalone_mut().executable = python;
-            let stdout = std::io::stdout();
-            let stderr = std::io::stderr();
-            match runyard::headless::run_script(&file, config, &mut stdout.lock(), &mut stderr.lock()) {
+            // Unlocked handles: the manager thread logs to stderr meanwhile.
+            match runyard::headless::run_script(&file, config, &mut std::io::stdout(), &mut std::io::stderr()) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("runyard: {err}");

@@ -121,10 +121,16 @@ pub(super) async fn write_frames(mut stdin: ChildStdin, mut frames: UnboundedRec
 }
 
 /// Sends `msg` about node `id` to the worker after `delay`.
-pub(super) fn after(delay: Duration, id: NodeId, msg: NodeMsg, internal: &UnboundedSender<Internal>) {
+pub(super) fn after(
+    delay: Duration,
+    id: NodeId,
+    msg: NodeMsg,
+    internal: &UnboundedSender<Internal>,
+) -> tokio::task::AbortHandle {
     let internal = internal.clone();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let _ = internal.send((id, msg));
-    });
+    })
+    .abort_handle()
 }

@@ -11,7 +11,7 @@ use super::events::EventSink;
 use super::node::{self, Internal, NodeId, NodeMsg};
 use super::{Command, DisconnectReason, Evaluation, Event, NodeInfo, Outcome, SessionId};
 use crate::protocol::{self, Decoded, FromAgent, Hello, LogLevel, PROTOCOL_VERSION, ResultStatus, ToAgent};
-use crate::runtime::{self, InitError, RuntimeConfig, RuntimeKind, StderrTail};
+use crate::runtime::{self, InitError, RuntimeConfig, StderrTail};
 
 /// How long an interrupted evaluation may take to stop before the user is
 /// offered a hard kill.
@@ -89,6 +89,7 @@ enum Phase {
     Starting {
         token: String,
         pending: Vec<ToAgent>,
+        hello_timer: tokio::task::AbortHandle,
     },
     Connected,
     /// Detached from its session (disconnected, failed): only waiting to end.
@@ -154,40 +155,30 @@ impl Worker {
 
     fn start(&mut self, session: SessionId) {
         let config = self.sessions[&session].config.clone();
-        let name = format!("{}-{}", config.language(), runtime::short_id());
-        let display = runtime::python::display_command(config.executable(), &config.standalone().args, &name);
-        let fail = |worker: &mut Worker, error: InitError, command: String| {
-            worker.events.send(Event::InitFailed {
-                session,
-                error,
-                command,
-            });
-        };
-        if let Err(err) = config.validate() {
-            return fail(self, err.into(), display);
-        }
-        let executable = match runtime::resolve_executable(config.executable(), config.standalone()) {
-            Ok(path) => path,
-            Err(error) => return fail(self, error, display),
-        };
-        let (program, script) = match self.resolved.get(&executable) {
-            Some(real) if real.is_file() => (real.clone(), None),
-            _ => {
-                let script = runtime::is_script(&executable).then(|| executable.clone());
-                (executable, script)
+        let name = runtime::node_name(&config);
+        let token = runtime::random_token();
+        let launch = match runtime::plan(&config, &name, &token, &self.resolved) {
+            Ok(launch) => launch,
+            Err(error) => {
+                let command = runtime::display_unplanned(&config, &name);
+                return self.events.send(Event::InitFailed {
+                    session,
+                    error,
+                    command,
+                });
             }
         };
-        let token = runtime::random_token();
-        let (args, death_signal) = match config.kind {
-            RuntimeKind::PythonStandalone(_) => (
-                runtime::python::agent_args(&name, &token),
-                runtime::python::DEATH_SIGNAL,
-            ),
-        };
-        let command = runtime::python::display_command(&program.to_string_lossy(), &config.standalone().args, &name);
-        let spawned = match runtime::spawn_node(&program, &args, config.standalone(), death_signal) {
+        let command = launch.display.clone();
+        let spawned = match runtime::spawn_node(&launch.program, &launch.args, config.standalone(), launch.death_signal)
+        {
             Ok(spawned) => spawned,
-            Err(error) => return fail(self, error, command),
+            Err(error) => {
+                return self.events.send(Event::InitFailed {
+                    session,
+                    error,
+                    command,
+                });
+            }
         };
 
         let id = self.next_node;
@@ -204,7 +195,7 @@ impl Worker {
             stderr.clone(),
             self.internal.clone(),
         );
-        node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal);
+        let hello_timer = node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal);
         tracing::info!(%session, node = %name, pid = spawned.pid, %command, "starting runtime");
         self.events.send(Event::Starting {
             session,
@@ -221,13 +212,14 @@ impl Worker {
                 phase: Phase::Starting {
                     token,
                     pending: Vec::new(),
+                    hello_timer,
                 },
                 writer,
                 stderr,
                 in_flight: VecDeque::new(),
                 interrupt_epoch: 0,
                 agent_init_error: None,
-                script,
+                script: launch.wrapper,
                 kind: config.kind_label(),
                 command,
             },
@@ -468,7 +460,12 @@ impl Worker {
 
     fn on_handshake(&mut self, id: NodeId, message: FromAgent) {
         let node = self.nodes.get_mut(&id).expect("known node");
-        let Phase::Starting { token, pending } = &mut node.phase else {
+        let Phase::Starting {
+            token,
+            pending,
+            hello_timer,
+        } = &mut node.phase
+        else {
             return;
         };
         let hello = match message {
@@ -498,6 +495,7 @@ impl Worker {
             return self.fail_handshake(id, InitError::BadHandshake { detail });
         }
         let pending = std::mem::take(pending);
+        hello_timer.abort();
         node.phase = Phase::Connected;
         for message in &pending {
             node.send(message);

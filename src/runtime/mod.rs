@@ -5,12 +5,14 @@
 mod config;
 mod error;
 mod exit;
+mod launch;
 pub mod python;
 mod spawn;
 
 pub use config::{DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, RuntimeConfig, RuntimeKind, StandaloneConfig};
 pub use error::{ConfigError, InitError};
 pub use exit::ExitInfo;
+pub use launch::{Launch, display_unplanned, node_name, plan};
 pub use spawn::{SpawnedNode, StderrTail, is_script, kill_group, resolve_executable, spawn_node};
 
 /// A fresh random token (32 hex digits) for handshakes and cookies.

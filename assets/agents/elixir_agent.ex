@@ -1,0 +1,1539 @@
+# Runyard's Elixir runtime agent (protocol version 1, see docs/protocol.md).
+#
+# One source file, compiled once per (source, Elixir, OTP) into a cache
+# directory by the bootstrap described in assets/agents/README.md, then
+# loaded from the cached .beam files on every later start.
+#
+# Modules:
+#
+#   RunyardAgent.Version   compile-time version tag (hash of this file, Elixir
+#                          and OTP versions)
+#   RunyardAgent.Json      a small JSON codec (Elixir 1.14 has none)
+#   RunyardAgent.Output    the group leader of every evaluation: speaks the
+#                          Erlang I/O protocol and batches output frames
+#   RunyardAgent           the agent proper: reads commands on fd 0, writes
+#                          frames on fd 1, queues evaluations; in `attach`
+#                          mode a bridge to another node
+#   RunyardAgent.Node_<v>  everything that runs on the evaluating node (this
+#                          node, or the attached target): node manager,
+#                          session (stored contexts), evaluation workers,
+#                          standard_error forwarder, :logger handler. Its name
+#                          carries the version, so several Runyard versions can
+#                          attach to one node without purging each other's
+#                          code.
+
+defmodule RunyardAgent.Version do
+  @moduledoc false
+  @external_resource __ENV__.file
+  @vsn [
+         File.read!(__ENV__.file),
+         System.version(),
+         :erlang.system_info(:otp_release)
+       ]
+       |> :erlang.md5()
+       |> Base.encode16(case: :lower)
+       |> binary_part(0, 12)
+
+  def vsn, do: @vsn
+  def node_module, do: :"Elixir.RunyardAgent.Node_#{@vsn}"
+end
+
+defmodule RunyardAgent.Json do
+  @moduledoc false
+  # Encoder: maps (atom or string keys), lists, binaries (UTF-8; invalid bytes
+  # become U+FFFD), integers, floats, true/false/nil, other atoms as strings.
+  # Decoder: RFC 8259, objects as maps with string keys, null -> nil.
+
+  def encode(nil), do: "null"
+  def encode(true), do: "true"
+  def encode(false), do: "false"
+  def encode(a) when is_atom(a), do: string(Atom.to_string(a))
+  def encode(b) when is_binary(b), do: string(b)
+  def encode(i) when is_integer(i), do: Integer.to_string(i)
+  def encode(f) when is_float(f), do: :erlang.float_to_binary(f, [:short])
+
+  def encode(m) when is_map(m) do
+    case Enum.map(m, fn {k, v} -> [key(k), ?:, encode(v)] end) do
+      [] -> "{}"
+      [h | t] -> [?{, h, Enum.map(t, &[?, | &1]), ?}]
+    end
+  end
+
+  def encode(l) when is_list(l) do
+    case l do
+      [] -> "[]"
+      [h | t] -> [?[, encode(h), Enum.map(t, &[?, | encode(&1)]), ?]]
+    end
+  end
+
+  def encode(t) when is_tuple(t), do: encode(Tuple.to_list(t))
+  def encode(other), do: string(inspect(other))
+
+  defp key(k) when is_atom(k), do: string(Atom.to_string(k))
+  defp key(k) when is_binary(k), do: string(k)
+  defp key(k), do: string(to_string(k))
+
+  @doc "A JSON string literal (iodata) for a binary."
+  def string(b) do
+    b = if String.valid?(b), do: b, else: sanitize(b, [])
+    [?", escape(b), ?"]
+  end
+
+  @specials Enum.map(0..31, &<<&1>>) ++ ["\"", "\\"]
+
+  defp escape(b) do
+    pat = :persistent_term.get({__MODULE__, :pat}, nil) || compile_pat()
+
+    case :binary.match(b, pat) do
+      :nomatch -> b
+      _ -> escape(b, pat, [])
+    end
+  end
+
+  defp compile_pat do
+    pat = :binary.compile_pattern(@specials)
+    :persistent_term.put({__MODULE__, :pat}, pat)
+    pat
+  end
+
+  defp escape(b, pat, acc) do
+    case :binary.match(b, pat) do
+      :nomatch ->
+        [acc | b]
+
+      {pos, 1} ->
+        <<pre::binary-size(pos), c, rest::binary>> = b
+        escape(rest, pat, [acc, pre | esc(c)])
+    end
+  end
+
+  defp esc(?"), do: "\\\""
+  defp esc(?\\), do: "\\\\"
+  defp esc(?\n), do: "\\n"
+  defp esc(?\r), do: "\\r"
+  defp esc(?\t), do: "\\t"
+  defp esc(?\b), do: "\\b"
+  defp esc(?\f), do: "\\f"
+
+  defp esc(c) do
+    hex = Integer.to_string(c, 16)
+    "\\u" <> String.duplicate("0", 4 - byte_size(hex)) <> hex
+  end
+
+  @doc "Replaces every invalid UTF-8 byte with U+FFFD."
+  def sanitize(b, acc \\ [])
+  def sanitize(<<>>, acc), do: IO.iodata_to_binary(Enum.reverse(acc))
+
+  def sanitize(b, acc) do
+    case :unicode.characters_to_binary(b) do
+      good when is_binary(good) ->
+        sanitize(<<>>, [good | acc])
+
+      {:error, good, <<_, rest::binary>>} ->
+        sanitize(rest, ["\uFFFD", good | acc])
+
+      {:incomplete, good, _rest} ->
+        sanitize(<<>>, ["\uFFFD", good | acc])
+    end
+  end
+
+  ## Decoder
+
+  def decode(bin) when is_binary(bin) do
+    {value, rest} = value(skip_ws(bin))
+
+    case skip_ws(rest) do
+      <<>> -> {:ok, value}
+      _ -> {:error, "trailing characters after JSON value"}
+    end
+  catch
+    {:json_error, msg} -> {:error, msg}
+  end
+
+  defp fail(msg), do: throw({:json_error, msg})
+
+  defp skip_ws(<<c, rest::binary>>) when c in [?\s, ?\t, ?\n, ?\r], do: skip_ws(rest)
+  defp skip_ws(b), do: b
+
+  defp value(<<?{, rest::binary>>), do: object(skip_ws(rest), %{})
+  defp value(<<?[, rest::binary>>), do: array(skip_ws(rest), [])
+  defp value(<<?", rest::binary>>), do: str(rest, [])
+  defp value(<<"null", rest::binary>>), do: {nil, rest}
+  defp value(<<"true", rest::binary>>), do: {true, rest}
+  defp value(<<"false", rest::binary>>), do: {false, rest}
+  defp value(<<c, _::binary>> = b) when c == ?- or c in ?0..?9, do: number(b)
+  defp value(<<>>), do: fail("unexpected end of input")
+  defp value(<<c, _::binary>>), do: fail("unexpected character #{inspect(<<c>>)}")
+
+  defp object(<<?}, rest::binary>>, acc), do: {acc, rest}
+
+  defp object(<<?", rest::binary>>, acc) do
+    {k, rest} = str(rest, [])
+
+    case skip_ws(rest) do
+      <<?:, rest::binary>> ->
+        {v, rest} = value(skip_ws(rest))
+        acc = Map.put(acc, k, v)
+
+        case skip_ws(rest) do
+          <<?,, rest::binary>> ->
+            case skip_ws(rest) do
+              <<?", _::binary>> = r -> object(r, acc)
+              _ -> fail("expected a key after ','")
+            end
+
+          <<?}, rest::binary>> ->
+            {acc, rest}
+
+          _ ->
+            fail("expected ',' or '}' in object")
+        end
+
+      _ ->
+        fail("expected ':' after key")
+    end
+  end
+
+  defp object(_, _), do: fail("expected a string key or '}'")
+
+  defp array(<<?], rest::binary>>, []), do: {[], rest}
+
+  defp array(b, acc) do
+    {v, rest} = value(b)
+
+    case skip_ws(rest) do
+      <<?,, rest::binary>> -> array_next(skip_ws(rest), [v | acc])
+      <<?], rest::binary>> -> {Enum.reverse([v | acc]), rest}
+      _ -> fail("expected ',' or ']' in array")
+    end
+  end
+
+  defp array_next(<<?], _::binary>>, _), do: fail("trailing ',' in array")
+  defp array_next(b, acc), do: array(b, acc)
+
+  defp str(b, acc) do
+    case :binary.match(b, ["\"", "\\"]) do
+      :nomatch ->
+        fail("unterminated string")
+
+      {pos, 1} ->
+        <<pre::binary-size(pos), c, rest::binary>> = b
+        acc = [acc | pre]
+
+        case c do
+          ?" ->
+            s = IO.iodata_to_binary(acc)
+            if String.valid?(s), do: {s, rest}, else: fail("invalid UTF-8 in string")
+
+          ?\\ ->
+            {chunk, rest} = unescape(rest)
+            str(rest, [acc | chunk])
+        end
+    end
+  end
+
+  defp unescape(<<?", r::binary>>), do: {"\"", r}
+  defp unescape(<<?\\, r::binary>>), do: {"\\", r}
+  defp unescape(<<?/, r::binary>>), do: {"/", r}
+  defp unescape(<<?b, r::binary>>), do: {"\b", r}
+  defp unescape(<<?f, r::binary>>), do: {"\f", r}
+  defp unescape(<<?n, r::binary>>), do: {"\n", r}
+  defp unescape(<<?r, r::binary>>), do: {"\r", r}
+  defp unescape(<<?t, r::binary>>), do: {"\t", r}
+
+  defp unescape(<<?u, h::binary-size(4), r::binary>>) do
+    cp = hex4(h)
+
+    cond do
+      cp in 0xD800..0xDBFF ->
+        case r do
+          <<?\\, ?u, l::binary-size(4), r2::binary>> ->
+            lo = hex4(l)
+
+            if lo in 0xDC00..0xDFFF do
+              {<<0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00)::utf8>>, r2}
+            else
+              {"\uFFFD", <<?\\, ?u, l::binary, r2::binary>>}
+            end
+
+          _ ->
+            {"\uFFFD", r}
+        end
+
+      cp in 0xDC00..0xDFFF ->
+        {"\uFFFD", r}
+
+      true ->
+        {<<cp::utf8>>, r}
+    end
+  end
+
+  defp unescape(_), do: fail("invalid escape in string")
+
+  defp hex4(h) do
+    case Integer.parse(h, 16) do
+      {n, ""} -> n
+      _ -> fail("invalid \\u escape")
+    end
+  end
+
+  defp number(b) do
+    {int, rest} = take_int(b)
+    {frac, rest} = take_frac(rest)
+    {exp, rest} = take_exp(rest)
+
+    if frac == "" and exp == "" do
+      {String.to_integer(int), rest}
+    else
+      frac = if frac == "", do: ".0", else: frac
+      {String.to_float(int <> frac <> exp), rest}
+    end
+  end
+
+  defp take_int(<<?-, rest::binary>>) do
+    {d, rest} = take_int(rest)
+    {"-" <> d, rest}
+  end
+
+  defp take_int(<<?0, rest::binary>>), do: {"0", rest}
+
+  defp take_int(<<c, _::binary>> = b) when c in ?1..?9, do: digits(b, "")
+  defp take_int(_), do: fail("invalid number")
+
+  defp digits(<<c, rest::binary>>, acc) when c in ?0..?9, do: digits(rest, <<acc::binary, c>>)
+  defp digits(rest, acc), do: {acc, rest}
+
+  defp take_frac(<<?., c, _::binary>> = b) when c in ?0..?9 do
+    <<?., rest::binary>> = b
+    {d, rest} = digits(rest, "")
+    {"." <> d, rest}
+  end
+
+  defp take_frac(<<?., _::binary>>), do: fail("invalid number")
+  defp take_frac(b), do: {"", b}
+
+  defp take_exp(<<e, rest::binary>>) when e in [?e, ?E] do
+    {sign, rest} =
+      case rest do
+        <<s, r::binary>> when s in [?+, ?-] -> {<<s>>, r}
+        r -> {"", r}
+      end
+
+    case digits(rest, "") do
+      {"", _} -> fail("invalid number")
+      {d, rest} -> {"e" <> sign <> d, rest}
+    end
+  end
+
+  defp take_exp(b), do: {"", b}
+end
+
+defmodule RunyardAgent.Output do
+  @moduledoc false
+  # The group leader of every evaluation (and so of every process an
+  # evaluation spawns). Speaks the Erlang I/O protocol; everything written is
+  # batched into `output` frames: at most 64 KiB of text each, at most ~50 ms
+  # late, tagged with the ref of the evaluation that is running (null between
+  # evaluations). Requests wrapped as {:runyard_stderr, request} (from the
+  # standard_error forwarder and the :logger handler) go to stream "stderr".
+
+  @max_chunk 65_536
+  @delay 50
+
+  def start(port) do
+    spawn_link(fn ->
+      Process.flag(:priority, :high)
+      loop(%{port: port, ref: nil, stream: "stdout", buf: [], size: 0, timer: false})
+    end)
+  end
+
+  @doc """
+  Sets the current evaluation ref (flushing what was pending first). Async:
+  the GL is local, so it has the message before any process of the
+  evaluation can write.
+  """
+  def set_ref(gl, ref), do: send(gl, {:runyard_set_ref, ref})
+
+  @doc "Synchronously flushes pending output and clears the current ref."
+  def finish(gl), do: call(gl, {:set_ref, nil})
+
+  defp call(gl, msg) do
+    tag = make_ref()
+    send(gl, {:runyard_call, self(), tag, msg})
+
+    receive do
+      {^tag, reply} -> reply
+    end
+  end
+
+  defp loop(st) do
+    receive do
+      {:io_request, from, reply_as, {:runyard_stderr, req}} ->
+        {reply, st} = request(req, "stderr", st)
+        send(from, {:io_reply, reply_as, reply})
+        loop(st)
+
+      {:io_request, from, reply_as, req} ->
+        {reply, st} = request(req, "stdout", st)
+        send(from, {:io_reply, reply_as, reply})
+        loop(st)
+
+      {:runyard_call, from, tag, {:set_ref, ref}} ->
+        st = flush(st)
+        send(from, {tag, :ok})
+        loop(%{st | ref: ref})
+
+      {:runyard_set_ref, ref} ->
+        loop(%{flush(st) | ref: ref})
+
+      :runyard_tick ->
+        loop(flush(%{st | timer: false}))
+
+      _ ->
+        loop(st)
+    end
+  end
+
+  defp request({:put_chars, enc, chars}, stream, st), do: put(chars, enc, stream, st)
+
+  defp request({:put_chars, enc, m, f, a}, stream, st) do
+    put(apply(m, f, a), enc, stream, st)
+  catch
+    _, _ -> {{:error, :put_chars}, st}
+  end
+
+  defp request({:put_chars, chars}, stream, st), do: put(chars, :latin1, stream, st)
+
+  defp request({:put_chars, m, f, a}, stream, st),
+    do: request({:put_chars, :latin1, m, f, a}, stream, st)
+
+  defp request({:get_chars, _, _, _}, _, st), do: {:eof, st}
+  defp request({:get_chars, _, _}, _, st), do: {:eof, st}
+  defp request({:get_line, _, _}, _, st), do: {:eof, st}
+  defp request({:get_line, _}, _, st), do: {:eof, st}
+  defp request({:get_until, _, _, _, _, _}, _, st), do: {:eof, st}
+  defp request({:get_until, _, _, _, _}, _, st), do: {:eof, st}
+  defp request({:get_password, _}, _, st), do: {:eof, st}
+  defp request({:setopts, _}, _, st), do: {:ok, st}
+  defp request(:getopts, _, st), do: {[binary: true, encoding: :unicode], st}
+  defp request({:get_geometry, _}, _, st), do: {{:error, :enotsup}, st}
+
+  defp request({:requests, reqs}, stream, st) do
+    Enum.reduce_while(reqs, {:ok, st}, fn req, {_, st} ->
+      case request(req, stream, st) do
+        {{:error, _}, _} = err -> {:halt, err}
+        other -> {:cont, other}
+      end
+    end)
+  end
+
+  defp request(_, _, st), do: {{:error, :request}, st}
+
+  defp put(chars, enc, stream, st) do
+    bin =
+      try do
+        case enc do
+          :latin1 -> :unicode.characters_to_binary(chars, :latin1, :unicode)
+          _ -> :unicode.characters_to_binary(chars)
+        end
+      catch
+        _, _ -> :error
+      end
+
+    case bin do
+      b when is_binary(b) -> {:ok, append(b, stream, st)}
+      _ -> {{:error, :put_chars}, st}
+    end
+  end
+
+  defp append("", _stream, st), do: st
+
+  defp append(b, stream, st) do
+    st = if st.stream != stream and st.size > 0, do: flush(st), else: st
+    st = %{st | stream: stream, buf: [st.buf | b], size: st.size + byte_size(b)}
+
+    cond do
+      st.size >= @max_chunk ->
+        flush(st)
+
+      not st.timer ->
+        Process.send_after(self(), :runyard_tick, @delay)
+        %{st | timer: true}
+
+      true ->
+        st
+    end
+  end
+
+  defp flush(%{size: 0} = st), do: st
+
+  defp flush(st) do
+    write_chunks(IO.iodata_to_binary(st.buf), st)
+    %{st | buf: [], size: 0}
+  end
+
+  defp write_chunks(b, st) when byte_size(b) <= @max_chunk, do: write(b, st)
+
+  defp write_chunks(b, st) do
+    cut = boundary(b, @max_chunk)
+    <<chunk::binary-size(cut), rest::binary>> = b
+    write(chunk, st)
+    write_chunks(rest, st)
+  end
+
+  # Back off to the start of a UTF-8 sequence.
+  defp boundary(b, n) do
+    case :binary.at(b, n) do
+      c when c >= 0x80 and c < 0xC0 and n > @max_chunk - 4 -> boundary(b, n - 1)
+      _ -> n
+    end
+  end
+
+  defp write(text, st) do
+    RunyardAgent.frame(st.port, %{
+      type: "output",
+      ref: st.ref,
+      stream: st.stream,
+      text: text
+    })
+  end
+end
+
+defmodule RunyardAgent do
+  @moduledoc false
+  alias RunyardAgent.{Json, Output}
+
+  @node_mod RunyardAgent.Version.node_module()
+  @nm_name :"runyard_nm_#{RunyardAgent.Version.vsn()}"
+  @node_down_status 3
+
+  ## Entry point (called by the bootstrap with the arguments after the cache dir)
+
+  def main(argv) do
+    port = Port.open({:fd, 0, 1}, [:binary, :eof, {:line, 65_536}])
+
+    case argv do
+      ["standalone", token] ->
+        start(port, node(), true, token)
+
+      ["attach", target, token] ->
+        case connect(target) do
+          {:ok, target} -> start(port, target, false, token)
+          {:error, reason, message} -> init_error(port, reason, message)
+        end
+
+      _ ->
+        IO.puts(:stderr, "runyard agent: bad arguments #{inspect(argv)}")
+        :erlang.halt(2)
+    end
+  end
+
+  def frame(port, msg) do
+    Port.command(port, [0x1E, Json.encode(msg), ?\n])
+  end
+
+  defp init_error(port, reason, message) do
+    frame(port, %{type: "init_error", reason: reason, message: message})
+    IO.puts(:stderr, "runyard agent: " <> message)
+    :erlang.halt(1)
+  end
+
+  defp start(port, target, standalone, token) do
+    gl = Output.start(port)
+
+    case join(target, standalone, gl, 5) do
+      {:ok, session} ->
+        Process.monitor(session)
+        unless standalone, do: Node.monitor(target, true)
+
+        frame(port, %{
+          type: "hello",
+          token: token,
+          protocol: 1,
+          pid: String.to_integer(System.pid()),
+          language: "elixir",
+          language_version: remote(target, System, :version, []),
+          executable: executable(),
+          node: Atom.to_string(target),
+          cookie: Atom.to_string(Node.get_cookie()),
+          otp_release: remote(target, :erlang, :system_info, [:otp_release]) |> to_string()
+        })
+
+        loop(%{
+          port: port,
+          gl: gl,
+          session: session,
+          target: target,
+          standalone: standalone,
+          queue: :queue.new(),
+          running: nil,
+          partial: []
+        })
+
+      {:error, reason, message} ->
+        init_error(port, reason, message)
+    end
+  end
+
+  defp remote(target, m, f, a) do
+    if target == node(), do: apply(m, f, a), else: :rpc.call(target, m, f, a, 4000)
+  end
+
+  defp executable do
+    elixir = Path.expand("../../bin/elixir", :code.lib_dir(:elixir))
+
+    cond do
+      File.regular?(elixir) -> elixir
+      bindir = System.get_env("BINDIR") -> Path.join(bindir, "erl")
+      true -> System.find_executable("elixir") || "elixir"
+    end
+  end
+
+  ## Main loop
+
+  defp loop(st) do
+    port = st.port
+
+    receive do
+      {^port, {:data, {:noeol, chunk}}} ->
+        loop(%{st | partial: [st.partial | chunk]})
+
+      {^port, {:data, {:eol, line}}} ->
+        line = IO.iodata_to_binary([st.partial | line])
+        st = %{st | partial: []}
+        loop(command(line, st))
+
+      {^port, :eof} ->
+        halt_now(st)
+
+      {:runyard_result, ref, status, value, error, duration} ->
+        Output.finish(st.gl)
+
+        frame(port, %{
+          type: "result",
+          ref: ref,
+          status: status,
+          value: value,
+          error: error,
+          duration_us: duration
+        })
+
+        loop(run_next(%{st | running: nil}))
+
+      {:runyard_memory, mem} ->
+        mem = Map.new(mem)
+        named = [:processes, :atom, :binary, :code, :ets]
+        parts = Enum.map(named, &[Atom.to_string(&1), Map.get(mem, &1, 0)])
+        other = mem.total - Enum.reduce(named, 0, &(Map.get(mem, &1, 0) + &2))
+        frame(port, %{type: "memory", total: mem.total, parts: parts ++ [["other", other]]})
+        loop(st)
+
+      {:nodedown, node} when node == st.target ->
+        node_down(st, "the connection to it was lost")
+
+      {:DOWN, _, :process, pid, reason} when pid == st.session ->
+        if reason in [:noconnection, :noproc] and not st.standalone do
+          node_down(st, "the connection to it was lost")
+        else
+          IO.puts(:stderr, "runyard agent: the session process ended: #{inspect(reason)}")
+          :erlang.halt(4)
+        end
+
+      _ ->
+        loop(st)
+    end
+  end
+
+  defp node_down(st, why) do
+    IO.puts(:stderr, "runyard agent: target node #{st.target} went down (#{why})")
+    :erlang.halt(@node_down_status)
+  end
+
+  defp command(line, st) do
+    json =
+      case :binary.split(line, <<0x1E>>, [:global]) do
+        [only] -> only
+        parts -> List.last(parts)
+      end
+
+    if String.trim(json) == "" do
+      st
+    else
+      case Json.decode(json) do
+        {:ok, %{"type" => type} = msg} ->
+          handle(type, msg, st)
+
+        {:ok, _} ->
+          log(st, "warn", "command without a type: #{String.slice(json, 0, 200)}")
+
+        {:error, why} ->
+          log(st, "warn", "malformed command (#{why}): #{String.slice(json, 0, 200)}")
+      end
+    end
+  end
+
+  defp handle("evaluate", %{"container" => c, "ref" => r, "code" => code} = msg, st)
+       when is_binary(code) do
+    file = Map.get(msg, "file") || "nofile"
+    enqueue({:evaluate, key(c), key(r), key(msg["prev"]), code, to_string(file), r}, st)
+  end
+
+  defp handle("forget", %{"container" => c, "ref" => r}, st),
+    do: enqueue({:forget, key(c), key(r)}, st)
+
+  defp handle("drop_container", %{"container" => c}, st),
+    do: enqueue({:drop_container, key(c)}, st)
+
+  defp handle("interrupt", _, st) do
+    if st.running, do: send(st.session, :interrupt)
+    st
+  end
+
+  defp handle("memory", _, st) do
+    send(st.session, {:memory, self()})
+    st
+  end
+
+  defp handle("stop", _, st), do: halt_now(st)
+
+  defp handle(type, msg, st),
+    do: log(st, "warn", "unknown or malformed command #{inspect(type)}: #{inspect(msg)}")
+
+  # Refs and containers are opaque: keep strings as they are, anything else
+  # (numbers) as its JSON text.
+  defp key(nil), do: nil
+  defp key(s) when is_binary(s), do: s
+  defp key(other), do: IO.iodata_to_binary(Json.encode(other))
+
+  defp log(st, level, message) do
+    frame(st.port, %{type: "log", level: level, message: message})
+    st
+  end
+
+  defp enqueue(cmd, st), do: run_next(%{st | queue: :queue.in(cmd, st.queue)})
+
+  defp run_next(%{running: nil} = st) do
+    case :queue.out(st.queue) do
+      {:empty, _} ->
+        st
+
+      {{:value, {:evaluate, c, r, prev, code, file, raw_ref}}, q} ->
+        Output.set_ref(st.gl, raw_ref)
+        send(st.session, {:evaluate, c, r, prev, code, file, raw_ref})
+        %{st | queue: q, running: r}
+
+      {{:value, cmd}, q} ->
+        send(st.session, cmd)
+        run_next(%{st | queue: q})
+    end
+  end
+
+  defp run_next(st), do: st
+
+  # stop / EOF: exit at once, taking the OS processes that evaluations started
+  # with us. erl_child_setup puts every port program in a session (and process
+  # group) of its own, so the manager's kill of our process group does not
+  # reach them: kill each one's process group here.
+  defp halt_now(st) do
+    if st.standalone, do: kill_port_programs()
+    :erlang.halt(0, flush: false)
+  end
+
+  defp kill_port_programs do
+    beam = System.pid()
+
+    kids =
+      for cs <- children(beam),
+          match?({:ok, "erl_child_setup" <> _}, File.read("/proc/#{cs}/comm")),
+          kid <- children(cs),
+          do: kid
+
+    with [_ | _] <- kids, kill when is_binary(kill) <- System.find_executable("kill") do
+      args = Enum.flat_map(kids, &["-" <> &1, &1])
+      System.cmd(kill, ["-KILL", "--" | args], stderr_to_stdout: true)
+    end
+  catch
+    _, _ -> :ok
+  end
+
+  defp children(pid) do
+    case File.read("/proc/#{pid}/task/#{pid}/children") do
+      {:ok, kids} ->
+        String.split(kids)
+
+      _ ->
+        # Kernels without /proc/PID/task/TID/children: scan /proc.
+        for d <- File.ls!("/proc"),
+            match?({_, ""}, Integer.parse(d)),
+            {:ok, stat} <- [File.read("/proc/#{d}/stat")],
+            [_, rest] <- [:binary.split(stat, ") ")],
+            [_state, ppid | _] <- [String.split(rest, " ")],
+            ppid == pid,
+            do: d
+    end
+  end
+
+  ## Joining the evaluating node
+
+  defp join(_target, _standalone, _gl, 0),
+    do: {:error, "incompatible", "could not start Runyard's node manager on the target node"}
+
+  defp join(target, standalone, gl, attempts) do
+    with :ok <- ensure_loaded(target) do
+      nm =
+        case remote(target, :erlang, :whereis, [@nm_name]) do
+          pid when is_pid(pid) -> pid
+          _ -> start_nm(target, standalone)
+        end
+
+      if is_pid(nm) do
+        mref = Process.monitor(nm)
+        send(nm, {:join, self(), gl})
+
+        receive do
+          {:runyard_joined, ^nm, session} ->
+            Process.demonitor(mref, [:flush])
+            {:ok, session}
+
+          {:DOWN, ^mref, _, _, _} ->
+            join(target, standalone, gl, attempts - 1)
+        after
+          4000 ->
+            Process.demonitor(mref, [:flush])
+            {:error, "unreachable", "the node manager on #{target} did not answer"}
+        end
+      else
+        join(target, standalone, gl, attempts - 1)
+      end
+    end
+  end
+
+  defp start_nm(target, standalone) do
+    pid = Node.spawn(target, @node_mod, :nm_start, [self(), standalone])
+    mref = Process.monitor(pid)
+
+    receive do
+      {:runyard_nm, ^pid, :ok} ->
+        Process.demonitor(mref, [:flush])
+        pid
+
+      {:runyard_nm, ^pid, {:taken, other}} ->
+        Process.demonitor(mref, [:flush])
+        other
+
+      {:DOWN, ^mref, _, _, _} ->
+        nil
+    after
+      4000 -> nil
+    end
+  end
+
+  # Loads the node module onto the target only when it is absent or differs;
+  # its name carries the version, so a load never replaces code that another
+  # Runyard version's sessions run.
+  defp ensure_loaded(target) do
+    if target == node() do
+      :ok
+    else
+      md5 = @node_mod.module_info(:md5)
+
+      case :rpc.call(target, @node_mod, :module_info, [:md5], 4000) do
+        ^md5 ->
+          :ok
+
+        _ ->
+          {@node_mod, bin, file} = :code.get_object_code(@node_mod)
+
+          case :rpc.call(target, :code, :load_binary, [@node_mod, file, bin], 4000) do
+            {:module, _} ->
+              :ok
+
+            other ->
+              {:error, "incompatible",
+               "could not load Runyard's evaluator onto #{target} " <>
+                 "(Erlang/OTP #{remote(target, :erlang, :system_info, [:otp_release])}): " <>
+                 inspect(other)}
+          end
+      end
+    end
+  end
+
+  ## Attaching: connect to the target node, with typed errors within 5 s
+
+  defp connect(target_arg) do
+    {name, host} =
+      case String.split(target_arg, "@", parts: 2) do
+        [name, host] -> {name, host}
+        [name] -> {name, node() |> Atom.to_string() |> String.split("@") |> List.last()}
+      end
+
+    target = :"#{name}@#{host}"
+    longnames = :net_kernel.longnames()
+
+    cond do
+      node() == :nonode@nohost ->
+        {:error, "incompatible",
+         "this bridge was started without distribution (--sname/--name), so it cannot attach"}
+
+      not longnames and String.contains?(host, ".") ->
+        {:error, "incompatible",
+         "#{target} uses a long name (a fully qualified host), but this bridge runs with a " <>
+           "short name; start it with --name instead of --sname"}
+
+      true ->
+        case :inet.gethostbyname(String.to_charlist(host)) do
+          {:error, _} ->
+            {:error, "no_host", "the host #{inspect(host)} of node #{target} cannot be resolved"}
+
+          {:ok, _} ->
+            connect_epmd(target, name, host)
+        end
+    end
+  end
+
+  defp connect_epmd(target, name, host) do
+    case :erl_epmd.port_please(String.to_charlist(name), String.to_charlist(host), 2000) do
+      {:port, _, _} ->
+        case timed(fn -> :net_kernel.hidden_connect_node(target) end, 3000) do
+          {:ok, true} ->
+            check_target(target)
+
+          {:ok, _} ->
+            {:error, "wrong_cookie",
+             "node #{target} is running but refused the connection; " <>
+               "the cookie is probably wrong (it must equal the target node's cookie)"}
+
+          :timeout ->
+            {:error, "unreachable",
+             "connecting to node #{target} timed out; it may be unreachable or the cookie may be wrong"}
+        end
+
+      :noport ->
+        {:error, "unreachable",
+         "no node named #{inspect(name)} is running on #{host} (epmd there does not know it)"}
+
+      _ ->
+        {:error, "unreachable",
+         "cannot reach node #{target}: epmd on #{host} does not answer " <>
+           "(the node may be down, a firewall may block it, or the cookie may be wrong)"}
+    end
+  end
+
+  defp check_target(target) do
+    case :rpc.call(target, System, :version, [], 4000) do
+      v when is_binary(v) ->
+        if Version.match?(v, ">= 1.14.0") do
+          {:ok, target}
+        else
+          {:error, "incompatible", "node #{target} runs Elixir #{v}; Runyard needs 1.14 or later"}
+        end
+
+      _ ->
+        otp = :rpc.call(target, :erlang, :system_info, [:otp_release], 4000)
+
+        {:error, "incompatible",
+         "node #{target} (Erlang/OTP #{inspect(otp)}) does not run Elixir; Runyard needs Elixir 1.14 or later there"}
+    end
+  end
+
+  defp timed(fun, timeout) do
+    task = Task.async(fun)
+
+    case Task.yield(task, timeout) || Task.shutdown(task, :brutal_kill) do
+      {:ok, v} -> {:ok, v}
+      _ -> :timeout
+    end
+  end
+end
+
+node_module = RunyardAgent.Version.node_module()
+
+defmodule node_module do
+  @moduledoc false
+  # Everything here runs on the evaluating node (the attached target, or this
+  # node when standalone). It must not call the other RunyardAgent modules,
+  # which exist only on the bridge.
+
+  @vsn RunyardAgent.Version.vsn()
+  @nm_name :"runyard_nm_#{@vsn}"
+  @table :"runyard_gls_#{@vsn}"
+  @handler :"runyard_#{@vsn}"
+  @max_value 1_000_000
+
+  ## Node manager: one per node (per Runyard version), shared by the sessions
+  ## of every bridge attached to the node. Sets the node up when the first
+  ## session joins, undoes everything and unloads this module when the last
+  ## one leaves.
+
+  def nm_start(caller, standalone) do
+    try do
+      Process.register(self(), @nm_name)
+    rescue
+      ArgumentError ->
+        send(caller, {:runyard_nm, self(), {:taken, Process.whereis(@nm_name)}})
+        exit(:normal)
+    end
+
+    st = nm_setup(standalone)
+    send(caller, {:runyard_nm, self(), :ok})
+    nm_loop(st)
+  end
+
+  defp nm_setup(standalone) do
+    Process.flag(:trap_exit, true)
+    table = :ets.new(@table, [:named_table, :public, :set, read_concurrency: true])
+
+    orig = Process.whereis(:standard_error)
+    fwd = spawn(__MODULE__, :fwd_loop, [orig])
+
+    if orig do
+      try do
+        Process.unregister(:standard_error)
+      rescue
+        _ -> :ok
+      end
+    end
+
+    Process.register(fwd, :standard_error)
+
+    conflict = Code.get_compiler_option(:ignore_module_conflict)
+    Code.put_compiler_option(:ignore_module_conflict, true)
+
+    :logger.add_handler(@handler, __MODULE__, %{
+      level: :all,
+      config: %{standalone: standalone, orig: orig}
+    })
+
+    # Standalone: nothing may reach fd 1 (the protocol channel), so the console
+    # backend (which writes to :user, i.e. stdout) goes; our handler writes
+    # what evaluations log as their stderr output and everything else to the
+    # real stderr.
+    console =
+      standalone and
+        try do
+          Logger.remove_backend(:console) == :ok
+        catch
+          _, _ -> false
+        end
+
+    %{
+      table: table,
+      orig: orig,
+      fwd: fwd,
+      conflict: conflict,
+      console: console,
+      standalone: standalone,
+      sessions: %{}
+    }
+  end
+
+  defp nm_loop(st) do
+    receive do
+      {:join, main, gl} ->
+        :ets.insert(@table, {gl})
+        pid = spawn(__MODULE__, :session_start, [main, gl])
+        mref = Process.monitor(pid)
+        send(main, {:runyard_joined, self(), pid})
+        nm_loop(%{st | sessions: Map.put(st.sessions, mref, gl)})
+
+      {:DOWN, mref, :process, _, _} ->
+        case Map.pop(st.sessions, mref) do
+          {nil, _} ->
+            nm_loop(st)
+
+          {gl, sessions} ->
+            unless gl in Map.values(sessions), do: :ets.delete(@table, gl)
+            st = %{st | sessions: sessions}
+
+            if map_size(sessions) == 0 do
+              receive do
+                {:join, _, _} = msg ->
+                  send(self(), msg)
+                  nm_loop(st)
+              after
+                0 -> nm_teardown(st)
+              end
+            else
+              nm_loop(st)
+            end
+        end
+
+      _ ->
+        nm_loop(st)
+    end
+  end
+
+  defp nm_teardown(st) do
+    Process.unregister(@nm_name)
+    :logger.remove_handler(@handler)
+
+    if st.console do
+      try do
+        Logger.add_backend(:console)
+      catch
+        _, _ -> :ok
+      end
+    end
+
+    Code.put_compiler_option(:ignore_module_conflict, st.conflict)
+
+    if Process.whereis(:standard_error) == st.fwd do
+      Process.unregister(:standard_error)
+      if st.orig && Process.alive?(st.orig), do: Process.register(st.orig, :standard_error)
+    end
+
+    Process.exit(st.fwd, :kill)
+    :ets.delete(st.table)
+
+    # Unload: make the code old, then purge it from a process that does not
+    # run it (the purge also ends anything still running it, us included).
+    :code.delete(__MODULE__)
+    :erlang.spawn(:code, :purge, [__MODULE__])
+    exit(:normal)
+  end
+
+  ## standard_error forwarder: requests from processes whose group leader is
+  ## one of ours go to that group leader as stderr; others to the original.
+
+  def fwd_loop(orig) do
+    receive do
+      {:io_request, from, reply_as, req} = msg ->
+        gl = group_leader_of(from)
+
+        if gl != nil and ours?(gl) do
+          send(gl, {:io_request, from, reply_as, {:runyard_stderr, req}})
+        else
+          # (The original may be gone when another Runyard version's forwarder
+          # was stacked on ours and has left: drop rather than hang the caller.)
+          if orig != nil and Process.alive?(orig),
+            do: send(orig, msg),
+            else: send(from, {:io_reply, reply_as, :ok})
+        end
+
+      _ ->
+        :ok
+    end
+
+    fwd_loop(orig)
+  end
+
+  defp group_leader_of(pid) when is_pid(pid) and node(pid) == node() do
+    case Process.info(pid, :group_leader) do
+      {:group_leader, gl} -> gl
+      _ -> nil
+    end
+  end
+
+  defp group_leader_of(_), do: nil
+
+  defp ours?(gl) do
+    :ets.member(@table, gl)
+  catch
+    _, _ -> false
+  end
+
+  ## :logger handler (runs in the process that logs)
+
+  def log(%{meta: meta} = event, %{config: cfg}) do
+    gl = Map.get(meta, :gl)
+
+    cond do
+      is_pid(gl) and ours?(gl) ->
+        :io.request(gl, {:runyard_stderr, {:put_chars, :unicode, format_log(event)}})
+
+      cfg.standalone and cfg.orig != nil ->
+        :io.put_chars(cfg.orig, format_log(event))
+
+      true ->
+        :ok
+    end
+  catch
+    _, _ -> :ok
+  end
+
+  defp format_log(%{level: level, meta: meta} = event) do
+    msg = :logger_formatter.format(event, %{template: [:msg], single_line: false})
+
+    time =
+      case meta do
+        %{time: t} ->
+          {_, {h, m, s}} = :calendar.system_time_to_local_time(div(t, 1_000_000), :second)
+          ms = div(rem(t, 1_000_000), 1000)
+          :io_lib.format('~2..0B:~2..0B:~2..0B.~3..0B ', [h, m, s, ms])
+
+        _ ->
+          ""
+      end
+
+    ["\n", time, "[", Atom.to_string(level), "] ", msg, "\n"]
+  end
+
+  ## Session: one per bridge. Stores the contexts (binding + env) of every
+  ## evaluation, runs evaluations in per-container worker processes (killed on
+  ## interrupt; the contexts stay here), answers memory requests.
+
+  def session_start(main, gl) do
+    Process.monitor(main)
+
+    session_loop(%{
+      main: main,
+      gl: gl,
+      contexts: %{},
+      workers: %{},
+      current: nil,
+      sources: %{}
+    })
+  end
+
+  defp session_loop(st) do
+    receive do
+      {:evaluate, c, r, prev, code, file, raw_ref} ->
+        st = %{st | sources: Map.put(st.sources, file, code)}
+
+        case context(st, c, prev) do
+          {:ok, ctx} ->
+            {worker, st} = worker_for(st, c)
+            {binding, env} = if ctx == :fresh, do: {[], nil}, else: ctx
+            send(worker, {:eval, code, file, binding, env})
+
+            cur = %{container: c, ref: r, raw_ref: raw_ref, prev_ctx: ctx, worker: worker, file: file}
+            session_loop(%{st | current: cur})
+
+          :error ->
+            err =
+              error_object(
+                "RunyardError",
+                "no stored context for evaluation #{inspect(prev)} in container #{inspect(c)}",
+                nil,
+                nil,
+                [],
+                "** (RunyardError) no stored context for evaluation #{inspect(prev)}\n"
+              )
+
+            send(st.main, {:runyard_result, raw_ref, "error", nil, err, 0})
+            session_loop(st)
+        end
+
+      {:evaluated, worker, outcome, duration} ->
+        case st.current do
+          %{worker: ^worker} = cur ->
+            {status, value, error, ctx} =
+              case outcome do
+                {:ok, value, binding, env} -> {"ok", value, nil, {binding, env}}
+                {:error, error} -> {"error", nil, fill_text(error, st.sources), cur.prev_ctx}
+              end
+
+            st = put_context(st, cur, ctx)
+            send(st.main, {:runyard_result, cur.raw_ref, status, value, error, duration})
+            session_loop(%{st | current: nil})
+
+          _ ->
+            session_loop(st)
+        end
+
+      :interrupt ->
+        case st.current do
+          %{worker: worker} = cur ->
+            info = Process.info(worker, [:current_stacktrace, :dictionary]) || []
+            stack = Keyword.get(info, :current_stacktrace, [])
+            line = (Keyword.get(info, :dictionary, []) |> Keyword.get(:runyard_line)) || 1
+            Process.exit(worker, :kill)
+            st = drop_worker(st, cur.container, false)
+            error = interrupt_error(stack, cur.file, line) |> fill_text(st.sources)
+            st = put_context(st, cur, cur.prev_ctx)
+            send(st.main, {:runyard_result, cur.raw_ref, "interrupted", nil, error, 0})
+            session_loop(%{st | current: nil})
+
+          nil ->
+            session_loop(st)
+        end
+
+      {:forget, c, r} ->
+        session_loop(%{st | contexts: Map.delete(st.contexts, {c, r})})
+
+      {:drop_container, c} ->
+        st = drop_worker(st, c, true)
+        contexts = for {{cc, _}, _} = kv <- st.contexts, cc != c, into: %{}, do: kv
+        session_loop(%{st | contexts: contexts})
+
+      {:memory, from} ->
+        send(from, {:runyard_memory, :erlang.memory()})
+        session_loop(st)
+
+      {:DOWN, _, :process, pid, reason} when pid == st.main ->
+        session_end(st, reason)
+
+      {:DOWN, _, :process, pid, reason} ->
+        session_loop(worker_down(st, pid, reason))
+
+      _ ->
+        session_loop(st)
+    end
+  end
+
+  defp context(_st, _c, nil), do: {:ok, :fresh}
+  defp context(st, c, prev), do: Map.fetch(st.contexts, {c, prev})
+
+  defp put_context(st, cur, ctx),
+    do: %{st | contexts: Map.put(st.contexts, {cur.container, cur.ref}, ctx)}
+
+  defp worker_for(st, c) do
+    case Map.fetch(st.workers, c) do
+      {:ok, {pid, _}} ->
+        {pid, st}
+
+      :error ->
+        pid = spawn(__MODULE__, :worker_start, [self(), st.gl])
+        mref = Process.monitor(pid)
+        {pid, %{st | workers: Map.put(st.workers, c, {pid, mref})}}
+    end
+  end
+
+  defp drop_worker(st, c, kill) do
+    case Map.pop(st.workers, c) do
+      {{pid, mref}, workers} ->
+        Process.demonitor(mref, [:flush])
+        if kill, do: Process.exit(pid, :kill)
+        %{st | workers: workers}
+
+      {nil, _} ->
+        st
+    end
+  end
+
+  defp worker_down(st, pid, reason) do
+    case Enum.find(st.workers, fn {_, {p, _}} -> p == pid end) do
+      nil ->
+        st
+
+      {c, _} ->
+        st = %{st | workers: Map.delete(st.workers, c)}
+
+        case st.current do
+          %{worker: ^pid} = cur ->
+            msg = Exception.format_exit(reason)
+
+            err =
+              error_object(
+                "exit",
+                msg,
+                nil,
+                nil,
+                [],
+                "** (exit) the evaluation process exited: #{msg}\n"
+              )
+
+            st = put_context(st, cur, cur.prev_ctx)
+            send(st.main, {:runyard_result, cur.raw_ref, "error", nil, err, 0})
+            %{st | current: nil}
+
+          _ ->
+            st
+        end
+    end
+  end
+
+  # The bridge is gone: end every process this session started on the node
+  # (workers and anything they spawned: they all have the bridge's group
+  # leader).
+  defp session_end(st, _reason) do
+    for {_, {pid, _}} <- st.workers, do: Process.exit(pid, :kill)
+
+    for pid <- Process.list(), pid != self() do
+      case Process.info(pid, :group_leader) do
+        {:group_leader, gl} when gl == st.gl -> Process.exit(pid, :kill)
+        _ -> :ok
+      end
+    end
+
+    exit(:normal)
+  end
+
+  ## Evaluation worker (one per container; its group leader is the bridge's
+  ## Output process, which every process it spawns inherits)
+
+  def worker_start(session, gl) do
+    Process.group_leader(self(), gl)
+    worker_loop(session)
+  end
+
+  defp worker_loop(session) do
+    receive do
+      {:eval, code, file, binding, env} ->
+        t0 = System.monotonic_time(:microsecond)
+        outcome = eval(code, file, binding, env)
+        dt = System.monotonic_time(:microsecond) - t0
+        send(session, {:evaluated, self(), outcome, dt})
+        worker_loop(session)
+    end
+  end
+
+  defp eval(code, file, binding, env) do
+    Process.put(:runyard_line, 1)
+    quoted = Code.string_to_quoted!(code, file: file, line: 1, columns: true)
+
+    env =
+      if env,
+        do: Code.env_for_eval(%{env | file: file, line: 1}),
+        else: Code.env_for_eval(file: file, line: 1)
+
+    exprs =
+      case quoted do
+        {:__block__, _, exprs} when is_list(exprs) -> exprs
+        expr -> [expr]
+      end
+
+    # Top-level expressions one at a time, so that the line of the one that
+    # fails (or is interrupted) is known: eval'd code has no stack frames.
+    {value, binding, env} =
+      Enum.reduce(exprs, {nil, binding, env}, fn expr, {_, b, e} ->
+        case expr do
+          {_, meta, _} when is_list(meta) ->
+            if l = meta[:line], do: Process.put(:runyard_line, l)
+
+          _ ->
+            :ok
+        end
+
+        Code.eval_quoted_with_env(expr, b, e)
+      end)
+
+    value = if exprs == [], do: nil, else: inspect_value(value)
+    {:ok, value, binding, env}
+  catch
+    kind, reason ->
+      {:error, error(kind, reason, __STACKTRACE__, file, Process.get(:runyard_line, 1))}
+  end
+
+  defp inspect_value(value) do
+    s = inspect(value, pretty: true, width: 80, limit: 50_000, printable_limit: @max_value)
+    if String.length(s) > @max_value, do: String.slice(s, 0, @max_value), else: s
+  end
+
+  ## Errors
+
+  @syntax [SyntaxError, TokenMissingError, CompileError, MismatchedDelimiterError]
+
+  defp error(kind, reason, stacktrace, file, line) do
+    frames = prune(stacktrace)
+
+    {kind_name, message, reason} =
+      case kind do
+        :error ->
+          e = Exception.normalize(:error, reason, stacktrace)
+          {inspect(e.__struct__), safe_message(e), e}
+
+        :throw ->
+          {"throw", inspect(reason), reason}
+
+        :exit ->
+          {"exit", Exception.format_exit(reason), reason}
+      end
+
+    compile? = kind == :error and reason.__struct__ in @syntax and frames == []
+
+    {frames, line, column} =
+      if compile? do
+        {[], Map.get(reason, :line), Map.get(reason, :column)}
+      else
+        frames = frames ++ [{:elixir_eval, :__FILE__, 1, [file: String.to_charlist(file), line: line]}]
+        {frames, innermost_line(frames, file), nil}
+      end
+
+    formatted = Exception.format(kind, reason, frames)
+    error_object(kind_name, message, line, column, json_frames(frames), formatted)
+  end
+
+  defp safe_message(e) do
+    Exception.message(e)
+  catch
+    _, _ -> inspect(e)
+  end
+
+  defp interrupt_error(stack, file, line) do
+    frames =
+      prune(stack) ++
+        [{:elixir_eval, :__FILE__, 1, [file: String.to_charlist(file), line: line]}]
+
+    formatted =
+      "** (interrupt) evaluation interrupted\n" <> Exception.format_stacktrace(frames)
+
+    error_object(
+      "interrupt",
+      "evaluation interrupted",
+      innermost_line(frames, file),
+      nil,
+      json_frames(frames),
+      formatted
+    )
+  end
+
+  defp error_object(kind, message, line, column, frames, formatted) do
+    %{
+      kind: kind,
+      message: message,
+      line: line,
+      column: column,
+      frames: frames,
+      formatted: formatted
+    }
+  end
+
+  @internal [:erl_eval, :elixir, :elixir_eval, :elixir_expand, :elixir_compiler,
+             :elixir_lexical, :elixir_dispatch, :elixir_clauses, :elixir_def,
+             :elixir_module, :elixir_erl_pass, :elixir_fn, :elixir_bootstrap]
+
+  # The user's frames only: drop everything from the eval machinery outwards,
+  # and the eval machinery's own frames within.
+  defp prune(stacktrace) do
+    stacktrace
+    |> Enum.take_while(fn
+      {:elixir, :eval_forms, _, _} -> false
+      {Code, :eval_quoted_with_env, _, _} -> false
+      {__MODULE__, _, _, _} -> false
+      _ -> true
+    end)
+    |> Enum.reject(fn
+      {m, _, _, _} -> m in @internal or m == Module.ParallelChecker
+      _ -> true
+    end)
+  end
+
+  defp innermost_line(frames, file) do
+    Enum.find_value(frames, fn {_, _, _, loc} ->
+      if to_string(loc[:file]) == file, do: loc[:line]
+    end)
+  end
+
+  # Outermost first, as docs/protocol.md asks.
+  defp json_frames(frames) do
+    frames
+    |> Enum.reverse()
+    |> Enum.map(fn {m, f, a, loc} = entry ->
+      name =
+        case entry do
+          {_, :__FILE__, 1, _} -> "(file)"
+          {_, :__MODULE__, _, _} -> "(module)"
+          _ -> Exception.format_mfa(m, f, a)
+        end
+
+      %{file: loc[:file] && to_string(loc[:file]), line: loc[:line], name: name, text: nil}
+    end)
+  end
+
+  defp fill_text(%{frames: frames} = error, sources) do
+    frames =
+      Enum.map(frames, fn frame ->
+        with file when is_binary(file) <- frame.file,
+             {:ok, code} <- Map.fetch(sources, file),
+             line when is_integer(line) and line > 0 <- frame.line,
+             text when is_binary(text) <- code |> String.split("\n") |> Enum.at(line - 1) do
+          %{frame | text: String.trim(text)}
+        else
+          _ -> frame
+        end
+      end)
+
+    %{error | frames: frames}
+  end
+end

@@ -1,0 +1,1336 @@
+//! Runtime benchmarks: the "Figures to beat" of docs/design, each measured
+//! through the public manager API and printed next to a baseline measured in
+//! the same run, with its goal. The last line printed is one JSON object with
+//! every figure.
+//!
+//! ```text
+//! cargo bench --bench runtime
+//! RUNYARD_BENCH_QUICK=1 cargo bench --bench runtime    # smaller counts, 2 s idle window
+//! RUNYARD_BENCH_PYTHON=python3.12 cargo bench --bench runtime
+//! ```
+//!
+//! Linux only (reads /proc).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command as Proc, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use runyard::manager::NodeInfo;
+use runyard::protocol::{self, Stream, ToAgent};
+use runyard::runtime::python;
+use runyard::{Command, Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
+use serde_json::{Value, json};
+
+const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+const PRINT_LINES: u32 = 200_000;
+
+struct Settings {
+    quick: bool,
+    starts: usize,
+    evals: usize,
+    eval_warmup: usize,
+    print_runs: usize,
+    kills: usize,
+    idle: Duration,
+    /// `RUNYARD_BENCH_ONLY=2,4`: run only these figures (for investigating one).
+    only: Option<Vec<u32>>,
+}
+
+impl Settings {
+    fn wants(&self, figure: u32) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(&figure))
+    }
+
+    fn from_env() -> Self {
+        let only = std::env::var("RUNYARD_BENCH_ONLY")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+        let quick = std::env::var("RUNYARD_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        if quick {
+            Settings {
+                quick,
+                starts: 6,
+                evals: 200,
+                eval_warmup: 20,
+                print_runs: 2,
+                kills: 5,
+                idle: Duration::from_secs(2),
+                only,
+            }
+        } else {
+            Settings {
+                quick,
+                starts: 30,
+                evals: 1000,
+                eval_warmup: 100,
+                print_runs: 5,
+                kills: 20,
+                idle: Duration::from_secs(10),
+                only,
+            }
+        }
+    }
+}
+
+type R<T> = Result<T, String>;
+
+// ---------------------------------------------------------------------------
+// Statistics and formatting
+// ---------------------------------------------------------------------------
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * s.len() as f64).ceil() as usize;
+    s[rank.clamp(1, s.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+/// One printed row: what, Runyard's figure, the baseline, the goal, met or not.
+struct Row {
+    what: String,
+    figure: String,
+    baseline: String,
+    goal: String,
+    met: Option<bool>,
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "ok",
+        Some(false) => "MISSED",
+        None => "-",
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let w = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| f(r).chars().count())
+            .chain([title.len()])
+            .max()
+            .unwrap()
+    };
+    let (w0, w1, w2, w3) = (
+        w(|r| &r.what, "figure"),
+        w(|r| &r.figure, "runyard"),
+        w(|r| &r.baseline, "baseline (same run)"),
+        w(|r| &r.goal, "goal"),
+    );
+    println!();
+    println!(
+        "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  verdict",
+        "figure", "runyard", "baseline (same run)", "goal"
+    );
+    println!("{}", "-".repeat(w0 + w1 + w2 + w3 + 8 + 7));
+    for r in rows {
+        println!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+            r.what,
+            r.figure,
+            r.baseline,
+            r.goal,
+            verdict(r.met)
+        );
+    }
+    println!();
+}
+
+// ---------------------------------------------------------------------------
+// Manager helpers
+// ---------------------------------------------------------------------------
+
+/// Waits for the first event for which `f` says something; other events are
+/// dropped (warnings and stray output are shown on stderr).
+fn wait_for<T>(m: &Manager, timeout: Duration, mut f: impl FnMut(Event) -> Option<R<T>>) -> R<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(event) = m.recv_timeout(left) else {
+            return Err(format!("no expected event within {:.1} s", timeout.as_secs_f64()));
+        };
+        match &event {
+            Event::Warning { session, message } => eprintln!("  [warning] {session}: {message}"),
+            Event::StrayOutput { session, text } => eprintln!("  [stray output] {session}: {text:?}"),
+            _ => {}
+        }
+        if let Some(result) = f(event) {
+            return result;
+        }
+    }
+}
+
+fn config(exe: &str) -> RuntimeConfig {
+    RuntimeConfig::python().with_executable(exe)
+}
+
+/// Sends `Connect` and waits for `Connected`: the node and the time it took.
+fn connect(m: &Manager, session: SessionId, exe: &str) -> R<(NodeInfo, Duration)> {
+    let t0 = Instant::now();
+    m.connect(session, config(exe));
+    wait_for(m, EVENT_TIMEOUT, |e| match e {
+        Event::Connected { session: s, info } if s == session => Some(Ok((info, t0.elapsed()))),
+        Event::InitFailed {
+            session: s,
+            error,
+            command,
+        } if s == session => Some(Err(format!(
+            "start failed: {error} ({command}); stderr: {:?}",
+            error.stderr_tail()
+        ))),
+        Event::NodeDown {
+            session: s,
+            exit,
+            stderr_tail,
+            ..
+        } if s == session => Some(Err(format!("node down during start: {exit}; stderr: {stderr_tail}"))),
+        _ => None,
+    })
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Waits until `pid` has been reaped (its /proc entry is gone).
+fn wait_gone(pid: u32, timeout: Duration) -> R<()> {
+    let deadline = Instant::now() + timeout;
+    while alive(pid) {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "process {pid} still there after {:.1} s",
+                timeout.as_secs_f64()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Disconnects the session and waits until its process is reaped, so that
+/// the next measurement does not share the CPU with its exit.
+fn disconnect(m: &Manager, session: SessionId, pid: u32) -> R<()> {
+    m.send(Command::Disconnect { session });
+    wait_gone(pid, Duration::from_secs(5))
+}
+
+fn evaluation(evaluation_ref: &str, code: &str) -> Evaluation {
+    Evaluation {
+        container: "bench".into(),
+        evaluation_ref: evaluation_ref.into(),
+        prev_evaluation_ref: None,
+        code: code.into(),
+        file: "cell 1".into(),
+    }
+}
+
+/// Evaluates `code` and waits for its result: (outcome, agent-side duration, round trip).
+fn evaluate(m: &Manager, session: SessionId, evaluation_ref: &str, code: &str) -> R<(Outcome, Duration, Duration)> {
+    let t0 = Instant::now();
+    m.evaluate(session, evaluation(evaluation_ref, code));
+    wait_for(m, EVENT_TIMEOUT, |e| match e {
+        Event::EvaluationFinished {
+            session: s,
+            evaluation_ref: r,
+            outcome,
+            duration,
+        } if s == session && r == evaluation_ref => Some(Ok((outcome, duration, t0.elapsed()))),
+        Event::NodeDown { session: s, exit, .. } if s == session => Some(Err(format!("node down: {exit}"))),
+        _ => None,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// /proc helpers
+// ---------------------------------------------------------------------------
+
+fn clk_tck() -> f64 {
+    Proc::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// utime + stime in ticks, from a `stat` file (whole process for /proc/<pid>/stat).
+fn stat_ticks(path: &str) -> R<u64> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let after = &text[text.rfind(')').ok_or("bad stat")? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // fields[0] is field 3 (state); utime is field 14, stime 15.
+    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).ok_or("bad utime")?;
+    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).ok_or("bad stime")?;
+    Ok(utime + stime)
+}
+
+/// Tasks (threads) of a process.
+fn tasks(pid: &str) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CPU time in ns (schedstat, exact) and context switches of one task directory.
+fn task_usage(dir: &str) -> (u64, u64) {
+    let ns = std::fs::read_to_string(format!("{dir}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))
+        .unwrap_or(0);
+    let switches = std::fs::read_to_string(format!("{dir}/status"))
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+                .filter_map(|l| l.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))
+                .sum()
+        })
+        .unwrap_or(0);
+    (ns, switches)
+}
+
+/// Sum of CPU ns and context switches over every thread of a process.
+fn process_usage(pid: &str) -> (u64, u64) {
+    tasks(pid)
+        .iter()
+        .map(|t| task_usage(&format!("/proc/{pid}/task/{t}")))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+}
+
+/// The manager thread of this process (named `runyard-manager`, truncated by the kernel).
+fn manager_task() -> Option<String> {
+    tasks("self").into_iter().find(|t| {
+        std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
+            .is_ok_and(|c| c.trim().starts_with("runyard-manag"))
+    })
+}
+
+fn vm_rss_kib(pid: u32) -> R<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    text.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| "no VmRSS".into())
+}
+
+fn kill_and_reap(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+// ---------------------------------------------------------------------------
+// The figures
+// ---------------------------------------------------------------------------
+
+/// Connects once with the configured interpreter (maybe a shim) to learn the
+/// real one: every later start, ours and the baseline's, uses that.
+fn resolve_interpreter(configured: &str) -> R<(NodeInfo, Duration)> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    let (info, took) = connect(&m, session, configured)?;
+    disconnect(&m, session, info.pid)?;
+    m.shutdown();
+    Ok((info, took))
+}
+
+struct StartFigures {
+    runyard: Vec<f64>,
+    baseline: Vec<f64>,
+    /// `Connect` and an `Evaluate` of `1+1` sent at once → its result: the
+    /// runtime is usable (the agent says hello before it has compiled the
+    /// rest of itself, so `Connected` comes a little before that).
+    usable: Vec<f64>,
+}
+
+/// 1. Command::Connect → Event::Connected, against `python -c pass` to exit.
+fn bench_start(s: &Settings, exe: &str) -> R<StartFigures> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let bare = || -> R<Duration> {
+        let t0 = Instant::now();
+        let status = Proc::new(exe)
+            .args(["-c", "pass"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("{exe}: {e}"))?;
+        let took = t0.elapsed();
+        if !status.success() {
+            return Err(format!("{exe} -c pass: {status}"));
+        }
+        Ok(took)
+    };
+    let next = std::cell::Cell::new(100);
+    let new_session = || {
+        next.set(next.get() + 1);
+        SessionId(next.get())
+    };
+    let ours = |m: &Manager| -> R<Duration> {
+        let session = new_session();
+        let (info, took) = connect(m, session, exe)?;
+        disconnect(m, session, info.pid)?;
+        Ok(took)
+    };
+    let usable = |m: &Manager| -> R<Duration> {
+        let session = new_session();
+        let t0 = Instant::now();
+        m.connect(session, config(exe));
+        m.evaluate(session, evaluation("u", "1+1"));
+        let mut pid = None;
+        let took = wait_for(m, EVENT_TIMEOUT, |e| match e {
+            Event::Connected { session: s, info } if s == session => {
+                pid = Some(info.pid);
+                None
+            }
+            Event::EvaluationFinished {
+                session: s, outcome, ..
+            } if s == session => Some(match outcome {
+                Outcome::Ok { value: Some(v) } if v == "2" => Ok(t0.elapsed()),
+                other => Err(format!("1+1 right after Connect gave {other:?}")),
+            }),
+            Event::InitFailed { session: s, error, .. } if s == session => Some(Err(format!("start failed: {error}"))),
+            _ => None,
+        })?;
+        disconnect(m, session, pid.ok_or("no Connected before the result")?)?;
+        Ok(took)
+    };
+    // Warm the page cache and the manager's first-use costs on both sides.
+    for _ in 0..2 {
+        bare()?;
+        ours(&m)?;
+        usable(&m)?;
+    }
+    let mut figures = StartFigures {
+        runyard: Vec::new(),
+        baseline: Vec::new(),
+        usable: Vec::new(),
+    };
+    // Interleaved, so that drift in the machine's load hits all alike.
+    for _ in 0..s.starts {
+        figures.baseline.push(ms(bare()?));
+        figures.runyard.push(ms(ours(&m)?));
+        figures.usable.push(ms(usable(&m)?));
+    }
+    m.shutdown();
+    Ok(figures)
+}
+
+struct EvalFigures {
+    runyard: Vec<f64>,
+    agent: Vec<f64>,
+    baseline: Vec<f64>,
+    /// The same agent driven over raw pipes from this thread, no manager.
+    raw_agent: Vec<f64>,
+}
+
+/// Reads one protocol frame (RS … \n) as JSON, skipping anything else.
+fn read_frame(r: &mut impl BufRead, buf: &mut Vec<u8>) -> R<Value> {
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', buf).map_err(|e| e.to_string())? == 0 {
+            return Err("the agent closed its stdout".into());
+        }
+        if let Some(start) = buf.iter().position(|&b| b == protocol::RS) {
+            return serde_json::from_slice(&buf[start + 1..]).map_err(|e| format!("bad frame: {e}"));
+        }
+    }
+}
+
+/// The Python agent itself, driven over its pipes from this thread without
+/// the manager: what the agent costs, so that the rest is the manager's.
+struct RawAgent {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+    buf: Vec<u8>,
+}
+
+impl RawAgent {
+    fn start(exe: &str) -> R<RawAgent> {
+        let token = "0123456789abcdef0123456789abcdef";
+        let mut child = Proc::new(exe)
+            .args(python::agent_args("python-rawbench", token))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{exe}: {e}"))?;
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut agent = RawAgent {
+            child,
+            stdin,
+            stdout,
+            buf: Vec::new(),
+        };
+        let hello = read_frame(&mut agent.stdout, &mut agent.buf)?;
+        if hello["type"] != "hello" || hello["token"] != token {
+            return Err(format!("expected hello, got {hello}"));
+        }
+        Ok(agent)
+    }
+
+    fn round_trip(&mut self, evaluation_ref: &str) -> R<Duration> {
+        let frame = protocol::encode(&ToAgent::Evaluate {
+            container: "bench".into(),
+            evaluation_ref: evaluation_ref.into(),
+            prev_evaluation_ref: None,
+            code: "1+1".into(),
+            file: "cell 1".into(),
+        });
+        let t0 = Instant::now();
+        self.stdin.write_all(&frame).map_err(|e| e.to_string())?;
+        let result = loop {
+            let m = read_frame(&mut self.stdout, &mut self.buf)?;
+            if m["type"] == "result" {
+                break m;
+            }
+        };
+        let took = t0.elapsed();
+        if result["ref"] != evaluation_ref || result["value"] != "2" {
+            return Err(format!("the raw agent answered {result}"));
+        }
+        Ok(took)
+    }
+
+    fn stop(self) {
+        drop(self.stdin); // EOF: the agent exits
+        let mut child = self.child;
+        let _ = child.wait();
+    }
+}
+
+/// `for line in sys.stdin: print(eval(line), flush=True)` in a plain child.
+struct EvalLoop {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+    line: String,
+}
+
+impl EvalLoop {
+    fn start(exe: &str) -> R<EvalLoop> {
+        let mut child = Proc::new(exe)
+            .args(["-c", "import sys\nfor line in sys.stdin: print(eval(line), flush=True)"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{exe}: {e}"))?;
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Ok(EvalLoop {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+        })
+    }
+
+    fn round_trip(&mut self) -> R<Duration> {
+        let t0 = Instant::now();
+        self.stdin.write_all(b"1+1\n").map_err(|e| e.to_string())?;
+        self.line.clear();
+        self.stdout.read_line(&mut self.line).map_err(|e| e.to_string())?;
+        let took = t0.elapsed();
+        if self.line != "2\n" {
+            return Err(format!("the baseline loop answered {:?}", self.line));
+        }
+        Ok(took)
+    }
+
+    fn stop(self) {
+        drop(self.stdin);
+        let mut child = self.child;
+        let _ = child.wait();
+    }
+}
+
+/// Figure 2: the `1+1` round trip through the manager, against a bare line
+/// loop over pipes and against the same agent without the manager. The three
+/// are interleaved, so that the machine's load hits all alike.
+fn bench_eval(s: &Settings, exe: &str) -> R<EvalFigures> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    let (info, _) = connect(&m, session, exe)?;
+    let mut raw = RawAgent::start(exe)?;
+    let mut bare = EvalLoop::start(exe)?;
+    let mut figures = EvalFigures {
+        runyard: Vec::with_capacity(s.evals),
+        agent: Vec::with_capacity(s.evals),
+        baseline: Vec::with_capacity(s.evals),
+        raw_agent: Vec::with_capacity(s.evals),
+    };
+    let result = (|| -> R<()> {
+        for i in 0..s.eval_warmup + s.evals {
+            let evaluation_ref = format!("e{i}");
+            let (outcome, duration, took) = evaluate(&m, session, &evaluation_ref, "1+1")?;
+            if outcome
+                != (Outcome::Ok {
+                    value: Some("2".into()),
+                })
+            {
+                return Err(format!("1+1 gave {outcome:?}"));
+            }
+            let took_raw = raw.round_trip(&evaluation_ref)?;
+            let took_bare = bare.round_trip()?;
+            if i >= s.eval_warmup {
+                figures.runyard.push(us(took));
+                figures.agent.push(us(duration));
+                figures.raw_agent.push(us(took_raw));
+                figures.baseline.push(us(took_bare));
+            }
+        }
+        Ok(())
+    })();
+    raw.stop();
+    bare.stop();
+    disconnect(&m, session, info.pid)?;
+    m.shutdown();
+    result.map(|()| figures)
+}
+
+struct PrintFigures {
+    runyard: Vec<f64>,
+    messages: usize,
+    baseline_cold: Vec<f64>,
+    baseline_warm: Vec<f64>,
+    bytes: usize,
+}
+
+fn expected_print_output() -> String {
+    let mut s = String::with_capacity(1_300_000);
+    for i in 0..PRINT_LINES {
+        s.push_str(&i.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+fn check_output(got: &str, expected: &str, who: &str) -> R<()> {
+    if got == expected {
+        return Ok(());
+    }
+    let at = got
+        .bytes()
+        .zip(expected.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(got.len().min(expected.len()));
+    let line = expected[..at].matches('\n').count();
+    let ctx = |t: &str| t[at.saturating_sub(20).min(t.len())..(at + 20).min(t.len())].to_string();
+    Err(format!(
+        "{who}: {} bytes received, {} expected; first difference at byte {at} (line {line}): got {:?}, expected {:?}",
+        got.len(),
+        expected.len(),
+        ctx(got),
+        ctx(expected)
+    ))
+}
+
+/// 3. A cell printing 200,000 lines, until `EvaluationFinished`, every byte checked.
+fn bench_print(s: &Settings, exe: &str) -> R<PrintFigures> {
+    let expected = expected_print_output();
+    let code = format!("for i in range({PRINT_LINES}): print(i)");
+
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    let (info, _) = connect(&m, session, exe)?;
+    // Warm the evaluation path once (small output).
+    evaluate(&m, session, "warm", "print('x')")?;
+    let ours = |run: usize| -> R<(f64, usize)> {
+        let evaluation_ref = format!("p{run}");
+        let mut got = String::with_capacity(expected.len());
+        let mut other = String::new();
+        let mut count = 0;
+        let t0 = Instant::now();
+        m.evaluate(session, evaluation(&evaluation_ref, &code));
+        let (outcome, took) = wait_for(&m, Duration::from_secs(60), |e| match e {
+            Event::Output {
+                session: s,
+                evaluation_ref: r,
+                stream,
+                text,
+            } if s == session => {
+                if r.as_deref() == Some(&evaluation_ref) && stream == Stream::Stdout {
+                    got.push_str(&text);
+                    count += 1;
+                } else {
+                    other.push_str(&text);
+                }
+                None
+            }
+            Event::EvaluationFinished {
+                session: s,
+                evaluation_ref: r,
+                outcome,
+                ..
+            } if s == session && r == evaluation_ref => Some(Ok((outcome, t0.elapsed()))),
+            Event::NodeDown { session: s, exit, .. } if s == session => Some(Err(format!("node down: {exit}"))),
+            _ => None,
+        })?;
+        if outcome != (Outcome::Ok { value: None }) {
+            return Err(format!("the print cell gave {outcome:?}"));
+        }
+        if !other.is_empty() {
+            return Err(format!("unexpected other output: {:?}", &other[..other.len().min(200)]));
+        }
+        check_output(&got, &expected, "runyard")?;
+        Ok((took.as_secs_f64(), count))
+    };
+
+    // Baseline as asked: the interpreter started with the loop, read to EOF.
+    let cold = || -> R<f64> {
+        let t0 = Instant::now();
+        let mut child = Proc::new(exe)
+            .args(["-c", &code])
+            .env_remove("PYTHONUNBUFFERED")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{exe}: {e}"))?;
+        let mut got = String::with_capacity(expected.len());
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut got)
+            .map_err(|e| e.to_string())?;
+        let _ = child.wait();
+        let took = t0.elapsed().as_secs_f64();
+        check_output(&got, &expected, "baseline")?;
+        Ok(took)
+    };
+    // And a warm one (interpreter already started, told to go over stdin),
+    // which is what the Runyard figure compares with: no start-up inside.
+    let warm = || -> R<f64> {
+        let mut child = Proc::new(exe)
+            .args(["-c", &format!("import sys\nsys.stdin.readline()\n{code}")])
+            .env_remove("PYTHONUNBUFFERED")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("{exe}: {e}"))?;
+        std::thread::sleep(Duration::from_millis(150)); // let it start and block on stdin
+        let mut stdin = child.stdin.take().unwrap();
+        let mut got = String::with_capacity(expected.len());
+        let t0 = Instant::now();
+        stdin.write_all(b"go\n").map_err(|e| e.to_string())?;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut got)
+            .map_err(|e| e.to_string())?;
+        let took = t0.elapsed().as_secs_f64();
+        drop(stdin);
+        let _ = child.wait();
+        check_output(&got, &expected, "warm baseline")?;
+        Ok(took)
+    };
+    // Interleaved, so that the machine's load hits all alike.
+    let mut runyard = Vec::new();
+    let mut messages = 0;
+    let mut baseline_cold = Vec::new();
+    let mut baseline_warm = Vec::new();
+    let result = (|| -> R<()> {
+        for run in 0..s.print_runs {
+            let (took, count) = ours(run)?;
+            runyard.push(took);
+            messages = count;
+            baseline_cold.push(cold()?);
+            baseline_warm.push(warm()?);
+        }
+        Ok(())
+    })();
+    disconnect(&m, session, info.pid)?;
+    m.shutdown();
+    result?;
+    Ok(PrintFigures {
+        runyard,
+        messages,
+        baseline_cold,
+        baseline_warm,
+        bytes: expected.len(),
+    })
+}
+
+struct KillFigures {
+    runyard: Vec<f64>,
+    baseline: Vec<f64>,
+    /// The same for an idle `python -c 'time.sleep(100)'`: the kernel's
+    /// teardown of a Python-sized process is in it.
+    baseline_python: Vec<f64>,
+}
+
+/// SIGKILL a plain child → `wait()` returns in a waiting thread (seen here).
+fn kill_plain_child(mut command: Proc, settle: Duration) -> R<Duration> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let pid = Pid::from_raw(child.id() as i32);
+    let (tx, rx) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(status);
+    });
+    std::thread::sleep(settle);
+    let t0 = Instant::now();
+    kill(pid, Signal::SIGKILL).map_err(|e| format!("kill {pid}: {e}"))?;
+    let status = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| "child not reaped".to_string())?;
+    let took = t0.elapsed();
+    let _ = waiter.join();
+    status.map_err(|e| e.to_string())?;
+    Ok(took)
+}
+
+/// 4. SIGKILL the runtime → `NodeDown`, against `sleep 100` waited on by std.
+fn bench_kill(s: &Settings, exe: &str) -> R<KillFigures> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let settle = Duration::from_millis(150); // started and idle, on every side
+    let ours = |i: usize| -> R<Duration> {
+        let session = SessionId(200 + i as u64);
+        let (info, _) = connect(&m, session, exe)?;
+        std::thread::sleep(settle);
+        let pid = Pid::from_raw(info.pid as i32);
+        let t0 = Instant::now();
+        kill(pid, Signal::SIGKILL).map_err(|e| format!("kill {pid}: {e}"))?;
+        let took = wait_for(&m, Duration::from_secs(10), |e| match e {
+            Event::NodeDown { session: s, exit, .. } if s == session => Some(if exit.signal == Some(9) {
+                Ok(t0.elapsed())
+            } else {
+                Err(format!("NodeDown says {exit}, not SIGKILL"))
+            }),
+            _ => None,
+        })?;
+        wait_gone(info.pid, Duration::from_secs(5))?;
+        Ok(took)
+    };
+
+    // Interleaved; the first round warms up.
+    let mut runyard = Vec::new();
+    let mut baseline = Vec::new();
+    let mut baseline_python = Vec::new();
+    for i in 0..s.kills + 1 {
+        let took_ours = ours(i)?;
+        let mut sleep = Proc::new("sleep");
+        sleep.arg("100");
+        let took = kill_plain_child(sleep, Duration::from_millis(20))?;
+        let mut py = Proc::new(exe);
+        py.args(["-c", "import time; time.sleep(100)"]);
+        let took_py = kill_plain_child(py, settle)?;
+        if i > 0 {
+            runyard.push(ms(took_ours));
+            baseline.push(ms(took));
+            baseline_python.push(ms(took_py));
+        }
+    }
+    m.shutdown();
+    Ok(KillFigures {
+        runyard,
+        baseline,
+        baseline_python,
+    })
+}
+
+struct IdleFigures {
+    window: f64,
+    runtime_ticks: u64,
+    runtime_cpu_ns: u64,
+    runtime_switches: u64,
+    process_ticks: u64,
+    manager_cpu_ns: Option<u64>,
+    manager_switches: Option<u64>,
+    runtime_rss_kib: u64,
+    runtime_rss_after_eval_kib: u64,
+    baseline_rss_kib: u64,
+    baseline_ticks: u64,
+    ticks_per_s: f64,
+}
+
+/// 5. Idle CPU of a connected runtime and of the manager; the runtime's RSS.
+fn bench_idle(s: &Settings, exe: &str) -> R<IdleFigures> {
+    let ticks_per_s = clk_tck();
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    let (info, _) = connect(&m, session, exe)?;
+    let sleeper = Proc::new(exe)
+        .args(["-c", "import time; time.sleep(100)"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{exe}: {e}"))?;
+    let sleeper_pid = sleeper.id();
+    // Let both settle: the connected runtime as it is right after its start.
+    std::thread::sleep(Duration::from_millis(500));
+    let runtime_rss_kib = vm_rss_kib(info.pid)?;
+
+    let result = (|| -> R<IdleFigures> {
+        let pid = info.pid.to_string();
+        let mtask = manager_task();
+        let mdir = mtask.as_ref().map(|t| format!("/proc/self/task/{t}"));
+        let rt0 = stat_ticks(&format!("/proc/{pid}/stat"))?;
+        let (rns0, rsw0) = process_usage(&pid);
+        let pt0 = stat_ticks("/proc/self/stat")?;
+        let bt0 = stat_ticks(&format!("/proc/{sleeper_pid}/stat"))?;
+        let m0 = mdir.as_deref().map(task_usage);
+        let t0 = Instant::now();
+        std::thread::sleep(s.idle);
+        let window = t0.elapsed().as_secs_f64();
+        let rt1 = stat_ticks(&format!("/proc/{pid}/stat"))?;
+        let (rns1, rsw1) = process_usage(&pid);
+        let pt1 = stat_ticks("/proc/self/stat")?;
+        let bt1 = stat_ticks(&format!("/proc/{sleeper_pid}/stat"))?;
+        let m1 = mdir.as_deref().map(task_usage);
+        let baseline_rss_kib = vm_rss_kib(sleeper_pid)?;
+
+        // RSS once the evaluation machinery has been used (tracebacks aside).
+        evaluate(&m, session, "idle", "x = 1+1\nx")?;
+        let runtime_rss_after_eval_kib = vm_rss_kib(info.pid)?;
+        Ok(IdleFigures {
+            window,
+            runtime_ticks: rt1 - rt0,
+            runtime_cpu_ns: rns1.saturating_sub(rns0),
+            runtime_switches: rsw1.saturating_sub(rsw0),
+            process_ticks: pt1 - pt0,
+            manager_cpu_ns: m0.zip(m1).map(|(a, b)| b.0.saturating_sub(a.0)),
+            manager_switches: m0.zip(m1).map(|(a, b)| b.1.saturating_sub(a.1)),
+            runtime_rss_kib,
+            runtime_rss_after_eval_kib,
+            baseline_rss_kib,
+            baseline_ticks: bt1 - bt0,
+            ticks_per_s,
+        })
+    })();
+    kill_and_reap(sleeper);
+    disconnect(&m, session, info.pid)?;
+    m.shutdown();
+    result
+}
+
+// ---------------------------------------------------------------------------
+
+fn failed(what: &str, goal: &str, err: &str) -> Row {
+    eprintln!("{what}: FAILED: {err}");
+    Row {
+        what: what.into(),
+        figure: format!("FAILED: {err}"),
+        baseline: "-".into(),
+        goal: goal.into(),
+        met: Some(false),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let s = Settings::from_env();
+    let configured = std::env::var("RUNYARD_BENCH_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into());
+    println!(
+        "runyard runtime benchmarks{} — {} CPUs",
+        if s.quick {
+            " (QUICK: smaller counts, short idle window)"
+        } else {
+            ""
+        },
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+
+    let (info, first_start) = match resolve_interpreter(&configured) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cannot start a Python runtime with {configured:?}: {e}");
+            println!(
+                "{}",
+                json!({ "error": format!("cannot start a Python runtime with {configured:?}: {e}") })
+            );
+            std::process::exit(1);
+        }
+    };
+    let exe = info.executable.clone();
+    println!(
+        "interpreter: {configured} -> {exe} (Python {}); first start through it: {:.1} ms",
+        info.language_version,
+        ms(first_start)
+    );
+
+    let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
+    let mut rows = Vec::new();
+    let mut out = serde_json::Map::new();
+    out.insert("quick".into(), json!(s.quick));
+    if let Some(only) = &s.only {
+        out.insert("only".into(), json!(only));
+    }
+    out.insert("python_configured".into(), json!(configured));
+    out.insert("python".into(), json!(exe));
+    out.insert("python_version".into(), json!(info.language_version));
+    out.insert("env_pythonunbuffered".into(), json!(unbuffered));
+    out.insert("first_start_via_configured_ms".into(), json!(round(ms(first_start), 2)));
+    let mut goals = serde_json::Map::new();
+
+    // 1. start → connected
+    if s.wants(1) {
+        println!(
+            "[1/5] start → connected ({} starts, interleaved with `python -c pass`)…",
+            s.starts
+        );
+        let what = "1. start → Connected (median)";
+        let goal = "ratio ≤ 1.25";
+        match bench_start(&s, &exe) {
+            Ok(f) => {
+                let (r, b) = (median(&f.runyard), median(&f.baseline));
+                let ratio = r / b;
+                let met = ratio <= 1.25;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!(
+                        "{r:.1} ms (min {:.1}, max {:.1})",
+                        percentile(&f.runyard, 0.0),
+                        percentile(&f.runyard, 100.0)
+                    ),
+                    baseline: format!("{b:.1} ms  `python -c pass` → exit"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   ratio".into(),
+                    figure: format!("{ratio:.2} ×"),
+                    baseline: "".into(),
+                    goal: "≤ 1.25".into(),
+                    met: Some(met),
+                });
+                let u = median(&f.usable);
+                rows.push(Row {
+                    what: "   start → first 1+1 result (usable)".into(),
+                    figure: format!("{u:.1} ms = {:.2} × baseline", u / b),
+                    baseline: "".into(),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("start_usable_median_ms".into(), json!(round(u, 3)));
+                out.insert("start_usable_ratio".into(), json!(round(u / b, 3)));
+                out.insert("start_connected_median_ms".into(), json!(round(r, 3)));
+                out.insert(
+                    "start_connected_min_ms".into(),
+                    json!(round(percentile(&f.runyard, 0.0), 3)),
+                );
+                out.insert("start_baseline_python_c_pass_median_ms".into(), json!(round(b, 3)));
+                out.insert("start_ratio".into(), json!(round(ratio, 3)));
+                out.insert("start_samples".into(), json!(f.runyard.len()));
+                goals.insert("start_ratio_le_1_25".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("start_ratio_le_1_25".into(), json!(false));
+            }
+        }
+    }
+
+    // 2. evaluate 1+1
+    if s.wants(2) {
+        println!("[2/5] evaluate `1+1` ({} after {} warm-up)…", s.evals, s.eval_warmup);
+        let what = "2. evaluate 1+1 round trip (median)";
+        let goal = "≤ 150 µs";
+        match bench_eval(&s, &exe) {
+            Ok(f) => {
+                let (r, p99, b, b99) = (
+                    median(&f.runyard),
+                    percentile(&f.runyard, 99.0),
+                    median(&f.baseline),
+                    percentile(&f.baseline, 99.0),
+                );
+                let met = r <= 150.0;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{r:.0} µs"),
+                    baseline: format!("{b:.0} µs  bare stdin/stdout eval loop"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   p99".into(),
+                    figure: format!("{p99:.0} µs"),
+                    baseline: format!("{b99:.0} µs"),
+                    goal: "-".into(),
+                    met: None,
+                });
+                let raw = median(&f.raw_agent);
+                rows.push(Row {
+                    what: "   same agent over raw pipes, no manager".into(),
+                    figure: "".into(),
+                    baseline: format!("{raw:.0} µs (p99 {:.0} µs)", percentile(&f.raw_agent, 99.0)),
+                    goal: "-".into(),
+                    met: None,
+                });
+                rows.push(Row {
+                    what: "   of which in the agent (duration_us)".into(),
+                    figure: format!("{:.0} µs", median(&f.agent)),
+                    baseline: "".into(),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("eval_median_us".into(), json!(round(r, 1)));
+                out.insert("eval_p99_us".into(), json!(round(p99, 1)));
+                out.insert(
+                    "eval_agent_duration_median_us".into(),
+                    json!(round(median(&f.agent), 1)),
+                );
+                out.insert("eval_baseline_median_us".into(), json!(round(b, 1)));
+                out.insert("eval_baseline_p99_us".into(), json!(round(b99, 1)));
+                out.insert("eval_raw_agent_median_us".into(), json!(round(raw, 1)));
+                out.insert(
+                    "eval_raw_agent_p99_us".into(),
+                    json!(round(percentile(&f.raw_agent, 99.0), 1)),
+                );
+                out.insert("eval_samples".into(), json!(f.runyard.len()));
+                goals.insert("eval_median_le_150us".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("eval_median_le_150us".into(), json!(false));
+            }
+        }
+    }
+
+    // 3. 200,000 print lines
+    if s.wants(3) {
+        println!("[3/5] a cell printing {PRINT_LINES} lines ({} runs)…", s.print_runs);
+        let what = "3. print 200,000 lines until done (median)";
+        let goal = "≤ 0.15 s";
+        match bench_print(&s, &exe) {
+            Ok(f) => {
+                let r = median(&f.runyard);
+                let (bc, bw) = (median(&f.baseline_cold), median(&f.baseline_warm));
+                let met = r <= 0.15;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!(
+                        "{r:.3} s ({:.1} MB/s, {} output msgs)",
+                        f.bytes as f64 / r / 1e6,
+                        f.messages
+                    ),
+                    baseline: format!("{bc:.3} s  `python -c <loop>` | pipe → EOF*"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   warm baseline (interpreter already up)".into(),
+                    figure: "".into(),
+                    baseline: format!("{bw:.3} s"),
+                    goal: "-".into(),
+                    met: None,
+                });
+                rows.push(Row {
+                    what: "   bytes, checked in order".into(),
+                    figure: format!("{} ✓", f.bytes),
+                    baseline: format!("{} ✓", f.bytes),
+                    goal: "all, in order".into(),
+                    met: Some(true),
+                });
+                out.insert("print200k_median_s".into(), json!(round(r, 4)));
+                out.insert("print200k_output_messages".into(), json!(f.messages));
+                out.insert("print200k_bytes".into(), json!(f.bytes));
+                out.insert("print200k_baseline_cold_median_s".into(), json!(round(bc, 4)));
+                out.insert("print200k_baseline_warm_median_s".into(), json!(round(bw, 4)));
+                goals.insert("print200k_le_0_15s".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("print200k_le_0_15s".into(), json!(false));
+            }
+        }
+    }
+
+    // 4. SIGKILL → NodeDown
+    if s.wants(4) {
+        println!("[4/5] runtime SIGKILLed → NodeDown ({} kills)…", s.kills);
+        let what = "4. SIGKILL → NodeDown (median)";
+        let goal = "≤ 5 ms";
+        match bench_kill(&s, &exe) {
+            Ok(f) => {
+                let (r, b) = (median(&f.runyard), median(&f.baseline));
+                let met = r <= 5.0;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{r:.2} ms (max {:.2})", percentile(&f.runyard, 100.0)),
+                    baseline: format!("{b:.2} ms  `sleep 100` + std wait()"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   same for an idle `python -c sleep`".into(),
+                    figure: "".into(),
+                    baseline: format!("{:.2} ms", median(&f.baseline_python)),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("kill_nodedown_median_ms".into(), json!(round(r, 3)));
+                out.insert(
+                    "kill_nodedown_max_ms".into(),
+                    json!(round(percentile(&f.runyard, 100.0), 3)),
+                );
+                out.insert("kill_baseline_median_ms".into(), json!(round(b, 3)));
+                out.insert(
+                    "kill_baseline_python_median_ms".into(),
+                    json!(round(median(&f.baseline_python), 3)),
+                );
+                goals.insert("kill_nodedown_le_5ms".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("kill_nodedown_le_5ms".into(), json!(false));
+            }
+        }
+    }
+
+    // 5. idle
+    if s.wants(5) {
+        println!("[5/5] idle for {:.0} s…", s.idle.as_secs_f64());
+        let what = "5. idle runtime CPU";
+        match bench_idle(&s, &exe) {
+            Ok(f) => {
+                let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
+                let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
+                let (rt, pt, bt) = (pct(f.runtime_ticks), pct(f.process_ticks), pct(f.baseline_ticks));
+                // One tick over the window is the resolution; count ≤ 0.1 % as "≈ 0".
+                let runtime_met = pct_ns(f.runtime_cpu_ns) <= 0.1;
+                // The manager thread's own CPU (exact, from schedstat) when found; else the process's ticks.
+                let manager_met = match f.manager_cpu_ns {
+                    Some(ns) => pct_ns(ns) <= 0.1,
+                    None => pt <= 0.1 + 100.0 / f.ticks_per_s / f.window,
+                };
+                let rss_mib = f.runtime_rss_kib as f64 / 1024.0;
+                let rss_eval_mib = f.runtime_rss_after_eval_kib as f64 / 1024.0;
+                let base_mib = f.baseline_rss_kib as f64 / 1024.0;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!(
+                        "{rt:.2} % ({} ticks; {:.3} ms CPU, {} ctx switches in {:.0} s)",
+                        f.runtime_ticks,
+                        f.runtime_cpu_ns as f64 / 1e6,
+                        f.runtime_switches,
+                        f.window
+                    ),
+                    baseline: format!("{bt:.2} % ({} ticks)  idle `python -c sleep`", f.baseline_ticks),
+                    goal: "≈ 0 %".into(),
+                    met: Some(runtime_met),
+                });
+                rows.push(Row {
+                    what: "   idle manager CPU (whole bench process)".into(),
+                    figure: format!(
+                        "{pt:.2} % ({} ticks){}",
+                        f.process_ticks,
+                        match (f.manager_cpu_ns, f.manager_switches) {
+                            (Some(ns), Some(sw)) =>
+                                format!("; manager thread {:.3} ms CPU, {sw} ctx switches", ns as f64 / 1e6),
+                            _ => "; manager thread not found".into(),
+                        }
+                    ),
+                    baseline: "".into(),
+                    goal: "≈ 0 %".into(),
+                    met: Some(manager_met),
+                });
+                let rss_met = rss_mib <= 15.0;
+                rows.push(Row {
+                    what: "   runtime RSS (connected, idle)".into(),
+                    figure: format!("{rss_mib:.1} MiB ({rss_eval_mib:.1} MiB after an evaluation)"),
+                    baseline: format!("{base_mib:.1} MiB  idle `python -c sleep`"),
+                    goal: "≤ 15 MiB".into(),
+                    met: Some(rss_met),
+                });
+                out.insert("idle_window_s".into(), json!(round(f.window, 3)));
+                out.insert("idle_runtime_cpu_pct".into(), json!(round(rt, 3)));
+                out.insert(
+                    "idle_runtime_cpu_ms".into(),
+                    json!(round(f.runtime_cpu_ns as f64 / 1e6, 3)),
+                );
+                out.insert("idle_runtime_ctx_switches".into(), json!(f.runtime_switches));
+                out.insert("idle_manager_process_cpu_pct".into(), json!(round(pt, 3)));
+                out.insert(
+                    "idle_manager_thread_cpu_ms".into(),
+                    f.manager_cpu_ns
+                        .map_or(Value::Null, |ns| json!(round(ns as f64 / 1e6, 3))),
+                );
+                out.insert(
+                    "idle_manager_thread_ctx_switches".into(),
+                    f.manager_switches.map_or(Value::Null, |n| json!(n)),
+                );
+                out.insert("idle_baseline_cpu_pct".into(), json!(round(bt, 3)));
+                out.insert("runtime_rss_mib".into(), json!(round(rss_mib, 2)));
+                out.insert("runtime_rss_after_eval_mib".into(), json!(round(rss_eval_mib, 2)));
+                out.insert("baseline_rss_mib".into(), json!(round(base_mib, 2)));
+                goals.insert("idle_runtime_cpu_about_0".into(), json!(runtime_met));
+                goals.insert("idle_manager_cpu_about_0".into(), json!(manager_met));
+                goals.insert("runtime_rss_le_15mib".into(), json!(rss_met));
+            }
+            Err(e) => {
+                rows.push(failed(what, "≈ 0 % / ≤ 15 MiB", &e));
+                for g in [
+                    "idle_runtime_cpu_about_0",
+                    "idle_manager_cpu_about_0",
+                    "runtime_rss_le_15mib",
+                ] {
+                    goals.insert(g.into(), json!(false));
+                }
+            }
+        }
+    }
+
+    print_table(&rows);
+    println!(
+        "* the print baselines run with PYTHONUNBUFFERED removed from their environment (it is{} set here): a",
+        if unbuffered { "" } else { " not" }
+    );
+    println!("  default interpreter block-buffers a pipe; the agent sets its own buffering either way.");
+    let all = goals.values().all(|v| v == &json!(true));
+    out.insert("goals".into(), Value::Object(goals));
+    out.insert("all_goals_met".into(), json!(all));
+    println!("{}", Value::Object(out));
+}

@@ -1517,7 +1517,9 @@ defmodule node_module do
           _ -> Exception.format_mfa(m, f, a)
         end
 
-      %{file: loc[:file] && to_string(loc[:file]), line: loc[:line], name: name, text: nil}
+      # A frame without a location (a call into a module that is not
+      # there) has file "": the protocol's `file` is always a string.
+      %{file: to_string(loc[:file] || ""), line: loc[:line], name: name, text: nil}
     end)
   end
 

@@ -25,6 +25,25 @@ pub struct RuntimeConfig {
 pub enum RuntimeKind {
     /// A `python3` child process started for the session.
     PythonStandalone(StandaloneConfig),
+    /// An `elixir` node started for the session (Livebook's standalone runtime).
+    ElixirStandalone(StandaloneConfig),
+    /// A node the user already runs, joined through a small local bridge node
+    /// (Livebook's attached runtime). Code is evaluated on that node.
+    ElixirAttached(AttachedConfig),
+}
+
+/// Which running node to attach to. Start one with, for example,
+/// `iex --sname test --cookie mycookie -S mix`, then enter `test` (or
+/// `test@<host>`) and `mycookie`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachedConfig {
+    /// `name@host`, or just `name` for a node on this host.
+    pub node: String,
+    /// The target node's cookie.
+    pub cookie: String,
+    /// How to start the local bridge node.
+    pub elixir: StandaloneConfig,
 }
 
 /// How to start an interpreter as a child process.
@@ -46,6 +65,19 @@ impl RuntimeConfig {
         Self::new(RuntimeKind::PythonStandalone(StandaloneConfig::default()))
     }
 
+    pub fn elixir() -> Self {
+        Self::new(RuntimeKind::ElixirStandalone(StandaloneConfig::default()))
+    }
+
+    /// Attaches to the running node `node` (`name@host` or `name`) with its `cookie`.
+    pub fn elixir_attached(node: impl Into<String>, cookie: impl Into<String>) -> Self {
+        Self::new(RuntimeKind::ElixirAttached(AttachedConfig {
+            node: node.into(),
+            cookie: cookie.into(),
+            elixir: StandaloneConfig::default(),
+        }))
+    }
+
     pub fn new(kind: RuntimeKind) -> Self {
         RuntimeConfig {
             kind,
@@ -64,15 +96,18 @@ impl RuntimeConfig {
         self
     }
 
+    /// How the child process is started (for an attached runtime: its bridge node).
     pub fn standalone(&self) -> &StandaloneConfig {
         match &self.kind {
-            RuntimeKind::PythonStandalone(c) => c,
+            RuntimeKind::PythonStandalone(c) | RuntimeKind::ElixirStandalone(c) => c,
+            RuntimeKind::ElixirAttached(a) => &a.elixir,
         }
     }
 
     pub fn standalone_mut(&mut self) -> &mut StandaloneConfig {
         match &mut self.kind {
-            RuntimeKind::PythonStandalone(c) => c,
+            RuntimeKind::PythonStandalone(c) | RuntimeKind::ElixirStandalone(c) => c,
+            RuntimeKind::ElixirAttached(a) => &mut a.elixir,
         }
     }
 
@@ -80,6 +115,7 @@ impl RuntimeConfig {
     pub fn default_executable(&self) -> &'static str {
         match self.kind {
             RuntimeKind::PythonStandalone(_) => "python3",
+            RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "elixir",
         }
     }
 
@@ -96,12 +132,15 @@ impl RuntimeConfig {
     pub fn kind_label(&self) -> &'static str {
         match self.kind {
             RuntimeKind::PythonStandalone(_) => "Python (standalone)",
+            RuntimeKind::ElixirStandalone(_) => "Elixir (standalone)",
+            RuntimeKind::ElixirAttached(_) => "Elixir (attached)",
         }
     }
 
     pub fn language(&self) -> &'static str {
         match self.kind {
             RuntimeKind::PythonStandalone(_) => "python",
+            RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "elixir",
         }
     }
 
@@ -121,7 +160,27 @@ impl RuntimeConfig {
         {
             return Err(ConfigError::WorkingDirectory(cwd.clone()));
         }
+        if let RuntimeKind::ElixirAttached(attached) = &self.kind {
+            validate_node(&attached.node)?;
+            if attached.cookie.trim().is_empty() {
+                return Err(ConfigError::EmptyCookie);
+            }
+        }
         Ok(())
+    }
+}
+
+/// A node name as Erlang takes it: `name` or `name@host`, both parts
+/// non-empty, no whitespace (it becomes an atom and an argv element).
+fn validate_node(node: &str) -> Result<(), ConfigError> {
+    let bad = || Err(ConfigError::NodeName(node.to_string()));
+    if node.is_empty() || node.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad();
+    }
+    match node.split_once('@') {
+        None => Ok(()),
+        Some((name, host)) if !name.is_empty() && !host.is_empty() && !host.contains('@') => Ok(()),
+        Some(_) => bad(),
     }
 }
 
@@ -174,10 +233,51 @@ mod tests {
     }
 
     #[test]
+    fn elixir_kinds_default_to_elixir_from_path() {
+        let standalone = RuntimeConfig::elixir();
+        assert_eq!(standalone.executable(), "elixir");
+        assert_eq!(standalone.language(), "elixir");
+        assert_eq!(standalone.kind_label(), "Elixir (standalone)");
+        let attached = RuntimeConfig::elixir_attached("app@host", "secret").with_executable("/opt/elixir/bin/elixir");
+        assert_eq!(attached.executable(), "/opt/elixir/bin/elixir");
+        assert_eq!(
+            attached.standalone().executable.as_deref(),
+            Some("/opt/elixir/bin/elixir"),
+            "an attached runtime's executable is its bridge's"
+        );
+        assert_eq!(attached.kind_label(), "Elixir (attached)");
+        assert_eq!(attached.validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_attached_node_needs_a_valid_name_and_a_cookie() {
+        for good in ["app", "app@host", "app@host.example.com", "my_app-1@127.0.0.1"] {
+            assert_eq!(RuntimeConfig::elixir_attached(good, "c").validate(), Ok(()), "{good}");
+        }
+        for bad in ["", "my app@host", "app@", "@host", "a@b@c", "app\n"] {
+            let error = RuntimeConfig::elixir_attached(bad, "c").validate().unwrap_err();
+            assert!(matches!(error, ConfigError::NodeName(_)), "{bad:?}: {error:?}");
+            assert!(
+                error.to_string().contains("iex --sname test --cookie mycookie -S mix"),
+                "{error}"
+            );
+        }
+        let error = RuntimeConfig::elixir_attached("app@host", " ").validate().unwrap_err();
+        assert_eq!(error, ConfigError::EmptyCookie);
+    }
+
+    #[test]
     fn round_trips_through_json() {
         let mut config = RuntimeConfig::python().with_executable("python3.12");
         config.standalone_mut().env.push(("PYTHONHASHSEED".into(), "0".into()));
         let json = serde_json::to_string(&config).unwrap();
         assert_eq!(serde_json::from_str::<RuntimeConfig>(&json).unwrap(), config);
+        for config in [
+            RuntimeConfig::elixir(),
+            RuntimeConfig::elixir_attached("app@host", "secret"),
+        ] {
+            let json = serde_json::to_string(&config).unwrap();
+            assert_eq!(serde_json::from_str::<RuntimeConfig>(&json).unwrap(), config, "{json}");
+        }
     }
 }

@@ -25,6 +25,9 @@ pub enum InitError {
     IncompatibleProtocol { found: u32, expected: u32 },
     #[error("the runtime's handshake was wrong: {detail}")]
     BadHandshake { detail: String },
+    /// The agent's files could not be put where the runtime loads them from.
+    #[error("the runtime's agent could not be installed in {}: {message}", path.display())]
+    AgentInstall { path: PathBuf, message: String },
     /// The agent itself said why it cannot start (an unreachable attached node, say).
     #[error("{message}")]
     Agent { reason: String, message: String },
@@ -53,4 +56,11 @@ pub enum ConfigError {
     EnvName(String),
     #[error("the working directory {} does not exist", .0.display())]
     WorkingDirectory(PathBuf),
+    #[error(
+        "{0:?} is not a node name: give `name` or `name@host` without spaces, as the node was started \
+         with, e.g. `iex --sname test --cookie mycookie -S mix` runs node `test`"
+    )]
+    NodeName(String),
+    #[error("the cookie is empty: give the cookie the node was started with (`--cookie mycookie`)")]
+    EmptyCookie,
 }

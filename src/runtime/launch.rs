@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::sys::signal::Signal;
 
+use super::elixir::{self, Mode};
 use super::{InitError, RuntimeConfig, RuntimeKind, is_script, python, resolve_executable};
 
 /// A start, planned.
@@ -16,16 +17,22 @@ pub struct Launch {
     pub args: Vec<OsString>,
     /// Sent to the runtime if the manager's thread ends (Linux).
     pub death_signal: Signal,
-    /// The command line as shown to users (the agent's source elided).
+    /// The command line as shown to users (the agent's source and secrets elided).
     pub display: String,
     /// A wrapper script started in place of the interpreter: once the agent
     /// says which interpreter it really is, later starts go straight to it.
     pub wrapper: Option<PathBuf>,
 }
 
-/// A node name for a new runtime of this kind, e.g. `python-k3j9x2ab`.
+/// A node name for a new runtime of this kind: `python-k3j9x2ab`, or
+/// `runyard-k3j9x2ab` for an Elixir node (it becomes `runyard-…@host`, which
+/// users see in `epmd -names` and `--remsh` into, so it says whose it is).
 pub fn node_name(config: &RuntimeConfig) -> String {
-    format!("{}-{}", config.language(), super::short_id())
+    let prefix = match config.kind {
+        RuntimeKind::PythonStandalone(_) => "python",
+        RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "runyard",
+    };
+    format!("{prefix}-{}", super::short_id())
 }
 
 /// Plans the start of `config` as node `node` with handshake `token`.
@@ -39,29 +46,112 @@ pub fn plan(
     config.validate()?;
     let executable = resolve_executable(config.executable(), config.standalone())?;
     let (program, wrapper) = match resolved.get(&executable) {
-        Some(real) if real.is_file() => (real.clone(), None),
+        Some(real) if real.is_file() && runs_the_same_way(config, real) => (real.clone(), None),
         _ => {
             let wrapper = is_script(&executable).then(|| executable.clone());
             (executable, wrapper)
         }
     };
     let extra = &config.standalone().args;
-    match config.kind {
+    let shown = program.to_string_lossy();
+    match &config.kind {
         RuntimeKind::PythonStandalone(_) => Ok(Launch {
-            display: python::display_command(&program.to_string_lossy(), extra, node),
+            display: python::display_command(&shown, extra, node),
             args: python::agent_args(node, token),
             death_signal: python::DEATH_SIGNAL,
             program,
             wrapper,
         }),
+        RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
+            let root = elixir::cache_root().ok_or_else(|| InitError::AgentInstall {
+                path: PathBuf::from("~/.cache/runyard"),
+                message: format!(
+                    "there is no home directory to find a cache directory from; set {}",
+                    elixir::CACHE_DIR_ENV
+                ),
+            })?;
+            let dir = elixir::install_agent(&root)?;
+            // A standalone node gets a fresh random cookie: only the manager
+            // (and a user who reads it in the runtime panel) can connect.
+            let (mode, cookie) = match &config.kind {
+                RuntimeKind::ElixirAttached(attached) => {
+                    (Mode::Attach { target: &attached.node }, attached.cookie.clone())
+                }
+                _ => (Mode::Standalone, super::random_token()),
+            };
+            Ok(Launch {
+                display: elixir::display_command(&shown, extra, node, Some(&dir), mode),
+                args: elixir::agent_args(node, &cookie, &dir, mode, token),
+                death_signal: elixir::DEATH_SIGNAL,
+                program,
+                wrapper,
+            })
+        }
+    }
+}
+
+/// Whether the interpreter an agent reported takes this kind's arguments.
+/// The Elixir agent reports the `elixir` script of its installation (which
+/// skips a version manager's shim), but falls back to `erl` where there is
+/// none: that one would not understand `--sname … -e …`.
+fn runs_the_same_way(config: &RuntimeConfig, real: &Path) -> bool {
+    match config.kind {
+        RuntimeKind::PythonStandalone(_) => true,
+        RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
+            real.file_name().is_some_and(|name| name == "elixir")
+        }
     }
 }
 
 /// The command line to show when a start fails before anything is planned.
 pub fn display_unplanned(config: &RuntimeConfig, node: &str) -> String {
-    match config.kind {
-        RuntimeKind::PythonStandalone(_) => {
-            python::display_command(config.executable(), &config.standalone().args, node)
+    let extra = &config.standalone().args;
+    match &config.kind {
+        RuntimeKind::PythonStandalone(_) => python::display_command(config.executable(), extra, node),
+        RuntimeKind::ElixirStandalone(_) => {
+            elixir::display_command(config.executable(), extra, node, None, Mode::Standalone)
         }
+        RuntimeKind::ElixirAttached(attached) => elixir::display_command(
+            config.executable(),
+            extra,
+            node,
+            None,
+            Mode::Attach { target: &attached.node },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elixir_nodes_are_named_for_runyard() {
+        assert!(node_name(&RuntimeConfig::python()).starts_with("python-"));
+        let name = node_name(&RuntimeConfig::elixir());
+        assert!(
+            name.starts_with("runyard-") && name.len() == "runyard-".len() + 8,
+            "{name}"
+        );
+        assert!(node_name(&RuntimeConfig::elixir_attached("a", "c")).starts_with("runyard-"));
+    }
+
+    #[test]
+    fn a_resolved_elixir_must_be_an_elixir_script() {
+        let config = RuntimeConfig::elixir();
+        assert!(runs_the_same_way(&config, Path::new("/usr/lib/elixir/bin/elixir")));
+        assert!(!runs_the_same_way(&config, Path::new("/usr/lib/erlang/bin/erl")));
+        assert!(runs_the_same_way(
+            &RuntimeConfig::python(),
+            Path::new("/usr/bin/python3.11")
+        ));
+    }
+
+    #[test]
+    fn an_invalid_attach_target_fails_before_anything_starts() {
+        let config = RuntimeConfig::elixir_attached("my app", "c");
+        let error = plan(&config, "runyard-x", "t", &HashMap::new()).unwrap_err();
+        assert!(matches!(error, InitError::InvalidConfig(_)), "{error:?}");
+        assert!(display_unplanned(&config, "runyard-x").contains("attach my app <token>"));
     }
 }

@@ -3,13 +3,16 @@
 //! typed reasons a start can fail.
 
 mod config;
+pub mod elixir;
 mod error;
 mod exit;
 mod launch;
 pub mod python;
 mod spawn;
 
-pub use config::{DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, RuntimeConfig, RuntimeKind, StandaloneConfig};
+pub use config::{
+    AttachedConfig, DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, RuntimeConfig, RuntimeKind, StandaloneConfig,
+};
 pub use error::{ConfigError, InitError};
 pub use exit::ExitInfo;
 pub use launch::{Launch, display_unplanned, node_name, plan};

@@ -1,0 +1,777 @@
+//! The engine with real `elixir` nodes: Livebook's standalone runtime
+//! (evaluation semantics, output, errors, interrupts, memory, lifetime) and
+//! its attached runtime (a bridge evaluating on a node the test starts).
+//!
+//! These tests fail when `elixir` is missing, so that CI cannot pass without
+//! running them; set `RUNYARD_SKIP_ELIXIR=1` to skip them on purpose.
+//! `RUNYARD_TEST_ELIXIR` picks another `elixir`. The compiled agent is cached
+//! where Runyard caches it (`RUNYARD_CACHE_DIR` moves that); the orphan test
+//! starts on an empty cache of its own.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Proc, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use runyard::manager::{DisconnectReason, NodeInfo};
+use runyard::runtime::elixir;
+use runyard::{Command, Event, InitError, Outcome, RuntimeConfig, SessionId};
+
+const S: SessionId = SessionId(1);
+
+/// True when the Elixir tests are to be skipped (`RUNYARD_SKIP_ELIXIR=1`);
+/// otherwise a missing `elixir` fails the test with what to do about it.
+fn skip() -> bool {
+    if std::env::var("RUNYARD_SKIP_ELIXIR").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: RUNYARD_SKIP_ELIXIR=1");
+        return true;
+    }
+    let exe = elixir_exe();
+    let found = if exe.contains('/') {
+        Path::new(&exe).is_file()
+    } else {
+        which_in_path(&exe).is_some()
+    };
+    assert!(
+        found,
+        "{exe} was not found: install Elixir (Debian: apt-get install elixir) or set RUNYARD_SKIP_ELIXIR=1"
+    );
+    false
+}
+
+fn which_in_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn elixir_exe() -> String {
+    std::env::var("RUNYARD_TEST_ELIXIR")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "elixir".into())
+}
+
+fn elixir_config() -> RuntimeConfig {
+    RuntimeConfig::elixir().with_executable(elixir_exe())
+}
+
+fn attached_config(node: &str, cookie: &str) -> RuntimeConfig {
+    RuntimeConfig::elixir_attached(node, cookie).with_executable(elixir_exe())
+}
+
+fn connected() -> (Harness, NodeInfo) {
+    let mut h = Harness::new();
+    let info = h.connect(S, elixir_config());
+    (h, info)
+}
+
+fn short_host() -> String {
+    let out = Proc::new("hostname").arg("-s").output().expect("hostname runs");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A unique, valid node-name part.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{}", std::process::id(), runyard::runtime::short_id())
+}
+
+/// A node the test runs, as a user would (`elixir --sname … --cookie …`),
+/// killed with its process group when dropped.
+struct Target {
+    child: Child,
+    node: String,
+}
+
+impl Target {
+    /// Starts `elixir <name_switch> <name> --cookie <cookie>` and waits until
+    /// epmd lists it.
+    fn start(name_switch: &str, name: &str, cookie: &str) -> Target {
+        let child = Proc::new(elixir_exe())
+            .args([name_switch, name, "--cookie", cookie, "-e", "Process.sleep(:infinity)"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("elixir starts");
+        let short = name.split('@').next().unwrap();
+        let node = if name.contains('@') {
+            name.to_string()
+        } else {
+            format!("{name}@{}", short_host())
+        };
+        let target = Target { child, node };
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let names = Proc::new("epmd")
+                .arg("-names")
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            if String::from_utf8_lossy(&names).contains(&format!("name {short} at port")) {
+                return target;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the target node {name} never registered with epmd"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn kill(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Evaluates `expr` on `node` from a throwaway node: what is there,
+/// independently of Runyard.
+fn probe(node: &str, cookie: &str, expr: &str) -> String {
+    let code = format!(
+        "true = Node.connect(:\"{node}\")\n\
+         {{value, _}} = :rpc.call(:\"{node}\", Code, :eval_string, [{expr:?}])\n\
+         IO.puts(inspect(value))"
+    );
+    let out = Proc::new(elixir_exe())
+        .args(["--sname", &unique("probe"), "--cookie", cookie, "-e", &code])
+        .stdin(Stdio::null())
+        .output()
+        .expect("elixir runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+fn output_texts(h: &mut Harness, quiet: Duration) -> String {
+    h.drain_matching(quiet, |e| matches!(e, Event::Output { .. }))
+        .into_iter()
+        .map(|e| match e {
+            Event::Output { text, .. } => text,
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Standalone
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_missing_elixir_is_an_init_error_that_says_so() {
+    let mut h = Harness::new();
+    let mut config = RuntimeConfig::elixir();
+    config.standalone_mut().env.push(("PATH".into(), "/nowhere".into()));
+    h.manager.connect(S, config);
+    let error = h.wait_init_failed(S);
+    assert!(matches!(error, InitError::ExecutableNotFound { .. }), "{error:?}");
+    assert_eq!(error.to_string(), "elixir was not found in PATH");
+}
+
+#[test]
+fn the_node_is_a_real_distributed_node_with_its_name_and_cookie_shown() {
+    if skip() {
+        return;
+    }
+    let (mut h, info) = connected();
+    let host = short_host();
+    assert!(
+        info.name.starts_with("runyard-") && info.name.ends_with(&format!("@{host}")),
+        "{info:?}"
+    );
+    assert_eq!(info.language, "elixir");
+    assert_eq!(info.kind, "Elixir (standalone)");
+    assert!(info.language_version.starts_with("1."), "{info:?}");
+    assert!(Path::new(&info.executable).is_file(), "{info:?}");
+    assert!(alive(info.pid), "the pid is the BEAM's own");
+    let cookie = info.cookie.clone().expect("the hello carries the cookie");
+    assert_eq!(cookie.len(), 32, "a random cookie: {cookie}");
+    assert_eq!(
+        h.eval(S, "n", None, "node()").value(),
+        Some(format!(":\"{}\"", info.name).as_str())
+    );
+    // A user can reach the node with what the runtime panel shows.
+    assert_eq!(probe(&info.name, &cookie, "1 + 2"), "3");
+    // The command line shown does not give the cookie away.
+    let command = h.drain_matching(Duration::ZERO, |e| matches!(e, Event::Starting { .. }));
+    match command.as_slice() {
+        [Event::Starting { command, .. }] => {
+            assert!(!command.contains(&cookie), "{command}");
+            assert!(command.contains("--cookie <cookie>"), "{command}");
+            assert!(command.contains(elixir::AGENT_KEY), "{command}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bindings_and_aliases_chain_across_cells_as_in_livebook() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    let first = h.eval(
+        S,
+        "a",
+        None,
+        "alias Enum, as: E\nimport String, only: [upcase: 1]\nx = 1",
+    );
+    assert_eq!(first.value(), Some("1"));
+    assert_eq!(
+        h.eval(
+            S,
+            "b",
+            Some("a"),
+            "y = x + 1\n{E.count([1, 2, 3]), upcase(\"a\"), x, y}"
+        )
+        .value(),
+        Some("{3, \"A\", 1, 2}")
+    );
+    h.eval(S, "c", Some("b"), "x = 100\nlater = true");
+    // Re-evaluating b starts from a again: c's bindings are not there.
+    assert_eq!(
+        h.eval(S, "b", Some("a"), "binding() |> Keyword.keys()").value(),
+        Some("[:x]")
+    );
+    // A fresh start has neither bindings nor aliases.
+    assert_eq!(h.eval(S, "f", None, "x").error().kind, "CompileError");
+    assert_eq!(
+        h.eval(S, "g", None, "E.count([1])").error().kind,
+        "UndefinedFunctionError"
+    );
+    // An empty cell, and nil, have no value.
+    assert_eq!(h.eval(S, "e", None, "").value(), None);
+    assert_eq!(h.eval(S, "nil", None, "nil").value(), Some("nil"));
+    // Containers are separate flows.
+    h.submit(S, "other", "o1", None, "binding()");
+    assert_eq!(h.finish(S, "o1").value(), Some("[]"));
+}
+
+#[test]
+fn modules_defined_in_a_cell_work_later_and_are_replaced_quietly() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    let define = |n: u32| format!("defmodule Greeter do\n  def hello, do: {n}\nend");
+    let mut noise = String::new();
+    let defined = h.eval(S, "m1", None, &define(1));
+    noise.push_str(&defined.stderr);
+    let used = h.eval(S, "m2", Some("m1"), "Greeter.hello()");
+    assert_eq!(used.value(), Some("1"));
+    for n in 2..=4 {
+        let again = h.eval(S, "m1", None, &define(n));
+        assert!(matches!(again.outcome, Outcome::Ok { .. }), "{again:?}");
+        noise.push_str(&again.stdout);
+        noise.push_str(&again.stderr);
+    }
+    assert_eq!(h.eval(S, "m2", Some("m1"), "Greeter.hello()").value(), Some("4"));
+    noise.push_str(&output_texts(&mut h, Duration::from_millis(200)));
+    assert!(!noise.contains("redefining"), "redefinition warnings: {noise}");
+    assert_eq!(noise, "", "nothing is written while modules are redefined");
+}
+
+#[test]
+fn forget_and_drop_free_stored_contexts() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.eval(S, "a", None, "x = 1");
+    h.eval(S, "b", Some("a"), "y = 2");
+    h.manager.send(Command::ForgetEvaluation {
+        session: S,
+        container: "main".into(),
+        evaluation_ref: "a".into(),
+    });
+    assert_eq!(h.eval(S, "c", Some("a"), "x").error().kind, "RunyardError");
+    assert_eq!(
+        h.eval(S, "d", Some("b"), "y").value(),
+        Some("2"),
+        "forget frees one context"
+    );
+    h.manager.send(Command::DropContainer {
+        session: S,
+        container: "main".into(),
+    });
+    assert_eq!(h.eval(S, "e", Some("b"), "y").error().kind, "RunyardError");
+}
+
+#[test]
+fn each_error_kind_comes_back_formatted_with_the_cells_frames() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    // Runtime errors: kind, message, the line in this cell, the cell's frames.
+    for (r, code, kind, message, line) in [
+        (
+            "raise",
+            "x = 1\nraise ArgumentError, \"bad\"",
+            "ArgumentError",
+            "bad",
+            2,
+        ),
+        ("throw", "throw :ball", "throw", ":ball", 1),
+        ("exit", "\nexit(:boom)", "exit", ":boom", 2),
+    ] {
+        let result = h.eval(S, r, None, code);
+        let error = result.error();
+        assert_eq!(
+            (error.kind.as_str(), error.message.as_str(), error.line),
+            (kind, message, Some(line)),
+            "{error:#?}"
+        );
+        let file = format!("cell {r}");
+        assert!(error.frames.iter().any(|f| f.file == file), "{error:#?}");
+        assert!(
+            error.formatted.contains(&format!("{file}:{line}")),
+            "{}",
+            error.formatted
+        );
+        assert!(!error.formatted.contains("RunyardAgent"), "{}", error.formatted);
+    }
+    // A function defined in an earlier cell shows up as a frame of that cell.
+    h.eval(S, "d", None, "defmodule D do\n  def f(x), do: 1 / x\nend");
+    let arith = h.eval(S, "call", Some("d"), "D.f(0)");
+    let error = arith.error();
+    assert_eq!(error.kind, "ArithmeticError");
+    let files: Vec<&str> = error.frames.iter().map(|f| f.file.as_str()).collect();
+    assert!(files.contains(&"cell d") && files.contains(&"cell call"), "{error:#?}");
+    assert!(
+        error.formatted.starts_with("** (ArithmeticError)"),
+        "{}",
+        error.formatted
+    );
+
+    let compile = h.eval(S, "compile", None, "1 + 1\nundefined_thing + 1");
+    let error = compile.error();
+    assert_eq!(
+        (error.kind.as_str(), error.line),
+        ("CompileError", Some(2)),
+        "{error:#?}"
+    );
+    assert!(error.message.contains("undefined_thing"), "{error:#?}");
+    assert!(!error.formatted.is_empty());
+
+    let syntax = h.eval(S, "syntax", None, "1 +\n(");
+    let error = syntax.error();
+    assert!(
+        ["SyntaxError", "TokenMissingError"].contains(&error.kind.as_str()),
+        "{error:#?}"
+    );
+    assert!(error.line.is_some() && error.column.is_some(), "{error:#?}");
+    assert!(error.formatted.contains("cell syntax"), "{}", error.formatted);
+
+    assert_eq!(
+        h.eval(S, "after", None, "1 + 1").value(),
+        Some("2"),
+        "the runtime carries on"
+    );
+}
+
+#[test]
+fn output_from_spawned_processes_logger_and_stderr() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    let spawned = h.eval(
+        S,
+        "spawn",
+        None,
+        "spawn(fn -> IO.puts(\"from child\") end)\nProcess.sleep(50)\n:ok",
+    );
+    assert_eq!(spawned.value(), Some(":ok"));
+    assert_eq!(spawned.stdout, "from child\n");
+    let logged = h.eval(
+        S,
+        "log",
+        None,
+        "require Logger\nLogger.warning(\"careful\")\nIO.puts(:stderr, \"to stderr\")\nIO.puts(\"to stdout\")",
+    );
+    assert_eq!(logged.stdout, "to stdout\n", "Logger is not on stdout");
+    assert!(
+        logged.stderr.contains("[warning] careful") && logged.stderr.contains("to stderr\n"),
+        "{logged:?}"
+    );
+    // Streamed while the cell runs, not only at its end.
+    h.submit(S, "main", "live", None, "IO.puts(\"first\")\nProcess.sleep(:infinity)");
+    let text = h.wait_for("streamed output", |e| match e {
+        Event::Output {
+            evaluation_ref: Some(r),
+            text,
+            ..
+        } if r == "live" => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(text, "first\n");
+    h.manager.send(Command::Interrupt { session: S });
+    assert!(matches!(h.finish(S, "live").outcome, Outcome::Interrupted(_)));
+}
+
+#[test]
+fn interrupt_stops_busy_loops_sleeps_and_receives_and_keeps_contexts() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.eval(S, "a", None, "keep = 41");
+    // (ref, code, the line it is stopped on, counting the `IO.puts` before it)
+    for (r, code, line) in [
+        ("busy", "f = fn f -> f.(f) end\nf.(f)", 3),
+        ("sleep", "Process.sleep(:infinity)", 2),
+        ("receive", "receive do\n  :never -> 1\nend", 2),
+    ] {
+        h.submit(S, "main", r, Some("a"), &format!("IO.puts(\"go\")\n{code}"));
+        h.wait_for("the cell to start", |e| {
+            matches!(e, Event::Output { evaluation_ref: Some(x), .. } if x == r).then_some(())
+        });
+        let t0 = Instant::now();
+        h.manager.send(Command::Interrupt { session: S });
+        match h.finish(S, r).outcome {
+            Outcome::Interrupted(Some(error)) => {
+                assert_eq!(error.kind, "interrupt", "{error:?}");
+                assert_eq!(error.line, Some(line), "where it stopped: {error:?}");
+            }
+            other => panic!("{r}: {other:?}"),
+        }
+        // The goal is 100 ms (measured by the driver); this only catches a
+        // fallback to the manager's grace period.
+        assert!(t0.elapsed() < Duration::from_secs(1), "{r}: {:?}", t0.elapsed());
+    }
+    assert_eq!(
+        h.eval(S, "b", Some("a"), "keep + 1").value(),
+        Some("42"),
+        "contexts survive"
+    );
+    let unanswered = h.drain_matching(Duration::from_millis(100), |e| {
+        matches!(e, Event::InterruptUnanswered { .. })
+    });
+    assert!(unanswered.is_empty(), "{unanswered:?}");
+}
+
+#[test]
+fn memory_usage_has_livebooks_parts() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.manager.send(Command::Memory { session: S });
+    let usage = h.wait_for("memory", |e| match e {
+        Event::Memory { usage, .. } => Some(usage.clone()),
+        _ => None,
+    });
+    let names: Vec<&str> = usage.parts.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["processes", "atom", "binary", "code", "ets", "other"]);
+    assert_eq!(usage.total, usage.parts.iter().map(|(_, n)| n).sum::<u64>());
+    assert!(usage.total > 5_000_000 && usage.total < 1_000_000_000, "{usage:?}");
+}
+
+#[test]
+fn disconnect_stops_the_node_and_a_killed_node_is_node_down() {
+    if skip() {
+        return;
+    }
+    let (mut h, info) = connected();
+    h.manager.send(Command::Disconnect { session: S });
+    let reason = h.wait_for("disconnected", |e| match e {
+        Event::Disconnected { reason, .. } => Some(*reason),
+        _ => None,
+    });
+    assert_eq!(reason, DisconnectReason::Requested);
+    assert_eq!(wait_gone(&[info.pid], Duration::from_secs(5)), Vec::<u32>::new());
+
+    h.manager.send(Command::Reconnect { session: S });
+    let info = h.wait_connected(S);
+    h.submit(
+        S,
+        "main",
+        "sleep",
+        None,
+        "IO.puts(\"asleep\")\nProcess.sleep(:infinity)",
+    );
+    h.wait_for("the cell to start", |e| matches!(e, Event::Output { .. }).then_some(()));
+    kill9(info.pid);
+    let exit = h.wait_for("node down", |e| match e {
+        Event::NodeDown { exit, .. } => Some(*exit),
+        _ => None,
+    });
+    assert_eq!(exit.signal, Some(9));
+    assert!(matches!(h.finish(S, "sleep").outcome, Outcome::Aborted { .. }));
+    let downs = h.drain_matching(Duration::from_millis(200), |e| matches!(e, Event::NodeDown { .. }));
+    assert!(downs.is_empty(), "one NodeDown only: {downs:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Lifetime: the manager's host SIGKILLed
+// ---------------------------------------------------------------------------
+
+const HOST_ENV: &str = "RUNYARD_ELIXIR_ORPHAN_HOST";
+
+/// Children of a process (Linux), e.g. the BEAM's `erl_child_setup`.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Runs only inside the helper process that
+/// `elixir_nodes_die_with_their_host_even_mid_evaluation` starts: on an empty
+/// agent cache, it starts two nodes at once (both compile the agent), puts
+/// one to sleep in a cell and prints the pids to watch.
+#[test]
+#[ignore = "helper process for elixir_nodes_die_with_their_host_even_mid_evaluation"]
+fn elixir_orphan_host() {
+    if std::env::var_os(HOST_ENV).is_none() {
+        return;
+    }
+    let mut h = Harness::new();
+    let (a, b) = (SessionId(1), SessionId(2));
+    h.manager.connect(a, elixir_config());
+    h.manager.connect(b, elixir_config());
+    let mut pids = vec![h.wait_connected(a).pid, h.wait_connected(b).pid];
+    for pid in pids.clone() {
+        pids.extend(children(pid));
+    }
+    h.submit(
+        a,
+        "main",
+        "sleep",
+        None,
+        "IO.puts(\"asleep\")\nProcess.sleep(:infinity)",
+    );
+    h.wait_for("the cell to start", |e| matches!(e, Event::Output { .. }).then_some(()));
+    h.submit(b, "main", "busy", None, "f = fn f -> f.(f) end\nf.(f)");
+    println!(
+        "RUNYARD_PIDS {}",
+        pids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
+    );
+    std::thread::sleep(Duration::from_secs(3600));
+}
+
+#[test]
+fn elixir_nodes_die_with_their_host_even_mid_evaluation() {
+    if skip() {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let mut host = Proc::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "elixir_orphan_host",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOST_ENV, "1")
+        .env(elixir::CACHE_DIR_ENV, cache.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(host.stdout.take().unwrap());
+    let pids: Vec<u32> = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()))
+        .expect("the host reports its nodes")
+        .split(' ')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(pids.len() >= 2, "{pids:?}");
+    assert!(pids.iter().all(|&p| alive(p)), "all running before the kill");
+    kill9(host.id());
+    host.wait().unwrap();
+    let survivors = wait_gone(&pids, Duration::from_secs(2));
+    assert!(
+        survivors.is_empty(),
+        "still alive 2 s after the host was killed: {survivors:?}"
+    );
+
+    // Both first starts compiled into the same place, without leftovers.
+    let dir = elixir::agent_dir(cache.path());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[1], "elixir_agent.ex");
+    assert!(names[0].starts_with("beam-") && !names[0].contains(".tmp"), "{names:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join(&names[1])).unwrap(),
+        elixir::AGENT_SOURCE
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Attached
+// ---------------------------------------------------------------------------
+
+#[test]
+fn attached_sessions_evaluate_on_the_target_and_leave_it_running() {
+    if skip() {
+        return;
+    }
+    let cookie = format!("secret{}", runyard::runtime::short_id());
+    let mut target = Target::start("--sname", &unique("target"), &cookie);
+    let node = target.node.clone();
+    let (a, b) = (SessionId(1), SessionId(2));
+    let mut h = Harness::new();
+    h.manager.connect(a, attached_config(&node, &cookie));
+    h.manager.connect(b, attached_config(&node, &cookie));
+    let info_a = h.wait_connected(a);
+    let info_b = h.wait_connected(b);
+    for info in [&info_a, &info_b] {
+        assert_eq!(info.name, node, "NodeInfo names the target");
+        assert_eq!(info.cookie.as_deref(), Some(cookie.as_str()));
+        assert_eq!(info.kind, "Elixir (attached)");
+        assert_ne!(info.pid, target.pid(), "the pid is the bridge's");
+    }
+    let on_target = format!(":\"{node}\"");
+    for s in [a, b] {
+        let here = h.eval(s, "where", None, "IO.puts(\"hi from #{node()}\")\nnode()");
+        assert_eq!(here.value(), Some(on_target.as_str()));
+        assert_eq!(here.stdout, format!("hi from {node}\n"));
+    }
+    // Each session has its own contexts on the shared node.
+    h.eval(a, "x", None, "x = :from_a");
+    h.eval(b, "x", None, "x = :from_b");
+    assert_eq!(h.eval(a, "get", Some("x"), "x").value(), Some(":from_a"));
+    assert_eq!(h.eval(b, "get", Some("x"), "x").value(), Some(":from_b"));
+    h.eval(
+        b,
+        "proc",
+        None,
+        "Process.register(spawn(fn -> Process.sleep(:infinity) end), :runyard_test_proc)",
+    );
+
+    // Disconnecting one leaves the other, its processes and the target alone.
+    h.manager.send(Command::Disconnect { session: a });
+    assert_eq!(wait_gone(&[info_a.pid], Duration::from_secs(5)), Vec::<u32>::new());
+    assert_eq!(h.eval(b, "still", Some("x"), "x").value(), Some(":from_b"));
+    assert!(alive(target.pid()), "disconnect never stops the target");
+    assert_eq!(
+        probe(&node, &cookie, "is_pid(Process.whereis(:runyard_test_proc))"),
+        "true"
+    );
+
+    // A wrong cookie is told apart from an unreachable node, within 5 s.
+    let t0 = Instant::now();
+    h.manager.connect(a, attached_config(&node, "not-the-cookie"));
+    match h.wait_init_failed(a) {
+        InitError::Agent { reason, message } => {
+            assert_eq!(reason, "wrong_cookie");
+            assert!(message.contains("cookie"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+
+    // Reconnect attaches again; the old bridge's contexts are gone.
+    h.manager.send(Command::Reconnect { session: b });
+    let info_b2 = h.wait_connected(b);
+    assert_eq!(info_b2.name, node);
+    assert_eq!(h.eval(b, "gone", Some("x"), "x").error().kind, "RunyardError");
+
+    // The last session leaving takes Runyard's processes and modules along.
+    h.manager.send(Command::Disconnect { session: b });
+    assert_eq!(wait_gone(&[info_b2.pid], Duration::from_secs(5)), Vec::<u32>::new());
+    // Evaluated on the target, retrying there for up to 5 s: cleaning up
+    // follows the bridge's disconnection, a moment after its exit.
+    let leftovers = probe(
+        &node,
+        &cookie,
+        "Enum.reduce_while(1..50, nil, fn _, _ ->\n\
+           left = {Process.whereis(:runyard_test_proc),\n\
+             (for {m, _} <- :code.all_loaded(), String.contains?(Atom.to_string(m), \"Runyard\"), do: m)}\n\
+           if left == {nil, []}, do: {:halt, left}, else: (Process.sleep(100); {:cont, left})\n\
+         end)",
+    );
+    assert_eq!(leftovers, "{nil, []}", "the node is left as it was found");
+
+    // The target going down is node down for the sessions on it.
+    let info_b3 = h.connect(b, attached_config(&node, &cookie));
+    assert_eq!(h.eval(b, "one", None, "1").value(), Some("1"));
+    target.kill();
+    let (exit, tail) = h.wait_for("node down", |e| match e {
+        Event::NodeDown {
+            session,
+            exit,
+            stderr_tail,
+            ..
+        } if *session == b => Some((*exit, stderr_tail.clone())),
+        _ => None,
+    });
+    assert_eq!(exit.code, Some(3), "{exit}: {tail}");
+    assert!(tail.contains("went down"), "{tail}");
+    assert!(!alive(info_b3.pid));
+}
+
+#[test]
+fn a_long_named_target_is_reached_by_a_long_named_bridge() {
+    if skip() {
+        return;
+    }
+    let cookie = "long-name-cookie";
+    let target = Target::start("--name", &format!("{}@127.0.0.1", unique("lt")), cookie);
+    let mut h = Harness::new();
+    let info = h.connect(S, attached_config(&target.node, cookie));
+    assert_eq!(info.name, target.node);
+    let on_target = format!(":\"{}\"", target.node);
+    assert_eq!(h.eval(S, "n", None, "node()").value(), Some(on_target.as_str()));
+}
+
+#[test]
+fn an_unreachable_node_fails_quickly_with_the_reason() {
+    if skip() {
+        return;
+    }
+    let mut h = Harness::new();
+    for (node, reason) in [
+        (unique("nosuchnode"), "unreachable"),
+        (format!("{}@{}", unique("nosuchnode"), short_host()), "unreachable"),
+        ("app@no-such-host-runyard-test".to_string(), "no_host"),
+    ] {
+        let t0 = Instant::now();
+        h.manager.connect(S, attached_config(&node, "cookie"));
+        match h.wait_init_failed(S) {
+            InitError::Agent { reason: got, message } => {
+                assert_eq!(got, reason, "{node}: {message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("{node}: {other:?}"),
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "{node}: {:?}", t0.elapsed());
+    }
+    // A name that cannot be a node never starts anything.
+    h.manager.connect(S, attached_config("my app", "cookie"));
+    let error = h.wait_init_failed(S);
+    assert!(matches!(error, InitError::InvalidConfig(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("iex --sname test --cookie mycookie -S mix"),
+        "{error}"
+    );
+}

@@ -56,12 +56,22 @@ impl ConfigureDialog {
         config.init_timeout = Duration::try_from_secs_f64(self.init_timeout)
             .map_err(|_| format!("{} is not a valid number of seconds", self.init_timeout))?;
         config.validate().map_err(|e| capitalise(&e.to_string()))?;
-        if let Some(executable) = &config.standalone().executable
+        // A path must exist now; a bare name may still appear in PATH before
+        // the next start, so it is only warned about (see `executable_warning`).
+        if let Some(executable) = config.standalone().executable.as_deref().filter(|e| e.contains('/'))
             && let Err(err) = crate::runtime::resolve_executable(executable, config.standalone())
         {
             return Err(capitalise(&err.to_string()));
         }
         Ok(config)
+    }
+
+    /// Why the executable will not start as things are, if it will not.
+    fn executable_warning(&self) -> Option<String> {
+        let config = self.config().ok()?;
+        crate::runtime::resolve_executable(config.executable(), config.standalone())
+            .err()
+            .map(|err| capitalise(&err.to_string()))
     }
 
     pub fn show(&mut self, ctx: &egui::Context) -> Outcome {
@@ -134,6 +144,8 @@ impl ConfigureDialog {
                     });
                 if let Some(error) = &self.error {
                     ui.colored_label(super::style::ERROR_TEXT, error);
+                } else if let Some(warning) = self.executable_warning() {
+                    ui.colored_label(super::style::WARNING_TEXT, warning);
                 }
                 ui.label(egui::RichText::new("Changes apply at the next connect.").weak());
                 ui.horizontal(|ui| {

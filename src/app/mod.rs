@@ -233,7 +233,7 @@ impl RunyardApp {
             .fill(style::WARNING_FILL)
             .inner_margin(6.0)
             .show(ui, |ui| {
-                ui.horizontal(|ui| {
+                ui.horizontal_wrapped(|ui| {
                     ui.colored_label(style::WARNING_TEXT, notice);
                     if ui.small_button("Dismiss").clicked() {
                         self.notice = None;

@@ -41,13 +41,11 @@ fn banner(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>,
         .inner_margin(8.0)
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(&banner.message).color(style::ERROR_TEXT).strong());
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.small_button("Dismiss").clicked() {
-                        session.dismiss_banner();
-                    }
-                });
+                if ui.small_button("Dismiss").clicked() {
+                    session.dismiss_banner();
+                }
             });
             egui::CollapsingHeader::new(RichText::new("Details").color(style::ERROR_TEXT))
                 .id_salt(("banner-details", session.id))

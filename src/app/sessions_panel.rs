@@ -59,60 +59,55 @@ fn row(
         } else {
             egui::Color32::TRANSPARENT
         });
-    let response = frame
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.horizontal(|ui| {
-                match renaming {
-                    Some((id, name)) if *id == session.id => {
-                        let edit = ui.add(egui::TextEdit::singleline(name).desired_width(140.0));
-                        edit.request_focus();
-                        if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                            if !name.trim().is_empty() {
-                                actions.push(Action::Rename(session.id, name.trim().to_string()));
-                            }
-                            *renaming = None;
-                        } else if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-                            *renaming = None;
+    frame.show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            match renaming {
+                Some((id, name)) if *id == session.id => {
+                    let edit = ui.add(egui::TextEdit::singleline(name).desired_width(140.0));
+                    edit.request_focus();
+                    if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        if !name.trim().is_empty() {
+                            actions.push(Action::Rename(session.id, name.trim().to_string()));
                         }
-                    }
-                    _ => {
-                        if ui
-                            .selectable_label(is_selected, RichText::new(&session.name).strong())
-                            .clicked()
-                        {
-                            actions.push(Action::Select(session.id));
-                        }
+                        *renaming = None;
+                    } else if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                        *renaming = None;
                     }
                 }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.menu_button("…", |ui| {
-                        if ui.button("Rename").clicked() {
-                            *renaming = Some((session.id, session.name.clone()));
-                        }
-                        if ui.button("Close session").clicked() {
-                            actions.push(Action::Close(session.id));
-                        }
-                    })
-                    .response
-                    .on_hover_text(format!("Actions for {}", session.name));
-                });
-            });
-            ui.horizontal(|ui| {
-                style::status_badge(ui, session.status());
-                ui.label(RichText::new(session.config.kind_label()).weak());
-            });
-            let mut details = session.node_name().unwrap_or("no node").to_string();
-            if let Some(info) = session.node_info() {
-                details.push_str(&format!(" · pid {}", info.pid));
-                if let Some(memory) = session.memory() {
-                    details.push_str(&format!(" · {}", style::format_bytes(memory.total)));
+                _ => {
+                    if ui
+                        .selectable_label(is_selected, RichText::new(&session.name).strong())
+                        .clicked()
+                    {
+                        actions.push(Action::Select(session.id));
+                    }
                 }
             }
-            ui.label(RichText::new(details).small().weak());
-        })
-        .response;
-    if response.interact(egui::Sense::click()).clicked() {
-        actions.push(Action::Select(session.id));
-    }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.menu_button("…", |ui| {
+                    if ui.button("Rename").clicked() {
+                        *renaming = Some((session.id, session.name.clone()));
+                    }
+                    if ui.button("Close session").clicked() {
+                        actions.push(Action::Close(session.id));
+                    }
+                })
+                .response
+                .on_hover_text(format!("Actions for {}", session.name));
+            });
+        });
+        ui.horizontal(|ui| {
+            style::status_badge(ui, session.status());
+            ui.label(RichText::new(session.config.kind_label()).weak());
+        });
+        let mut details = session.node_name().unwrap_or("no node").to_string();
+        if let Some(info) = session.node_info() {
+            details.push_str(&format!(" · pid {}", info.pid));
+            if let Some(memory) = session.memory() {
+                details.push_str(&format!(" · {}", style::format_bytes(memory.total)));
+            }
+        }
+        ui.label(RichText::new(details).small().weak());
+    });
 }

@@ -6,11 +6,14 @@
 //! - [`manager`]: the background thread that owns every runtime process.
 //! - [`notebook`]: notebook file formats.
 
+pub mod app;
 pub mod headless;
 pub mod manager;
 pub mod notebook;
 pub mod protocol;
 pub mod runtime;
+pub mod session;
+pub mod settings;
 
 pub use manager::{Command, Evaluation, Event, Manager, Outcome, SessionId};
 pub use runtime::{InitError, RuntimeConfig};

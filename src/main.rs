@@ -1,11 +1,13 @@
 //! The `runyard` command: no arguments opens the window; `run FILE` runs a
 //! notebook headless.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use runyard::RuntimeConfig;
+use runyard::app::{AppOptions, RunyardApp};
+use runyard::settings::Dirs;
 
 #[derive(Parser)]
 #[command(
@@ -43,13 +45,13 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     match cli.command {
         Some(CliCommand::Run {
             file,
             python,
             timeout_init,
         }) => {
+            init_logging(None);
             let mut config =
                 RuntimeConfig::python().with_init_timeout(std::time::Duration::from_secs_f64(timeout_init));
             config.standalone_mut().executable = python;
@@ -62,18 +64,72 @@ fn main() -> ExitCode {
                 }
             }
         }
-        None => {
-            eprintln!("runyard: the window is not built yet; use `runyard run FILE`");
-            ExitCode::from(2)
+        None => run_window(),
+    }
+}
+
+fn run_window() -> ExitCode {
+    let dirs = Dirs::platform();
+    init_logging(Some(&dirs.log_file()));
+    tracing::info!("Runyard {} starting", env!("CARGO_PKG_VERSION"));
+    let (settings, _) = runyard::settings::load(&dirs.settings_file());
+    let size = settings.window_size.unwrap_or([1100.0, 760.0]);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Runyard")
+            .with_app_id("runyard")
+            .with_inner_size(size)
+            .with_min_inner_size([640.0, 400.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "Runyard",
+        options,
+        Box::new(move |cc| Ok(Box::new(RunyardApp::new(cc, AppOptions { dirs })?))),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("runyard: the window could not be opened: {err}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUNYARD_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// Logs to stderr (errors only unless `RUNYARD_LOG` says otherwise) and, for
+/// the window, everything from info up to the log file that "View logs" shows.
+fn init_logging(file: Option<&Path>) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, fmt};
+
+    let stderr_filter = EnvFilter::try_from_env("RUNYARD_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
+    let stderr = fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
-        .init();
+        .with_filter(stderr_filter);
+    let file_layer = file.and_then(|path| match open_log(path) {
+        Ok(file) => Some(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .with_filter(EnvFilter::new("info")),
+        ),
+        Err(err) => {
+            eprintln!("runyard: cannot write the log file {}: {err}", path.display());
+            None
+        }
+    });
+    tracing_subscriber::registry().with(stderr).with(file_layer).init();
+}
+
+/// Opens the log for appending; a log past 10 MiB is moved aside first.
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 10 * 1024 * 1024) {
+        std::fs::rename(path, path.with_extension("log.1"))?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
 }

@@ -1,0 +1,245 @@
+//! The runtime settings of one session, edited in a dialog that refuses
+//! what cannot work and says why.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::manager::SessionId;
+use crate::runtime::RuntimeConfig;
+
+pub struct ConfigureDialog {
+    session: SessionId,
+    base: RuntimeConfig,
+    executable: String,
+    args: String,
+    env: String,
+    cwd: String,
+    init_timeout: f64,
+    error: Option<String>,
+}
+
+pub enum Outcome {
+    Open,
+    Cancelled,
+    Applied { session: SessionId, config: RuntimeConfig },
+}
+
+impl ConfigureDialog {
+    pub fn new(session: SessionId, config: &RuntimeConfig) -> ConfigureDialog {
+        let standalone = config.standalone();
+        ConfigureDialog {
+            session,
+            base: config.clone(),
+            executable: standalone.executable.clone().unwrap_or_default(),
+            args: standalone.args.join(" "),
+            env: standalone.env.iter().map(|(k, v)| format!("{k}={v}\n")).collect(),
+            cwd: standalone
+                .cwd
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            init_timeout: config.init_timeout.as_secs_f64(),
+            error: None,
+        }
+    }
+
+    /// The configuration the fields describe, or why they cannot work.
+    pub fn config(&self) -> Result<RuntimeConfig, String> {
+        let mut config = self.base.clone();
+        let standalone = config.standalone_mut();
+        let executable = self.executable.trim();
+        standalone.executable = (!executable.is_empty()).then(|| executable.to_string());
+        standalone.args = self.args.split_whitespace().map(str::to_string).collect();
+        standalone.env = parse_env(&self.env)?;
+        let cwd = self.cwd.trim();
+        standalone.cwd = (!cwd.is_empty()).then(|| PathBuf::from(cwd));
+        config.init_timeout = Duration::try_from_secs_f64(self.init_timeout)
+            .map_err(|_| format!("{} is not a valid number of seconds", self.init_timeout))?;
+        config.validate().map_err(|e| capitalise(&e.to_string()))?;
+        // A path must exist now; a bare name may still appear in PATH before
+        // the next start, so it is only warned about (see `executable_warning`).
+        if let Some(executable) = config.standalone().executable.as_deref().filter(|e| e.contains('/'))
+            && let Err(err) = crate::runtime::resolve_executable(executable, config.standalone())
+        {
+            return Err(capitalise(&err.to_string()));
+        }
+        Ok(config)
+    }
+
+    /// Why the executable will not start as things are, if it will not.
+    fn executable_warning(&self) -> Option<String> {
+        let config = self.config().ok()?;
+        crate::runtime::resolve_executable(config.executable(), config.standalone())
+            .err()
+            .map(|err| capitalise(&err.to_string()))
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context) -> Outcome {
+        let mut outcome = Outcome::Open;
+        let mut open = true;
+        egui::Window::new("Runtime settings")
+            .id(egui::Id::unique(("configure", self.session)))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(true)
+            .default_width(460.0)
+            .show(ctx, |ui| {
+                ui.label(self.base.kind_label());
+                egui::Grid::new("configure-grid")
+                    .num_columns(2)
+                    .spacing([10.0, 6.0])
+                    .show(ui, |ui| {
+                        ui.label("Executable");
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.executable)
+                                    .hint_text(self.base.default_executable())
+                                    .desired_width(260.0),
+                            );
+                            if ui.button("Browse…").clicked()
+                                && let Some(path) =
+                                    rfd::FileDialog::new().set_title("Choose the interpreter").pick_file()
+                            {
+                                self.executable = path.display().to_string();
+                            }
+                        });
+                        ui.end_row();
+                        ui.label("Extra arguments");
+                        ui.add(
+                            egui::TextEdit::singleline(&mut self.args)
+                                .hint_text("e.g. -X dev")
+                                .desired_width(320.0),
+                        );
+                        ui.end_row();
+                        ui.label("Environment");
+                        ui.add(
+                            egui::TextEdit::multiline(&mut self.env)
+                                .hint_text("NAME=value, one per line")
+                                .desired_rows(3)
+                                .desired_width(320.0),
+                        );
+                        ui.end_row();
+                        ui.label("Working directory");
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.cwd)
+                                    .hint_text("the app's")
+                                    .desired_width(260.0),
+                            );
+                            if ui.button("Browse…").clicked()
+                                && let Some(path) = rfd::FileDialog::new().set_title("Working directory").pick_folder()
+                            {
+                                self.cwd = path.display().to_string();
+                            }
+                        });
+                        ui.end_row();
+                        ui.label("Init timeout");
+                        ui.add(
+                            egui::DragValue::new(&mut self.init_timeout)
+                                .range(0.5..=600.0)
+                                .speed(0.5)
+                                .suffix(" s"),
+                        );
+                        ui.end_row();
+                    });
+                if let Some(error) = &self.error {
+                    ui.colored_label(super::style::ERROR_TEXT, error);
+                } else if let Some(warning) = self.executable_warning() {
+                    ui.colored_label(super::style::WARNING_TEXT, warning);
+                }
+                ui.label(egui::RichText::new("Changes apply at the next connect.").weak());
+                ui.horizontal(|ui| {
+                    if ui.button("Apply").clicked() {
+                        match self.config() {
+                            Ok(config) => {
+                                outcome = Outcome::Applied {
+                                    session: self.session,
+                                    config,
+                                }
+                            }
+                            Err(error) => self.error = Some(error),
+                        }
+                    }
+                    if ui.button("Cancel").clicked() {
+                        outcome = Outcome::Cancelled;
+                    }
+                });
+            });
+        if !open {
+            outcome = Outcome::Cancelled;
+        }
+        outcome
+    }
+
+    /// For tests: set the executable field as a user would type it.
+    pub fn set_executable(&mut self, executable: &str) {
+        self.executable = executable.to_string();
+    }
+}
+
+fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut env = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(format!(
+                "Environment line {}: expected NAME=value, got {line:?}",
+                number + 1
+            ));
+        };
+        env.push((name.trim().to_string(), value.to_string()));
+    }
+    Ok(env)
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialog() -> ConfigureDialog {
+        ConfigureDialog::new(SessionId(1), &RuntimeConfig::python())
+    }
+
+    #[test]
+    fn reads_the_fields_into_a_config() {
+        let mut d = dialog();
+        d.args = "-X dev  -B".into();
+        d.env = "A=1\n\n# comment\nB = two=2\n".into();
+        d.init_timeout = 2.5;
+        let config = d.config().unwrap();
+        assert_eq!(config.standalone().args, ["-X", "dev", "-B"]);
+        assert_eq!(
+            config.standalone().env,
+            [("A".into(), "1".into()), ("B".into(), " two=2".into())]
+        );
+        assert_eq!(config.init_timeout, Duration::from_millis(2500));
+        assert_eq!(config.executable(), "python3");
+    }
+
+    #[test]
+    fn refuses_invalid_settings_with_the_reason() {
+        let mut d = dialog();
+        d.env = "JUSTANAME\n".into();
+        assert_eq!(
+            d.config().unwrap_err(),
+            "Environment line 1: expected NAME=value, got \"JUSTANAME\""
+        );
+        d.env.clear();
+        d.cwd = "/no/such/dir".into();
+        assert!(d.config().unwrap_err().contains("/no/such/dir"));
+        d.cwd.clear();
+        d.executable = "/no/such/python".into();
+        assert_eq!(d.config().unwrap_err(), "/no/such/python does not exist");
+    }
+}

@@ -1,0 +1,405 @@
+//! The window. Every frame drains the manager's events into the sessions,
+//! then draws; every user action becomes commands for the manager. Nothing
+//! here touches a process, a pipe or a socket, and nothing waits.
+
+mod configure;
+mod logs;
+mod overview;
+mod session_view;
+mod sessions_panel;
+mod settings_window;
+mod style;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::manager::{Command, Manager, ManagerError, SessionId};
+use crate::session::{CellState, Session};
+use crate::settings::{self, Dirs, Settings};
+
+pub use configure::ConfigureDialog;
+
+/// How often connected runtimes report their memory (and uptimes refresh).
+const MEMORY_REFRESH: Duration = Duration::from_secs(5);
+/// How often a running cell's elapsed time is redrawn.
+const ELAPSED_REFRESH: Duration = Duration::from_millis(100);
+
+/// What the app needs from outside: where its files live.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub dirs: Dirs,
+}
+
+pub struct RunyardApp {
+    manager: Option<Manager>,
+    pub sessions: Vec<Session>,
+    pub selected: Option<SessionId>,
+    next_session: u64,
+    settings: Settings,
+    settings_path: PathBuf,
+    log_path: PathBuf,
+    /// A problem to tell the user once (an unreadable settings file, say).
+    pub notice: Option<String>,
+    configure: Option<ConfigureDialog>,
+    show_overview: bool,
+    confirm_shutdown_all: bool,
+    logs: Option<logs::LogsView>,
+    show_settings: bool,
+    renaming: Option<(SessionId, String)>,
+    last_memory_poll: Instant,
+    window_size: Option<[f32; 2]>,
+}
+
+impl RunyardApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
+        let ctx = cc.egui_ctx.clone();
+        let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
+        let settings_path = options.dirs.settings_file();
+        let (settings, error) = settings::load(&settings_path);
+        if let Some(error) = &error {
+            tracing::warn!("{error}");
+        }
+        style::apply_theme(&cc.egui_ctx, settings.theme);
+        Ok(RunyardApp {
+            manager: Some(manager),
+            sessions: Vec::new(),
+            selected: None,
+            next_session: 1,
+            settings,
+            settings_path,
+            log_path: options.dirs.log_file(),
+            notice: error.map(|e| e.to_string()),
+            configure: None,
+            show_overview: false,
+            confirm_shutdown_all: false,
+            logs: None,
+            show_settings: false,
+            renaming: None,
+            last_memory_poll: Instant::now(),
+            window_size: None,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Opens a new Python session and selects it.
+    pub fn new_python_session(&mut self) -> SessionId {
+        let id = SessionId(self.next_session);
+        self.next_session += 1;
+        let name = format!("Notebook {}", id.0);
+        let mut session = Session::new(id, name, self.settings.python_config());
+        session.add_cell("");
+        self.sessions.push(session);
+        self.selected = Some(id);
+        id
+    }
+
+    pub fn session(&self, id: SessionId) -> Option<&Session> {
+        self.sessions.iter().find(|s| s.id == id)
+    }
+
+    fn session_mut(&mut self, id: SessionId) -> Option<&mut Session> {
+        self.sessions.iter_mut().find(|s| s.id == id)
+    }
+
+    fn send(&self, commands: Vec<Command>) {
+        if let Some(manager) = &self.manager {
+            for command in commands {
+                manager.send(command);
+            }
+        }
+    }
+
+    /// Runs a user action on a session and sends what it asks for.
+    pub fn act(&mut self, id: SessionId, action: impl FnOnce(&mut Session) -> Vec<Command>) {
+        if let Some(session) = self.session_mut(id) {
+            let commands = action(session);
+            self.send(commands);
+        }
+    }
+
+    /// Closes a session, disconnecting its runtime.
+    pub fn close_session(&mut self, id: SessionId) {
+        self.send(vec![Command::Disconnect { session: id }]);
+        self.sessions.retain(|s| s.id != id);
+        if self.selected == Some(id) {
+            self.selected = self.sessions.first().map(|s| s.id);
+        }
+    }
+
+    /// Disconnects every live runtime.
+    pub fn shut_down_all(&mut self) {
+        let live: Vec<SessionId> = self.sessions.iter().filter(|s| s.is_live()).map(|s| s.id).collect();
+        for id in live {
+            self.act(id, Session::disconnect);
+        }
+    }
+
+    /// Applies whatever the manager reported since the last frame.
+    pub fn drain_events(&mut self) {
+        let Some(manager) = &self.manager else { return };
+        let mut commands = Vec::new();
+        while let Some(event) = manager.try_recv() {
+            let Some(id) = event.session() else { continue };
+            if let Some(session) = self.sessions.iter_mut().find(|s| s.id == id) {
+                commands.extend(session.apply(&event));
+            }
+        }
+        self.send(commands);
+    }
+
+    /// Asks for memory every few seconds while runtimes are connected, and
+    /// schedules the next frame only when something on screen changes by time.
+    fn schedule(&mut self, ctx: &egui::Context) {
+        let now = Instant::now();
+        let connected: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|s| s.node_info().is_some())
+            .map(|s| s.id)
+            .collect();
+        if !connected.is_empty() {
+            let since = now.duration_since(self.last_memory_poll);
+            if since >= MEMORY_REFRESH {
+                self.last_memory_poll = now;
+                for id in connected {
+                    if let Some(session) = self.session(id) {
+                        let commands = session.request_memory();
+                        self.send(commands);
+                    }
+                }
+                ctx.request_repaint_after(MEMORY_REFRESH);
+            } else {
+                ctx.request_repaint_after(MEMORY_REFRESH - since);
+            }
+        }
+        let evaluating = self
+            .selected
+            .and_then(|id| self.session(id))
+            .is_some_and(|s| s.cells.iter().any(|c| matches!(c.state, CellState::Evaluating { .. })));
+        if evaluating {
+            ctx.request_repaint_after(ELAPSED_REFRESH);
+        }
+    }
+
+    fn save_settings(&mut self) {
+        if let Err(err) = settings::save(&self.settings_path, &self.settings) {
+            tracing::error!("{err}");
+            self.notice = Some(err.to_string());
+        }
+    }
+
+    pub fn open_configure(&mut self, id: SessionId) {
+        if let Some(session) = self.session(id) {
+            self.configure = Some(ConfigureDialog::new(id, &session.config));
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("Session", |ui| {
+                if ui.button("New Python session").clicked() {
+                    self.new_python_session();
+                }
+                ui.separator();
+                if ui.button("Settings…").clicked() {
+                    self.show_settings = true;
+                }
+            });
+            ui.menu_button("Runtimes", |ui| {
+                if ui.button("Runtimes overview").clicked() {
+                    self.show_overview = true;
+                }
+                let any_live = self.sessions.iter().any(Session::is_live);
+                if ui.add_enabled(any_live, egui::Button::new("Shut down all…")).clicked() {
+                    self.confirm_shutdown_all = true;
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("View logs").clicked() {
+                    self.logs = Some(logs::LogsView::open(&self.log_path));
+                }
+                ui.label(format!("Runyard {}", env!("CARGO_PKG_VERSION")));
+            });
+        });
+    }
+
+    fn notice_bar(&mut self, ui: &mut egui::Ui) {
+        let Some(notice) = self.notice.clone() else { return };
+        egui::Frame::new()
+            .fill(style::WARNING_FILL)
+            .inner_margin(6.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(style::WARNING_TEXT, notice);
+                    if ui.small_button("Dismiss").clicked() {
+                        self.notice = None;
+                    }
+                });
+            });
+    }
+
+    fn welcome(&mut self, ui: &mut egui::Ui) {
+        ui.vertical_centered(|ui| {
+            ui.add_space(ui.available_height() * 0.25);
+            ui.heading("Welcome to Runyard");
+            ui.add_space(8.0);
+            ui.label("Each session evaluates its code in a runtime process of its own.");
+            ui.label("Start a session, write some Python, and press Shift+Enter.");
+            ui.add_space(16.0);
+            if ui.button("New Python session").clicked() {
+                self.new_python_session();
+            }
+            ui.add_space(4.0);
+            if ui.button("Runtimes overview").clicked() {
+                self.show_overview = true;
+            }
+            ui.add_space(4.0);
+            if ui.button("Settings…").clicked() {
+                self.show_settings = true;
+            }
+        });
+    }
+
+    fn dialogs(&mut self, ctx: &egui::Context) {
+        if let Some(dialog) = &mut self.configure {
+            match dialog.show(ctx) {
+                configure::Outcome::Open => {}
+                configure::Outcome::Cancelled => self.configure = None,
+                configure::Outcome::Applied { session, config } => {
+                    self.configure = None;
+                    if let Some(s) = self.session_mut(session) {
+                        s.config = config;
+                    }
+                }
+            }
+        }
+        if self.show_overview {
+            let mut open = true;
+            let actions = overview::show(ctx, &mut open, &self.sessions);
+            self.show_overview = open;
+            for action in actions {
+                match action {
+                    overview::Action::Disconnect(ids) => {
+                        for id in ids {
+                            self.act(id, Session::disconnect);
+                        }
+                    }
+                    overview::Action::Select(id) => self.selected = Some(id),
+                    overview::Action::ShutDownAll => self.confirm_shutdown_all = true,
+                }
+            }
+        }
+        if self.confirm_shutdown_all {
+            let live = self.sessions.iter().filter(|s| s.is_live()).count();
+            let modal = egui::Modal::new(egui::Id::unique("confirm-shutdown-all")).show(ctx, |ui| {
+                ui.heading("Shut down all runtimes?");
+                ui.label(format!(
+                    "{live} runtime{} will be disconnected; their variables are lost.",
+                    if live == 1 { "" } else { "s" }
+                ));
+                ui.horizontal(|ui| {
+                    if ui.button("Shut down").clicked() {
+                        Some(true)
+                    } else if ui.button("Cancel").clicked() {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                })
+                .inner
+            });
+            if modal.should_close() || modal.inner == Some(false) {
+                self.confirm_shutdown_all = false;
+            } else if modal.inner == Some(true) {
+                self.confirm_shutdown_all = false;
+                self.shut_down_all();
+            }
+        }
+        if let Some(view) = &mut self.logs
+            && !view.show(ctx)
+        {
+            self.logs = None;
+        }
+        if self.show_settings {
+            let mut open = true;
+            if settings_window::show(ctx, &mut open, &mut self.settings) {
+                style::apply_theme(ctx, self.settings.theme);
+                self.save_settings();
+            }
+            self.show_settings = open;
+        }
+    }
+}
+
+impl eframe::App for RunyardApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        self.drain_events();
+        self.schedule(&ctx);
+        if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
+            self.window_size = Some([rect.width(), rect.height()]);
+        }
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::left("sessions")
+            .resizable(true)
+            .default_size(270.0)
+            .min_size(200.0)
+            .show(ui, |ui| {
+                let actions = sessions_panel::show(ui, &self.sessions, self.selected, &mut self.renaming);
+                for action in actions {
+                    match action {
+                        sessions_panel::Action::Select(id) => self.selected = Some(id),
+                        sessions_panel::Action::NewPython => {
+                            self.new_python_session();
+                        }
+                        sessions_panel::Action::Rename(id, name) => {
+                            if let Some(s) = self.session_mut(id) {
+                                s.name = name;
+                            }
+                        }
+                        sessions_panel::Action::Close(id) => self.close_session(id),
+                    }
+                }
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.notice_bar(ui);
+            let selected = self.selected.filter(|id| self.session(*id).is_some());
+            match selected {
+                None => self.welcome(ui),
+                Some(id) => {
+                    let session = self.sessions.iter_mut().find(|s| s.id == id).expect("selected exists");
+                    let (commands, wants) = session_view::show(ui, session);
+                    self.send(commands);
+                    if wants.configure {
+                        self.open_configure(id);
+                    }
+                }
+            }
+        });
+        self.dialogs(&ctx);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(size) = self.window_size {
+            self.settings.window_size = Some(size);
+            self.save_settings();
+        }
+        // Stops every runtime: none outlives the window.
+        if let Some(manager) = self.manager.take() {
+            manager.shutdown();
+        }
+    }
+}
+
+impl Drop for RunyardApp {
+    fn drop(&mut self) {
+        if let Some(manager) = self.manager.take() {
+            manager.shutdown();
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! One session: its banner, its runtime panel and its cells.
+
+use std::time::Instant;
+
+use egui::{Color32, RichText};
+
+use super::style;
+use crate::manager::Command;
+use crate::protocol::{MemoryUsage, Stream};
+use crate::session::output::{OutputBuffer, Row};
+use crate::session::{BannerKind, Cell, CellId, CellResult, CellState, Session, format_duration};
+
+/// What the view asks of the app beyond manager commands.
+#[derive(Default)]
+pub struct Wants {
+    pub configure: bool,
+}
+
+pub fn show(ui: &mut egui::Ui, session: &mut Session) -> (Vec<Command>, Wants) {
+    let mut commands = Vec::new();
+    let mut wants = Wants::default();
+    banner(ui, session, &mut commands, &mut wants);
+    runtime_panel(ui, session, &mut commands, &mut wants);
+    ui.add_space(6.0);
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .id_salt("cells")
+        .show(ui, |ui| {
+            runtime_output(ui, session);
+            cells(ui, session, &mut commands);
+        });
+    (commands, wants)
+}
+
+fn banner(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>, wants: &mut Wants) {
+    let Some(banner) = session.banner.clone() else { return };
+    egui::Frame::new()
+        .fill(style::ERROR_FILL)
+        .stroke(egui::Stroke::new(1.0, style::ERROR_TEXT))
+        .corner_radius(4.0)
+        .inner_margin(8.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(&banner.message).color(style::ERROR_TEXT).strong());
+                if ui.small_button("Dismiss").clicked() {
+                    session.dismiss_banner();
+                }
+            });
+            egui::CollapsingHeader::new(RichText::new("Details").color(style::ERROR_TEXT))
+                .id_salt(("banner-details", session.id))
+                .show(ui, |ui| {
+                    ui.label(RichText::new(&banner.detail).monospace().color(Color32::from_gray(40)));
+                });
+            ui.horizontal(|ui| match banner.kind {
+                BannerKind::InitError => {
+                    if ui.button("Retry").clicked() {
+                        commands.extend(session.connect());
+                    }
+                    if ui.button("Configure").clicked() {
+                        wants.configure = true;
+                    }
+                }
+                BannerKind::NodeDown => {
+                    if ui.button("Reconnect").clicked() {
+                        commands.extend(session.reconnect());
+                    }
+                }
+            });
+        });
+    ui.add_space(6.0);
+}
+
+fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>, wants: &mut Wants) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            ui.heading(&session.name);
+            style::status_badge(ui, session.status());
+        });
+        egui::Grid::new(("runtime-grid", session.id))
+            .num_columns(4)
+            .spacing([16.0, 4.0])
+            .show(ui, |ui| {
+                let info = session.node_info().cloned();
+                ui.label(RichText::new("Runtime").weak());
+                ui.label(session.config.kind_label());
+                ui.label(RichText::new("Node").weak());
+                ui.label(RichText::new(session.node_name().unwrap_or("—")).monospace());
+                ui.end_row();
+
+                ui.label(RichText::new("Executable").weak());
+                let executable = info
+                    .as_ref()
+                    .map(|i| i.executable.clone())
+                    .unwrap_or_else(|| session.config.executable().to_string());
+                ui.label(RichText::new(executable).monospace());
+                ui.label(RichText::new("PID").weak());
+                ui.label(info.as_ref().map(|i| i.pid.to_string()).unwrap_or_else(|| "—".into()));
+                ui.end_row();
+
+                ui.label(RichText::new("Uptime").weak());
+                ui.label(
+                    session
+                        .uptime(Instant::now())
+                        .map(style::format_uptime)
+                        .unwrap_or_else(|| "—".into()),
+                );
+                ui.label(RichText::new("Memory").weak());
+                ui.label(
+                    session
+                        .memory()
+                        .map(|m| style::format_bytes(m.total))
+                        .unwrap_or_else(|| "—".into()),
+                );
+                ui.end_row();
+
+                if let Some(info) = &info {
+                    ui.label(RichText::new("Version").weak());
+                    ui.label(format!("{} {}", info.language, info.language_version));
+                    if let Some(cookie) = &info.cookie {
+                        ui.label(RichText::new("Cookie").weak());
+                        ui.label(RichText::new(cookie).monospace());
+                    }
+                    ui.end_row();
+                }
+            });
+        if let Some(memory) = session.memory().filter(|m| m.parts.len() > 1) {
+            memory_bar(ui, memory);
+        }
+        if let crate::session::RuntimeState::Starting { since, .. } = &session.runtime {
+            ui.label(RichText::new(format!("Starting… ({} so far)", format_duration(since.elapsed()))).weak());
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(session.can_connect(), egui::Button::new("Connect"))
+                .clicked()
+            {
+                commands.extend(session.connect());
+            }
+            if ui
+                .add_enabled(session.can_disconnect(), egui::Button::new("Disconnect"))
+                .clicked()
+            {
+                commands.extend(session.disconnect());
+            }
+            if ui
+                .add_enabled(session.can_reconnect(), egui::Button::new("Reconnect"))
+                .clicked()
+            {
+                commands.extend(session.reconnect());
+            }
+            if ui
+                .add_enabled(session.can_interrupt(), egui::Button::new("Interrupt"))
+                .clicked()
+            {
+                commands.extend(session.interrupt());
+            }
+            if session.interrupt_unanswered
+                && ui
+                    .button(RichText::new("Kill runtime").color(style::ERROR_TEXT))
+                    .on_hover_text("The evaluation ignores the interrupt: kill the runtime's processes")
+                    .clicked()
+            {
+                commands.extend(session.kill());
+            }
+            if ui.button("Configure…").clicked() {
+                wants.configure = true;
+            }
+        });
+    });
+}
+
+/// Memory by part (Elixir's processes, atoms, binaries…) as a stacked bar with a legend.
+fn memory_bar(ui: &mut egui::Ui, memory: &MemoryUsage) {
+    const COLORS: [Color32; 6] = [
+        Color32::from_rgb(0x25, 0x63, 0xeb),
+        Color32::from_rgb(0x16, 0xa3, 0x4a),
+        Color32::from_rgb(0xd9, 0x77, 0x06),
+        Color32::from_rgb(0x93, 0x33, 0xea),
+        Color32::from_rgb(0xdb, 0x27, 0x77),
+        Color32::from_rgb(0x64, 0x74, 0x8b),
+    ];
+    let total: u64 = memory.parts.iter().map(|p| p.1).sum::<u64>().max(1);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width().min(480.0), 10.0), egui::Sense::hover());
+    let mut x = rect.left();
+    for (i, (_, bytes)) in memory.parts.iter().enumerate() {
+        let w = rect.width() * (*bytes as f32 / total as f32);
+        let part = egui::Rect::from_min_size(egui::pos2(x, rect.top()), egui::vec2(w, rect.height()));
+        ui.painter().rect_filled(part, 0.0, COLORS[i % COLORS.len()]);
+        x += w;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (i, (name, bytes)) in memory.parts.iter().enumerate() {
+            ui.label(RichText::new("■").color(COLORS[i % COLORS.len()]));
+            ui.label(format!("{name} {}", style::format_bytes(*bytes)));
+        }
+    });
+}
+
+fn runtime_output(ui: &mut egui::Ui, session: &mut Session) {
+    if session.runtime_output.is_empty() && session.warnings.is_empty() {
+        return;
+    }
+    egui::CollapsingHeader::new("Runtime output and warnings")
+        .id_salt(("runtime-output", session.id))
+        .show(ui, |ui| {
+            for warning in &session.warnings {
+                ui.colored_label(style::WARNING_TEXT, warning);
+            }
+            if !session.runtime_output.is_empty() {
+                output_view(
+                    ui,
+                    ("runtime-output-lines", session.id.0),
+                    &session.runtime_output,
+                    false,
+                );
+            }
+        });
+}
+
+fn cells(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>) {
+    let mut actions = CellActions::default();
+    for index in 0..session.cells.len() {
+        let cell = &mut session.cells[index];
+        ui.push_id(("cell", cell.id.0), |ui| cell_view(ui, index, cell, &mut actions));
+        ui.add_space(8.0);
+    }
+    if ui.button("+ Code cell").clicked() {
+        session.add_cell("");
+    }
+    for (id, code) in actions.edits {
+        session.set_code(id, code);
+    }
+    if let Some(id) = actions.evaluate {
+        commands.extend(session.evaluate(id));
+    }
+    if let Some(id) = actions.delete {
+        commands.extend(session.delete_cell(id));
+    }
+}
+
+/// What the user did to cells this frame, applied through the session after drawing.
+#[derive(Default)]
+struct CellActions {
+    evaluate: Option<CellId>,
+    delete: Option<CellId>,
+    edits: Vec<(CellId, String)>,
+}
+
+fn cell_view(ui: &mut egui::Ui, index: usize, cell: &mut Cell, actions: &mut CellActions) {
+    let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            let count = cell
+                .execution_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| " ".into());
+            ui.label(RichText::new(format!("[{count}]")).monospace().weak());
+            if ui
+                .button("Evaluate")
+                .on_hover_text("Shift+Enter or Ctrl+Enter in the editor")
+                .clicked()
+            {
+                actions.evaluate = Some(cell.id);
+            }
+            ui.label(RichText::new(state_text(&cell.state)).color(style::cell_state_color(&cell.state)));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.small_button("Delete").clicked() {
+                    actions.delete = Some(cell.id);
+                }
+                if !cell.output.is_empty() && ui.small_button("Clear output").clicked() {
+                    cell.output.clear();
+                }
+                if !cell.output.is_empty() && ui.small_button("Copy output").clicked() {
+                    ui.ctx().copy_text(cell.output.text());
+                }
+            });
+        });
+        let editor_id = ui.make_persistent_id(("editor", cell.id.0));
+        let focused = ui.memory(|m| m.has_focus(editor_id));
+        if focused
+            && ui.input_mut(|i| {
+                i.consume_key(egui::Modifiers::SHIFT, egui::Key::Enter)
+                    || i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)
+            })
+        {
+            actions.evaluate = Some(cell.id);
+        }
+        let mut code = cell.code.clone();
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut code)
+                .id(editor_id)
+                .code_editor()
+                .desired_rows(2)
+                .desired_width(f32::INFINITY)
+                .hint_text(format!("Code for cell {}", index + 1)),
+        );
+        if response.changed() {
+            actions.edits.push((cell.id, code));
+        }
+        if focused && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            response.surrender_focus();
+        }
+        if !cell.output.is_empty() {
+            output_view(ui, ("cell-output", cell.id.0), &cell.output, greyed);
+        }
+        if let Some(result) = &cell.result {
+            result_view(ui, result, greyed);
+        }
+    });
+}
+
+fn state_text(state: &CellState) -> String {
+    match state {
+        CellState::Evaluating { since } => format!("evaluating · {}", format_duration(since.elapsed())),
+        CellState::Evaluated { duration } => format!("evaluated · {}", format_duration(*duration)),
+        CellState::Errored { duration } => format!("error · {}", format_duration(*duration)),
+        other => other.label().to_string(),
+    }
+}
+
+/// Draws only the visible rows: a cell with 100,000 lines costs what 20 do.
+fn output_view(ui: &mut egui::Ui, id: impl egui::AsIdSalt, output: &OutputBuffer, greyed: bool) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
+    let rows = output.row_count();
+    let stdout_color = if greyed {
+        ui.visuals().weak_text_color()
+    } else {
+        ui.visuals().text_color()
+    };
+    egui::ScrollArea::both()
+        .id_salt(id)
+        .max_height(320.0)
+        .auto_shrink([false, true])
+        .stick_to_bottom(true)
+        .show_rows(ui, row_height, rows, |ui, range| {
+            for i in range {
+                let text = match output.row(i) {
+                    Row::Line(line) => {
+                        let color = match line.stream {
+                            Stream::Stdout => stdout_color,
+                            Stream::Stderr => style::STDERR_TEXT.gamma_multiply(if greyed { 0.5 } else { 1.0 }),
+                        };
+                        RichText::new(&line.text).monospace().color(color)
+                    }
+                    Row::Omitted(n) => RichText::new(format!("… {n} lines left out …"))
+                        .monospace()
+                        .italics()
+                        .weak(),
+                };
+                ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Extend));
+            }
+        });
+}
+
+fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool) {
+    match result {
+        CellResult::Value(value) => {
+            let color = if greyed {
+                ui.visuals().weak_text_color()
+            } else {
+                ui.visuals().strong_text_color()
+            };
+            let shown: String = value.chars().take(20_000).collect();
+            ui.add(egui::Label::new(RichText::new(shown).monospace().color(color)).selectable(true));
+        }
+        CellResult::Error(error) => {
+            ui.label(
+                RichText::new(format!("{}: {}", error.kind, error.message))
+                    .color(style::ERROR_TEXT)
+                    .strong(),
+            );
+            if !error.formatted.is_empty() {
+                egui::CollapsingHeader::new("Traceback")
+                    .default_open(true)
+                    .show(ui, |ui| {
+                        ui.add(egui::Label::new(RichText::new(&error.formatted).monospace().weak()).selectable(true));
+                    });
+            }
+        }
+        CellResult::Interrupted(_) => {
+            ui.label(RichText::new("Interrupted").color(style::WARNING_TEXT));
+        }
+        CellResult::Aborted(reason) => {
+            ui.label(RichText::new(format!("Aborted: {reason}")).color(style::ERROR_TEXT));
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The app's settings: defaults for new sessions, and the theme.
+
+use crate::settings::{Settings, Theme};
+
+/// Shows the settings; true when something changed (to save and apply).
+pub fn show(ctx: &egui::Context, open: &mut bool, settings: &mut Settings) -> bool {
+    let mut changed = false;
+    egui::Window::new("Settings")
+        .open(open)
+        .collapsible(false)
+        .show(ctx, |ui| {
+            egui::Grid::new("settings-grid")
+                .num_columns(2)
+                .spacing([10.0, 6.0])
+                .show(ui, |ui| {
+                    ui.label("Default Python");
+                    let mut python = settings.default_python.clone().unwrap_or_default();
+                    if ui
+                        .add(
+                            egui::TextEdit::singleline(&mut python)
+                                .hint_text("python3")
+                                .desired_width(240.0),
+                        )
+                        .changed()
+                    {
+                        settings.default_python = (!python.trim().is_empty()).then(|| python.trim().to_string());
+                        changed = true;
+                    }
+                    ui.end_row();
+                    ui.label("Default init timeout");
+                    changed |= ui
+                        .add(
+                            egui::DragValue::new(&mut settings.default_init_timeout)
+                                .range(0.5..=600.0)
+                                .speed(0.5)
+                                .suffix(" s"),
+                        )
+                        .changed();
+                    ui.end_row();
+                    ui.label("Theme");
+                    ui.horizontal(|ui| {
+                        for (theme, label) in [
+                            (Theme::Light, "Light"),
+                            (Theme::Dark, "Dark"),
+                            (Theme::System, "Follow system"),
+                        ] {
+                            changed |= ui.radio_value(&mut settings.theme, theme, label).changed();
+                        }
+                    });
+                    ui.end_row();
+                });
+            ui.label(egui::RichText::new("New sessions use these defaults.").weak());
+        });
+    changed
+}

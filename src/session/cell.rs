@@ -1,0 +1,169 @@
+use std::time::{Duration, Instant};
+
+use super::output::OutputBuffer;
+use crate::manager::Outcome;
+use crate::protocol::EvalError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellId(pub u64);
+
+impl CellId {
+    /// The evaluation ref of the cell's evaluations (one per cell, as in
+    /// Livebook: re-evaluating replaces the stored context).
+    pub fn evaluation_ref(self) -> String {
+        format!("c{}", self.0)
+    }
+
+    pub fn from_ref(evaluation_ref: &str) -> Option<CellId> {
+        evaluation_ref.strip_prefix('c')?.parse().ok().map(CellId)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellState {
+    /// Never evaluated (or its runtime went away before it ran).
+    Fresh,
+    Queued,
+    Evaluating {
+        since: Instant,
+    },
+    Evaluated {
+        duration: Duration,
+    },
+    Errored {
+        duration: Duration,
+    },
+    /// Stopped by an interrupt.
+    Interrupted,
+    /// Its context was lost when the runtime terminated unexpectedly.
+    Aborted,
+    /// Its context came from bindings that have changed since.
+    Stale,
+}
+
+impl CellState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            CellState::Fresh => "fresh",
+            CellState::Queued => "queued",
+            CellState::Evaluating { .. } => "evaluating",
+            CellState::Evaluated { .. } => "evaluated",
+            CellState::Errored { .. } => "error",
+            CellState::Interrupted => "interrupted",
+            CellState::Aborted => "aborted",
+            CellState::Stale => "stale",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellResult {
+    Value(String),
+    Error(EvalError),
+    Interrupted(Option<EvalError>),
+    Aborted(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub id: CellId,
+    pub code: String,
+    pub state: CellState,
+    pub output: OutputBuffer,
+    pub result: Option<CellResult>,
+    /// The evaluation counter when it last ran, as Jupyter's `In [n]`.
+    pub execution_count: Option<u64>,
+    /// Its state when it was queued, to return to if unqueued.
+    before_queue: Option<CellState>,
+}
+
+impl Cell {
+    pub fn new(id: CellId, code: String) -> Cell {
+        Cell {
+            id,
+            code,
+            state: CellState::Fresh,
+            output: OutputBuffer::default(),
+            result: None,
+            execution_count: None,
+            before_queue: None,
+        }
+    }
+
+    pub fn evaluation_ref(&self) -> String {
+        self.id.evaluation_ref()
+    }
+
+    /// Holds a context from its last evaluation (errors leave one too).
+    pub fn is_evaluated(&self) -> bool {
+        matches!(self.state, CellState::Evaluated { .. } | CellState::Errored { .. })
+    }
+
+    pub fn is_up_to_date(&self) -> bool {
+        self.is_evaluated()
+    }
+
+    pub(super) fn queue(&mut self) {
+        if self.state != CellState::Queued {
+            self.before_queue = Some(self.state.clone());
+        }
+        self.state = CellState::Queued;
+    }
+
+    pub(super) fn state_before_queue(&mut self) -> CellState {
+        self.before_queue.take().unwrap_or(CellState::Fresh)
+    }
+
+    pub(super) fn start(&mut self, count: u64) {
+        self.before_queue = None;
+        self.state = CellState::Evaluating { since: Instant::now() };
+        self.output.clear();
+        self.result = None;
+        self.execution_count = Some(count);
+    }
+
+    pub(super) fn finish(&mut self, outcome: &Outcome, duration: Duration) {
+        let (state, result) = match outcome {
+            Outcome::Ok { value } => (CellState::Evaluated { duration }, value.clone().map(CellResult::Value)),
+            Outcome::Error(error) => (CellState::Errored { duration }, Some(CellResult::Error(error.clone()))),
+            Outcome::Interrupted(error) => (CellState::Interrupted, Some(CellResult::Interrupted(error.clone()))),
+            Outcome::Aborted { reason } => (CellState::Aborted, Some(CellResult::Aborted(reason.clone()))),
+        };
+        self.state = state;
+        self.result = result;
+    }
+}
+
+/// "85 ms", "1.2 s", "2 min 5 s".
+pub fn format_duration(duration: Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{:.2} ms", ms)
+    } else if ms < 1000.0 {
+        format!("{:.0} ms", ms)
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        let secs = duration.as_secs();
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations_for_people() {
+        assert_eq!(format_duration(Duration::from_micros(250)), "0.25 ms");
+        assert_eq!(format_duration(Duration::from_millis(85)), "85 ms");
+        assert_eq!(format_duration(Duration::from_millis(1234)), "1.2 s");
+        assert_eq!(format_duration(Duration::from_secs(125)), "2 min 5 s");
+    }
+
+    #[test]
+    fn refs_round_trip() {
+        assert_eq!(CellId::from_ref(&CellId(42).evaluation_ref()), Some(CellId(42)));
+        assert_eq!(CellId::from_ref("x1"), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Settings kept between runs, and where Runyard keeps its files.
+//!
+//! The file is JSON in the platform's config directory. One that cannot be
+//! read is kept as a backup (never overwritten) and replaced by defaults.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::RuntimeConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    Light,
+    Dark,
+    #[default]
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The Python interpreter new sessions use (`None`: `python3` from PATH).
+    pub default_python: Option<String>,
+    /// Seconds a runtime may take to start.
+    pub default_init_timeout: f64,
+    pub theme: Theme,
+    /// The window's inner size in points, as it was at exit.
+    pub window_size: Option<[f32; 2]>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_python: None,
+            default_init_timeout: crate::runtime::DEFAULT_INIT_TIMEOUT.as_secs_f64(),
+            theme: Theme::System,
+            window_size: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The runtime settings a new Python session starts with.
+    pub fn python_config(&self) -> RuntimeConfig {
+        let mut config = RuntimeConfig::python();
+        config.standalone_mut().executable = self.default_python.clone().filter(|p| !p.trim().is_empty());
+        if let Ok(timeout) = std::time::Duration::try_from_secs_f64(self.default_init_timeout)
+            && !timeout.is_zero()
+        {
+            config.init_timeout = timeout;
+        }
+        config
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read the settings file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the settings file {} is not valid ({reason}); it was kept as {} and the defaults are used",
+        path.display(),
+        backup.display()
+    )]
+    Invalid {
+        path: PathBuf,
+        backup: PathBuf,
+        reason: String,
+    },
+    #[error("cannot save the settings to {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Where settings, logs and caches live. Tests point it at a temporary folder.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Dirs {
+    /// The platform's directories (`~/.config/runyard`, `~/.local/share/runyard`
+    /// on Linux), or `RUNYARD_HOME/{config,data}` when that is set.
+    pub fn platform() -> Dirs {
+        if let Some(home) = std::env::var_os("RUNYARD_HOME") {
+            return Dirs::under(Path::new(&home));
+        }
+        match directories::ProjectDirs::from("", "", "runyard") {
+            Some(dirs) => Dirs {
+                config: dirs.config_dir().to_path_buf(),
+                data: dirs.data_dir().to_path_buf(),
+            },
+            None => Dirs::under(&std::env::temp_dir().join("runyard")),
+        }
+    }
+
+    pub fn under(root: &Path) -> Dirs {
+        Dirs {
+            config: root.join("config"),
+            data: root.join("data"),
+        }
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config.join("settings.json")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.data.join("logs").join("runyard.log")
+    }
+}
+
+/// Loads the settings. A missing file gives the defaults; an invalid one is
+/// renamed to a backup first, and the error says so (to be shown once).
+pub fn load(path: &Path) -> (Settings, Option<SettingsError>) {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
+        Err(source) => {
+            let error = SettingsError::Read {
+                path: path.into(),
+                source,
+            };
+            return (Settings::default(), Some(error));
+        }
+    };
+    match serde_json::from_slice::<Settings>(&text) {
+        Ok(settings) => (settings, None),
+        Err(err) => {
+            let backup = backup_path(path);
+            let reason = err.to_string();
+            let error = match std::fs::rename(path, &backup) {
+                Ok(()) => SettingsError::Invalid {
+                    path: path.into(),
+                    backup,
+                    reason,
+                },
+                Err(source) => SettingsError::Read {
+                    path: path.into(),
+                    source,
+                },
+            };
+            (Settings::default(), Some(error))
+        }
+    }
+}
+
+fn backup_path(path: &Path) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    path.with_extension(format!("json.unreadable-{stamp}"))
+}
+
+/// Saves atomically: a temporary file in the same folder, then a rename.
+pub fn save(path: &Path, settings: &Settings) -> Result<(), SettingsError> {
+    let json = serde_json::to_vec_pretty(settings).expect("settings always serialise");
+    write_atomically(path, &json).map_err(|source| SettingsError::Write {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Writes `bytes` to `path` so that a crash at any moment leaves either the
+/// old file or the new one, whole.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_missing_means_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Dirs::under(dir.path()).settings_file();
+        let (settings, error) = load(&path);
+        assert_eq!(settings, Settings::default());
+        assert!(error.is_none());
+        let changed = Settings {
+            theme: Theme::Dark,
+            default_python: Some("/opt/python3.12".into()),
+            window_size: Some([800.0, 600.0]),
+            ..Settings::default()
+        };
+        save(&path, &changed).unwrap();
+        let (loaded, error) = load(&path);
+        assert!(error.is_none());
+        assert_eq!(loaded, changed);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_kept_as_a_backup_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, b"{ \"theme\": \"purple\" ").unwrap();
+        let (settings, error) = load(&path);
+        assert_eq!(settings, Settings::default());
+        let error = error.expect("reported");
+        let SettingsError::Invalid { backup, .. } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(std::fs::read(backup).unwrap(), b"{ \"theme\": \"purple\" ");
+        assert!(!path.exists(), "the bad file was moved, not overwritten");
+        assert!(error.to_string().contains("kept as"));
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_keys_are_tolerated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, br#"{"theme":"light","from_the_future":1}"#).unwrap();
+        let (settings, error) = load(&path);
+        assert!(error.is_none());
+        assert_eq!(settings.theme, Theme::Light);
+        assert_eq!(settings.default_init_timeout, 10.0);
+    }
+
+    #[test]
+    fn the_python_config_follows_the_settings() {
+        let settings = Settings {
+            default_python: Some("python3.12".into()),
+            default_init_timeout: 3.5,
+            ..Settings::default()
+        };
+        let config = settings.python_config();
+        assert_eq!(config.executable(), "python3.12");
+        assert_eq!(config.init_timeout, std::time::Duration::from_millis(3500));
+    }
+}

@@ -1,0 +1,328 @@
+//! The real window, headless (egui_kittest), with the real manager and real
+//! `python3` runtimes, driven by labels as a user would.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{alive, kill9, wait_gone};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{Queryable, by};
+use runyard::app::{AppOptions, RunyardApp};
+use runyard::session::{BannerKind, CellResult, CellState, Status};
+use runyard::settings::Dirs;
+
+struct Window {
+    harness: Harness<'static, RunyardApp>,
+    _home: tempfile::TempDir,
+}
+
+impl Window {
+    fn open() -> Window {
+        let home = tempfile::tempdir().unwrap();
+        Self::open_in(home)
+    }
+
+    fn open_in(home: tempfile::TempDir) -> Window {
+        let dirs = Dirs::under(home.path());
+        if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
+            let settings = runyard::settings::Settings {
+                default_python: Some(python),
+                ..Default::default()
+            };
+            runyard::settings::save(&dirs.settings_file(), &settings).unwrap();
+        }
+        let harness = Harness::builder()
+            .with_size(egui::vec2(1200.0, 900.0))
+            .build_eframe(move |cc| RunyardApp::new(cc, AppOptions { dirs }).expect("the app starts"));
+        Window { harness, _home: home }
+    }
+
+    fn app(&self) -> &RunyardApp {
+        self.harness.state()
+    }
+
+    /// Steps frames until `done` holds (events arrive from the manager thread).
+    fn wait_until(&mut self, what: &str, done: impl Fn(&RunyardApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.harness.step();
+            if done(self.harness.state()) {
+                self.harness.step();
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    fn status(&self) -> Status {
+        self.app().sessions[0].status()
+    }
+
+    /// Types code into the editor of cell `n` (1-based) and presses Shift+Enter.
+    fn evaluate_code(&mut self, n: usize, code: &str) {
+        let hint = format!("Code for cell {n}");
+        let editor = self
+            .harness
+            .get(by().predicate(move |node| node.placeholder() == Some(hint.as_str())));
+        editor.focus();
+        self.harness.step();
+        let editor = self
+            .harness
+            .get(by().predicate(move |node| node.placeholder() == Some(format!("Code for cell {n}").as_str())));
+        editor.type_text(code);
+        self.harness.step();
+        self.harness
+            .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+        self.harness.step();
+    }
+
+    fn cell_state(&self, index: usize) -> CellState {
+        self.app().sessions[0].cells[index].state.clone()
+    }
+}
+
+#[test]
+fn a_new_user_creates_a_session_and_evaluates_a_cell() {
+    let mut w = Window::open();
+    w.harness.run();
+    // The welcome offers the first step.
+    w.harness.get_by_label("Welcome to Runyard");
+    w.click("New Python session");
+    assert_eq!(w.app().sessions.len(), 1);
+    assert_eq!(w.status(), Status::Disconnected);
+    assert_eq!(
+        w.harness.query_all_by_label("disconnected").count(),
+        2,
+        "in the list and in the panel"
+    );
+
+    // Evaluating in a disconnected session starts its runtime first (lazy start).
+    w.evaluate_code(1, "total = sum(range(10))\nprint('the total is', total)\ntotal * 2");
+    w.wait_until("the cell to finish", |app| {
+        matches!(app.sessions[0].cells[0].state, CellState::Evaluated { .. })
+    });
+    assert_eq!(w.status(), Status::Idle);
+    w.harness.get_by_label("the total is 45");
+    w.harness.get_by_label("90");
+    let info = w.app().sessions[0].node_info().unwrap().clone();
+    w.harness.get_by_label(&info.name);
+    w.harness.get_by_label(&info.pid.to_string());
+    assert!(alive(info.pid));
+}
+
+#[test]
+fn disconnect_then_reconnect() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.click("Connect");
+    w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
+    let first = w.app().sessions[0].node_info().unwrap().pid;
+    w.click("Disconnect");
+    w.wait_until("disconnected", |app| app.sessions[0].status() == Status::Disconnected);
+    assert!(
+        wait_gone(&[first], Duration::from_secs(5)).is_empty(),
+        "the runtime process is gone"
+    );
+    assert!(
+        w.app().sessions[0].banner.is_none(),
+        "a disconnect asked for shows no banner"
+    );
+    w.click("Connect");
+    w.wait_until("connected again", |app| app.sessions[0].status() == Status::Idle);
+    w.click("Reconnect");
+    w.wait_until("reconnected", |app| {
+        app.sessions[0].status() == Status::Idle && app.sessions[0].node_info().is_some_and(|i| i.pid != first)
+    });
+}
+
+#[test]
+fn a_killed_runtime_shows_the_node_down_banner_and_reconnect_brings_it_back() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.evaluate_code(1, "x = 1\nprint('kept')");
+    w.wait_until("evaluated", |app| {
+        matches!(app.sessions[0].cells[0].state, CellState::Evaluated { .. })
+    });
+    let pid = w.app().sessions[0].node_info().unwrap().pid;
+    kill9(pid);
+    w.wait_until("node down", |app| app.sessions[0].status() == Status::NodeDown);
+    let banner = w.app().sessions[0].banner.clone().expect("a banner");
+    assert_eq!(banner.kind, BannerKind::NodeDown);
+    w.harness
+        .get_by_label_contains("The runtime node terminated unexpectedly");
+    w.harness.get_by_label_contains("SIGKILL");
+    assert_eq!(w.cell_state(0), CellState::Aborted);
+    w.harness.get_by_label("kept");
+    w.harness.get_by_label("aborted");
+
+    // The banner's Reconnect (the runtime panel has one too, so pick the banner's: the first).
+    w.harness.get_all_by_label("Reconnect").next().unwrap().click();
+    w.wait_until("reconnected", |app| app.sessions[0].status() == Status::Idle);
+    assert!(w.app().sessions[0].banner.is_none(), "reconnecting clears the banner");
+}
+
+#[test]
+fn a_missing_executable_shows_the_init_error_banner_with_retry_and_configure() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.click("Configure…");
+    let executable = w
+        .harness
+        .get(by().predicate(|node| node.placeholder() == Some("python3")));
+    executable.focus();
+    w.harness.step();
+    w.harness
+        .get(by().predicate(|node| node.placeholder() == Some("python3")))
+        .type_text("runyard-missing-python");
+    w.harness.step();
+    w.click("Apply");
+    assert_eq!(w.app().sessions[0].config.executable(), "runyard-missing-python");
+    w.click("Connect");
+    w.wait_until("init failed", |app| app.sessions[0].status() == Status::InitFailed);
+    w.harness.get_by_label("Runyard-missing-python was not found in PATH.");
+    w.harness.get_by_label("Retry");
+    w.click("Configure");
+    w.harness.get_by_label("Runtime settings");
+}
+
+#[test]
+fn invalid_runtime_settings_are_refused_in_the_dialog() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.click("Configure…");
+    w.harness
+        .get(by().predicate(|node| node.placeholder() == Some("python3")))
+        .focus();
+    w.harness.step();
+    w.harness
+        .get(by().predicate(|node| node.placeholder() == Some("python3")))
+        .type_text("/no/such/python");
+    w.harness.step();
+    w.click("Apply");
+    w.harness.get_by_label("/no/such/python does not exist");
+    assert_eq!(
+        w.app().sessions[0].config.executable(),
+        "python3",
+        "nothing was applied"
+    );
+}
+
+#[test]
+fn interrupt_stops_a_sleeping_cell() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.evaluate_code(1, "import time\ntime.sleep(1000)");
+    w.wait_until("evaluating", |app| app.sessions[0].status() == Status::Evaluating);
+    w.click("Interrupt");
+    w.wait_until("interrupted", |app| {
+        app.sessions[0].cells[0].state == CellState::Interrupted
+    });
+    assert!(matches!(
+        w.app().sessions[0].cells[0].result,
+        Some(CellResult::Interrupted(_))
+    ));
+    assert_eq!(w.status(), Status::Idle);
+    w.harness.get_by_label("Interrupted");
+}
+
+#[test]
+fn shut_down_all_asks_first_then_stops_every_runtime() {
+    let mut w = Window::open();
+    for _ in 0..2 {
+        w.click("+ New");
+        w.click("Connect");
+    }
+    w.wait_until("both connected", |app| {
+        app.sessions.iter().all(|s| s.status() == Status::Idle)
+    });
+    let pids: Vec<u32> = w.app().sessions.iter().map(|s| s.node_info().unwrap().pid).collect();
+    w.click("Runtimes");
+    w.click("Runtimes overview");
+    assert_eq!(
+        w.harness.query_all_by_label("Runtimes").count(),
+        2,
+        "the menu and the window's title"
+    );
+    w.click("Shut down all…");
+    w.harness.get_by_label("Shut down all runtimes?");
+    w.click("Cancel");
+    assert!(pids.iter().all(|&p| alive(p)), "cancel changes nothing");
+    w.click("Shut down all…");
+    w.click("Shut down");
+    w.wait_until("all disconnected", |app| {
+        app.sessions.iter().all(|s| s.status() == Status::Disconnected)
+    });
+    assert!(wait_gone(&pids, Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn closing_a_session_or_the_app_stops_its_runtimes() {
+    let mut w = Window::open();
+    w.click("+ New");
+    w.click("Connect");
+    w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
+    let first = w.app().sessions[0].node_info().unwrap().pid;
+    w.click("…");
+    w.click("Close session");
+    assert!(w.app().sessions.is_empty());
+    assert!(
+        wait_gone(&[first], Duration::from_secs(5)).is_empty(),
+        "closing a session disconnects it"
+    );
+
+    w.click("+ New");
+    w.click("Connect");
+    w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
+    let second = w.app().sessions[0].node_info().unwrap().pid;
+    drop(w);
+    assert!(
+        wait_gone(&[second], Duration::from_secs(5)).is_empty(),
+        "no runtime outlives the app"
+    );
+}
+
+#[test]
+fn an_unreadable_settings_file_is_reported_once_and_kept() {
+    let home = tempfile::tempdir().unwrap();
+    let dirs = Dirs::under(home.path());
+    std::fs::create_dir_all(&dirs.config).unwrap();
+    std::fs::write(dirs.settings_file(), "{ not json").unwrap();
+    let mut w = Window::open_in(home);
+    w.harness.run();
+    w.harness.get_by_label_contains("is not valid");
+    let kept: Vec<_> = std::fs::read_dir(&dirs.config)
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    assert!(
+        kept.iter().any(|e| std::fs::read(e.path()).unwrap() == b"{ not json"),
+        "the old file is kept as a backup"
+    );
+    w.click("Dismiss");
+    assert!(w.app().notice.is_none());
+}
+
+#[test]
+fn rename_a_session() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.click("…");
+    w.click("Rename");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    w.harness
+        .get(by().value("Notebook 1").role(egui::accesskit::Role::TextInput))
+        .type_text("Analysis");
+    w.harness.step();
+    w.harness.key_press(egui::Key::Enter);
+    w.harness.step();
+    w.harness.step();
+    assert_eq!(w.app().sessions[0].name, "Analysis");
+}

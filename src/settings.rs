@@ -42,16 +42,25 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// A runtime configuration with the default init timeout applied.
+    pub fn with_defaults(&self, mut config: RuntimeConfig) -> RuntimeConfig {
+        if let Some(timeout) = self.init_timeout() {
+            config.init_timeout = timeout;
+        }
+        config
+    }
+
+    fn init_timeout(&self) -> Option<std::time::Duration> {
+        std::time::Duration::try_from_secs_f64(self.default_init_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+    }
+
     /// The runtime settings a new Python session starts with.
     pub fn python_config(&self) -> RuntimeConfig {
         let mut config = RuntimeConfig::python();
         config.standalone_mut().executable = self.default_python.clone().filter(|p| !p.trim().is_empty());
-        if let Ok(timeout) = std::time::Duration::try_from_secs_f64(self.default_init_timeout)
-            && !timeout.is_zero()
-        {
-            config.init_timeout = timeout;
-        }
-        config
+        self.with_defaults(config)
     }
 }
 

@@ -62,6 +62,19 @@ impl Window {
         self.harness.step();
     }
 
+    /// "+ New" in the sessions list, then the Python runtime from its menu.
+    fn new_session_from_list(&mut self) {
+        self.click("+ New");
+        // The welcome page has the same button; the menu's is drawn last.
+        self.harness
+            .get_all_by_label("New Python session")
+            .last()
+            .unwrap()
+            .click();
+        self.harness.step();
+        self.harness.step();
+    }
+
     fn status(&self) -> Status {
         self.app().sessions[0].status()
     }
@@ -237,7 +250,7 @@ fn interrupt_stops_a_sleeping_cell() {
 fn shut_down_all_asks_first_then_stops_every_runtime() {
     let mut w = Window::open();
     for _ in 0..2 {
-        w.click("+ New");
+        w.new_session_from_list();
         w.click("Connect");
     }
     w.wait_until("both connected", |app| {
@@ -266,7 +279,7 @@ fn shut_down_all_asks_first_then_stops_every_runtime() {
 #[test]
 fn closing_a_session_or_the_app_stops_its_runtimes() {
     let mut w = Window::open();
-    w.click("+ New");
+    w.new_session_from_list();
     w.click("Connect");
     w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
     let first = w.app().sessions[0].node_info().unwrap().pid;
@@ -278,7 +291,7 @@ fn closing_a_session_or_the_app_stops_its_runtimes() {
         "closing a session disconnects it"
     );
 
-    w.click("+ New");
+    w.new_session_from_list();
     w.click("Connect");
     w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
     let second = w.app().sessions[0].node_info().unwrap().pid;
@@ -325,4 +338,39 @@ fn rename_a_session() {
     w.harness.step();
     w.harness.step();
     assert_eq!(w.app().sessions[0].name, "Analysis");
+}
+
+#[test]
+fn an_elixir_session_evaluates_and_shows_its_node_cookie_and_memory_parts() {
+    let mut w = Window::open();
+    w.click("New Elixir session");
+    w.evaluate_code(1, "Enum.sum(1..10)");
+    w.wait_until("evaluated", |app| {
+        matches!(
+            app.sessions[0].cells[0].state,
+            CellState::Evaluated { .. } | CellState::Errored { .. }
+        )
+    });
+    assert_eq!(
+        w.app().sessions[0].cells[0].result,
+        Some(CellResult::Value("55".into()))
+    );
+    let info = w.app().sessions[0].node_info().unwrap().clone();
+    assert!(info.name.starts_with("runyard-"), "{info:?}");
+    w.harness.get_by_label(info.cookie.as_deref().expect("a cookie"));
+    w.wait_until("memory parts", |app| {
+        app.sessions[0].memory().is_some_and(|m| m.parts.len() > 1)
+    });
+    w.harness.get_by_label_contains("processes");
+}
+
+#[test]
+fn an_attached_session_asks_for_the_node_and_cookie() {
+    let mut w = Window::open();
+    w.click("New session attached to an Elixir node…");
+    w.harness.get_by_label("Runtime settings");
+    w.harness
+        .get_by_label("Start your node with: iex --sname test --cookie mycookie -S mix");
+    w.click("Apply");
+    w.harness.get_by_label_contains("node name");
 }

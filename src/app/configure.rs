@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::manager::SessionId;
-use crate::runtime::RuntimeConfig;
+use crate::runtime::{RuntimeConfig, RuntimeKind};
 
 pub struct ConfigureDialog {
     session: SessionId,
@@ -15,6 +15,8 @@ pub struct ConfigureDialog {
     env: String,
     cwd: String,
     init_timeout: f64,
+    /// For an attached runtime: the target node and its cookie.
+    attached: Option<(String, String)>,
     error: Option<String>,
 }
 
@@ -39,6 +41,10 @@ impl ConfigureDialog {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             init_timeout: config.init_timeout.as_secs_f64(),
+            attached: match &config.kind {
+                RuntimeKind::ElixirAttached(attached) => Some((attached.node.clone(), attached.cookie.clone())),
+                _ => None,
+            },
             error: None,
         }
     }
@@ -53,6 +59,10 @@ impl ConfigureDialog {
         standalone.env = parse_env(&self.env)?;
         let cwd = self.cwd.trim();
         standalone.cwd = (!cwd.is_empty()).then(|| PathBuf::from(cwd));
+        if let (RuntimeKind::ElixirAttached(attached), Some((node, cookie))) = (&mut config.kind, &self.attached) {
+            attached.node = node.trim().to_string();
+            attached.cookie = cookie.trim().to_string();
+        }
         config.init_timeout = Duration::try_from_secs_f64(self.init_timeout)
             .map_err(|_| format!("{} is not a valid number of seconds", self.init_timeout))?;
         config.validate().map_err(|e| capitalise(&e.to_string()))?;
@@ -89,6 +99,28 @@ impl ConfigureDialog {
                     .num_columns(2)
                     .spacing([10.0, 6.0])
                     .show(ui, |ui| {
+                        if let Some((node, cookie)) = &mut self.attached {
+                            ui.label("Node");
+                            ui.add(
+                                egui::TextEdit::singleline(node)
+                                    .hint_text("test or test@host")
+                                    .desired_width(260.0),
+                            );
+                            ui.end_row();
+                            ui.label("Cookie");
+                            ui.add(
+                                egui::TextEdit::singleline(cookie)
+                                    .hint_text("mycookie")
+                                    .desired_width(260.0),
+                            );
+                            ui.end_row();
+                            ui.label("");
+                            ui.label(
+                                egui::RichText::new("Start your node with: iex --sname test --cookie mycookie -S mix")
+                                    .weak(),
+                            );
+                            ui.end_row();
+                        }
                         ui.label("Executable");
                         ui.horizontal(|ui| {
                             ui.add(
@@ -206,6 +238,7 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::RuntimeKind;
 
     fn dialog() -> ConfigureDialog {
         ConfigureDialog::new(SessionId(1), &RuntimeConfig::python())
@@ -225,6 +258,20 @@ mod tests {
         );
         assert_eq!(config.init_timeout, Duration::from_millis(2500));
         assert_eq!(config.executable(), "python3");
+    }
+
+    #[test]
+    fn an_attached_runtime_needs_a_node_and_a_cookie() {
+        let mut d = ConfigureDialog::new(SessionId(1), &RuntimeConfig::elixir_attached("", ""));
+        assert!(d.config().is_err(), "an empty node is refused");
+        d.attached = Some((" test@host ".into(), "secret".into()));
+        match d.config().unwrap().kind {
+            RuntimeKind::ElixirAttached(attached) => {
+                assert_eq!(attached.node, "test@host");
+                assert_eq!(attached.cookie, "secret");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::manager::{Command, Manager, ManagerError, SessionId};
+use crate::runtime::RuntimeConfig;
 use crate::session::{CellState, Session};
 use crate::settings::{self, Dirs, Settings};
 
@@ -87,13 +88,27 @@ impl RunyardApp {
 
     /// Opens a new Python session and selects it.
     pub fn new_python_session(&mut self) -> SessionId {
+        self.new_session(NewRuntime::Python)
+    }
+
+    /// Opens a new session with the chosen runtime and selects it. An attached
+    /// runtime needs a node and a cookie first, so its settings open at once.
+    pub fn new_session(&mut self, runtime: NewRuntime) -> SessionId {
         let id = SessionId(self.next_session);
         self.next_session += 1;
         let name = format!("Notebook {}", id.0);
-        let mut session = Session::new(id, name, self.settings.python_config());
+        let config = match runtime {
+            NewRuntime::Python => self.settings.python_config(),
+            NewRuntime::Elixir => self.settings.with_defaults(RuntimeConfig::elixir()),
+            NewRuntime::ElixirAttached => self.settings.with_defaults(RuntimeConfig::elixir_attached("", "")),
+        };
+        let mut session = Session::new(id, name, config);
         session.add_cell("");
         self.sessions.push(session);
         self.selected = Some(id);
+        if runtime == NewRuntime::ElixirAttached {
+            self.open_configure(id);
+        }
         id
     }
 
@@ -201,9 +216,7 @@ impl RunyardApp {
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("Session", |ui| {
-                if ui.button("New Python session").clicked() {
-                    self.new_python_session();
-                }
+                new_session_buttons(ui, |runtime| self.new_session(runtime));
                 ui.separator();
                 if ui.button("Settings…").clicked() {
                     self.show_settings = true;
@@ -250,9 +263,7 @@ impl RunyardApp {
             ui.label("Each session evaluates its code in a runtime process of its own.");
             ui.label("Start a session, write some Python, and press Shift+Enter.");
             ui.add_space(16.0);
-            if ui.button("New Python session").clicked() {
-                self.new_python_session();
-            }
+            new_session_buttons(ui, |runtime| self.new_session(runtime));
             ui.add_space(4.0);
             if ui.button("Runtimes overview").clicked() {
                 self.show_overview = true;
@@ -335,6 +346,34 @@ impl RunyardApp {
     }
 }
 
+/// The runtimes a new session can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewRuntime {
+    Python,
+    Elixir,
+    ElixirAttached,
+}
+
+impl NewRuntime {
+    pub const ALL: [NewRuntime; 3] = [NewRuntime::Python, NewRuntime::Elixir, NewRuntime::ElixirAttached];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NewRuntime::Python => "New Python session",
+            NewRuntime::Elixir => "New Elixir session",
+            NewRuntime::ElixirAttached => "New session attached to an Elixir node…",
+        }
+    }
+}
+
+fn new_session_buttons(ui: &mut egui::Ui, mut create: impl FnMut(NewRuntime) -> SessionId) {
+    for runtime in NewRuntime::ALL {
+        if ui.button(runtime.label()).clicked() {
+            create(runtime);
+        }
+    }
+}
+
 impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -354,8 +393,8 @@ impl eframe::App for RunyardApp {
                 for action in actions {
                     match action {
                         sessions_panel::Action::Select(id) => self.selected = Some(id),
-                        sessions_panel::Action::NewPython => {
-                            self.new_python_session();
+                        sessions_panel::Action::New(runtime) => {
+                            self.new_session(runtime);
                         }
                         sessions_panel::Action::Rename(id, name) => {
                             if let Some(s) = self.session_mut(id) {

@@ -192,7 +192,8 @@ fn memory_bar(ui: &mut egui::Ui, memory: &MemoryUsage) {
     }
     ui.horizontal_wrapped(|ui| {
         for (i, (name, bytes)) in memory.parts.iter().enumerate() {
-            ui.label(RichText::new("■").color(COLORS[i % COLORS.len()]));
+            let (swatch, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(swatch, 2.0, COLORS[i % COLORS.len()]);
             ui.label(format!("{name} {}", style::format_bytes(*bytes)));
         }
     });

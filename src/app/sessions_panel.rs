@@ -8,7 +8,7 @@ use crate::session::Session;
 
 pub enum Action {
     Select(SessionId),
-    NewPython,
+    New(super::NewRuntime),
     Rename(SessionId, String),
     Close(SessionId),
 }
@@ -23,9 +23,13 @@ pub fn show(
     ui.horizontal(|ui| {
         ui.heading("Sessions");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button("+ New").on_hover_text("New Python session").clicked() {
-                actions.push(Action::NewPython);
-            }
+            ui.menu_button("+ New", |ui| {
+                for runtime in super::NewRuntime::ALL {
+                    if ui.button(runtime.label()).clicked() {
+                        actions.push(Action::New(runtime));
+                    }
+                }
+            });
         });
     });
     ui.separator();

@@ -461,7 +461,7 @@ impl Session {
                 self.contexts_lost(CellState::Aborted);
                 self.banner = Some(Banner {
                     kind: BannerKind::NodeDown,
-                    message: format!("The runtime node terminated unexpectedly ({exit})."),
+                    message: format!("The runtime node terminated unexpectedly with {exit}."),
                     detail: detail_text(stderr_tail, None),
                 });
             }

@@ -182,6 +182,15 @@ def run_checks(py):
     check('value cut at 1,000,000 chars', r['status'] == 'ok' and len(r['value']) <= 1000000 and
           r['value'].startswith("'xxx"), str(len(r['value'] or '')))
 
+    r, _ = a.evaluate('raise ValueError("m" * 5000000)')
+    e = r['error'] or {}
+    check('huge error message cut', r['status'] == 'error' and len(e['message']) <= 1000000 and
+          len(e['formatted']) <= 1000000, '%d / %d chars' % (len(e['message']), len(e['formatted'])))
+    r, _ = a.evaluate('def r(n): return r(n + 1)\nr(0)')
+    e = r['error'] or {}
+    check('deep recursion: frames bounded', e.get('kind') == 'RecursionError' and len(e['frames']) <= 200,
+          '%d frames' % len(e.get('frames', [])))
+
     # unknown prev, forget, drop
     r, _ = a.evaluate('1', prev='nope')
     check('unknown prev -> RunyardError', r['status'] == 'error' and r['error']['kind'] == 'RunyardError'
@@ -295,6 +304,20 @@ def run_checks(py):
     r2, _ = a.wait_result('q2', 2)
     check('interrupt right behind evaluate; next one unaffected', r and r['status'] == 'interrupted' and
           r2 and r2['value'] == '43', '%s / %s' % (r and r['status'], r2 and r2['value']))
+    worst, lost = 0, 0
+    for i in range(40):  # the SIGINT may land just before time.sleep starts: the agent must repeat it
+        a.send(type='evaluate', container='c', ref='race', prev='K', code='import time\ntime.sleep(1000)', file='race')
+        time.sleep(i * 0.0001)
+        t = time.perf_counter()
+        a.send(type='interrupt')
+        r, _ = a.wait_result('race', 1)
+        worst = max(worst, time.perf_counter() - t)
+        if not r or r['status'] != 'interrupted':
+            lost += 1
+            a.send(type='interrupt')
+            a.wait_result('race', 2)
+    check('interrupt at every moment of start-up (40x)', lost == 0 and worst < 0.1,
+          '%d lost, worst %.1f ms' % (lost, worst * 1e3))
     a.send(type='interrupt')  # idle interrupt is harmless
     time.sleep(0.05)
     r, _ = a.evaluate('import time\ntime.sleep(0.2)\n"slept"')
@@ -359,6 +382,11 @@ def run_checks(py):
             rc, (time.perf_counter() - t) * 1e3))
         a.close()
 
+    # the manager SIGKILLed: stdin EOF and PR_SET_PDEATHSIG(SIGTERM), as the manager sets it up
+    r = subprocess.run([sys.executable, '-c', MANAGER, py, AGENT], stdout=subprocess.PIPE, timeout=30)
+    agent_pid, child, gone_ms = r.stdout.split()
+    check('manager SIGKILLed -> agent and grandchild gone', gone_ms != b'-1', '%s ms' % gone_ms.decode())
+
     a = Agent(py)
     a.send(type='evaluate', container='c', ref='x', prev=None, code='print("bye")\nimport sys\nsys.exit(3)', file='x')
     rc = a.p.wait(5)
@@ -376,6 +404,58 @@ def run_checks(py):
     a.send(type='evaluate', container='c', ref='x', prev=None, code='import os\nos._exit(5)', file='x')
     check('os._exit(5)', a.p.wait(5) == 5)
     a.close()
+
+    a = Agent(py)
+    a.send(type='evaluate', container='c', ref='x', prev=None, code='import ctypes\nctypes.string_at(0)', file='x')
+    rc = a.p.wait(5)
+    err = a.p.stderr.read().decode(errors='replace')
+    check('segfault: Python traceback on the real stderr', rc == -signal.SIGSEGV and 'File "x", line 2' in err,
+          'rc %s, %r' % (rc, err[-120:]))
+    a.close()
+
+
+# A stand-in manager: starts the agent with a parent-death signal and its own process group, has it spawn a
+# grandchild and block in time.sleep, then gets SIGKILLed. Prints agent pid, grandchild pid and the ms until
+# both are gone (-1: not within 2 s).
+MANAGER = r"""
+import ctypes, json, os, signal, subprocess, sys, time
+py, agent = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+mgr = os.fork()
+if mgr == 0:
+    os.close(r)
+    libc = ctypes.CDLL(None)
+    def pre():
+        os.setpgid(0, 0)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    p = subprocess.Popen([py, '-c', open(agent).read(), 'n', 't'], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, preexec_fn=pre)
+    p.stdout.readline()
+    code = 'import subprocess, time\nprint(subprocess.Popen(["sleep", "1000"]).pid, flush=True)\ntime.sleep(1000)'
+    p.stdin.write(b'\x1e' + json.dumps({'type': 'evaluate', 'container': 'c', 'ref': 'r', 'prev': None,
+                                        'file': 'x', 'code': code}).encode() + b'\n')
+    p.stdin.flush()
+    child = json.loads(p.stdout.readline()[1:])['text'].strip()
+    os.write(w, ('%d %s' % (p.pid, child)).encode())
+    time.sleep(1000)
+os.close(w)
+pids = [int(x) for x in os.read(r, 100).split()]
+time.sleep(0.1)
+
+def alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+t = time.perf_counter()
+os.kill(mgr, signal.SIGKILL)
+os.waitpid(mgr, 0)
+while any(alive(x) for x in pids) and time.perf_counter() < t + 2:
+    time.sleep(0.0005)
+print(pids[0], pids[1], -1 if any(alive(x) for x in pids) else '%.1f' % ((time.perf_counter() - t) * 1e3))
+"""
 
 
 def bench_start(py, n):

@@ -14,7 +14,9 @@ ERR0 = os.dup(2)   # the manager's stderr: only for fatal errors (a crash dump m
 _n = os.open(os.devnull, os.O_RDONLY); os.dup2(_n, 0); os.close(_n)
 OUT_R, _w1 = os.pipe(); ERR_R, _w2 = os.pipe()
 os.dup2(_w1, 1); os.dup2(_w2, 2); os.close(_w1); os.close(_w2)  # fds 1/2 are inherited by subprocesses
-if os.getpgrp() != os.getpid():  # the manager makes us a group leader; make sure killpg hits only our group
+# The manager makes us a process-group leader so that killpg takes what user code spawned. Behind ssh or
+# kubectl we may not be one: become one (not at a terminal, where a background group stops on reading).
+if os.getpgrp() != os.getpid() and not os.isatty(CMD):
     try:
         os.setpgid(0, 0)
     except OSError:
@@ -52,12 +54,13 @@ MAIN = _thread.get_ident()
 ESC = _json.encode_basestring
 WL = _thread.allocate_lock()   # one writer at a time on the protocol fd
 OL = _thread.allocate_lock()   # held while reading a capture pipe and forwarding what was read
-FM = _thread.allocate_lock()   # guards `running` / `fl_awake` hand-over with the flusher
+FM = _thread.allocate_lock()   # guards running/seq/intr_for/fl_awake across main, reader and flusher
 GO = _thread.allocate_lock(); GO.acquire()  # released to wake the flusher
 Q = SimpleQueue()              # ordered commands for the main thread
 running = in_user = fl_awake = False
 seq = nq = 0       # evaluations started / queued: an interrupt names its target by number
 intr_for = None    # number of the evaluation an interrupt is aimed at
+kick = None        # (evaluation number, deadline) while a SIGINT sent to it may still need repeating
 cur = 'null'       # JSON of the ref that output read now belongs to
 CHUNK = 65536
 
@@ -203,7 +206,7 @@ def rss():
 
 
 def command(line):
-    global intr_for, nq
+    global intr_for, nq, kick
     junk, _, line = line.rpartition(b'\x1e')
     line = line.strip()
     if junk.strip():
@@ -224,6 +227,7 @@ def command(line):
             if busy or nq > seq:
                 intr_for = seq if busy else seq + 1
         if busy:  # to the main thread: a blocking call there fails with EINTR and the handler runs
+            kick = (intr_for, time.monotonic() + 2)
             _signal.pthread_kill(MAIN, _signal.SIGINT)
     elif t == 'memory':
         n = rss()
@@ -243,11 +247,26 @@ def command(line):
         log('warn', 'unknown command: %r' % line[:200])
 
 
+def rekick():
+    """A SIGINT that lands just before the main thread enters a blocking call (time.sleep, ...) is only
+    seen when that call ends: until the handler has taken it, repeat it every 20 ms (for 2 s at most)."""
+    global kick
+    with FM:
+        again = running and intr_for == kick[0] == seq
+    if again and time.monotonic() < kick[1]:
+        _signal.pthread_kill(MAIN, _signal.SIGINT)
+    else:
+        kick = None
+
+
 def reader():
     pending = []
     while True:
         try:
-            ready = select.select([CMD, WAKE_R], (), ())[0]
+            ready = select.select([CMD, WAKE_R], (), (), None if kick is None else 0.02)[0]
+            if not ready:
+                rekick()
+                continue
             if WAKE_R in ready:  # the C-level signal handler wrote the signal number here
                 for s in os.read(WAKE_R, 512):
                     if s in (_signal.SIGTERM, _signal.SIGHUP):
@@ -286,9 +305,9 @@ def on_sigint(*_):
 
 WAKE_R, WAKE_W = os.pipe()
 os.set_blocking(WAKE_W, False)
-_signal.signal(_signal.SIGINT, on_sigint)
-_signal.signal(_signal.SIGTERM, die)
-_signal.signal(_signal.SIGHUP, die)
+HANDLERS = {_signal.SIGINT: on_sigint, _signal.SIGTERM: die, _signal.SIGHUP: die}
+for _s in HANDLERS:
+    _signal.signal(_s, HANDLERS[_s])
 _signal.set_wakeup_fd(WAKE_W, warn_on_full_buffer=False)
 
 # --- Evaluation (Livebook semantics): one __main__ module per container, snapshots per ref. ---
@@ -303,6 +322,39 @@ def sync_linecache():  # tracebacks and inspect read sources from linecache, if 
     lc = sys.modules.get('linecache')
     if lc is not None:
         lc.cache.update(SRC)
+
+
+class LinecacheHook:
+    """Hands the cells' sources to linecache as soon as user code first imports it (traceback, inspect,
+    warnings): importing it up front would cost ~1 MB and a few ms on 3.8-3.12."""
+    def find_spec(self, name, path=None, target=None):
+        if name != 'linecache':
+            return None
+        sys.meta_path.remove(self)
+        for f in sys.meta_path:
+            spec = f.find_spec(name, path, target) if hasattr(f, 'find_spec') else None
+            if spec is not None:
+                spec.loader = LinecacheLoader(spec.loader)
+                return spec
+
+
+class LinecacheLoader:
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def create_module(self, spec):
+        return self.real.create_module(spec)
+
+    def exec_module(self, module):
+        self.real.exec_module(module)
+        module.cache.update(SRC)
+
+
+if 'linecache' not in sys.modules:
+    sys.meta_path.insert(0, LinecacheHook())
 
 
 def forget_files(keys):
@@ -329,6 +381,13 @@ def strip(e, seen):  # unlink the agent's frames from the tracebacks of e and it
         e = e.__context__
 
 
+def cut(text, limit=1000000):  # every frame must stay well under the manager's 16 MiB
+    if len(text) <= limit:
+        return text
+    note = '\n... [cut: %d characters in all]' % len(text)
+    return text[:limit - len(note)] + note
+
+
 def describe(e, file):
     import traceback
     sync_linecache()
@@ -338,11 +397,13 @@ def describe(e, file):
     try:
         text = str(e)
     except BaseException:
-        text = '<str() failed>'
+        text = '<exception str() failed>'
     tb = e.__traceback__
     fs = traceback.extract_tb(tb)
-    frames = [{'file': f.filename, 'line': f.lineno, 'name': f.name, 'text': (f.line or '').strip() or None}
-              for f in fs]
+    frames = [{'file': f.filename, 'line': f.lineno, 'name': f.name,
+               'text': cut((f.line or '').strip(), 1000) or None} for f in fs]
+    if len(frames) > 200:  # deep recursion: keep both ends
+        frames = frames[:100] + frames[-100:]
     line = col = None
     if isinstance(e, SyntaxError) and e.filename == file:
         line, col = e.lineno, e.offset
@@ -355,11 +416,8 @@ def describe(e, file):
         formatted = ''.join(traceback.format_exception(t, e, tb))
     except BaseException:
         formatted = '%s: %s\n' % (kind, text)
-    return {'kind': kind, 'message': text, 'line': line, 'column': col, 'frames': frames,
-            'formatted': formatted}
-
-
-MAXV = 1000000
+    return {'kind': kind, 'message': cut(text), 'line': line, 'column': col, 'frames': frames,
+            'formatted': cut(formatted)}
 
 
 def run(code, file, ns):
@@ -369,7 +427,7 @@ def run(code, file, ns):
         tree = compile(code, file, 'exec', _ast.PyCF_ONLY_AST, True)
         body = tree.body
         last = body.pop().value if body and isinstance(body[-1], _ast.Expr) else None
-        mc = compile(_ast.Module(body, []), file, 'exec', 0, True)
+        mc = compile(_ast.Module(body, []), file, 'exec', 0, True) if body else None
         ec = None if last is None else compile(_ast.Expression(last), file, 'eval', 0, True)
         value = None
         in_user = True
@@ -377,17 +435,15 @@ def run(code, file, ns):
             if intr_for == seq:
                 intr_for = None
                 raise KeyboardInterrupt
-            exec(mc, ns)
+            if mc is not None:
+                exec(mc, ns)
             if ec is not None:
                 v = eval(ec, ns)
                 if v is not None:
                     value = repr(v)  # may run user code: interruptible, errors reported
         finally:
             in_user = False
-        if value is not None and len(value) > MAXV:
-            note = '\n... [cut: %d characters in all]' % len(value)
-            value = value[:MAXV - len(note)] + note
-        return 'ok', value, None
+        return 'ok', None if value is None else cut(value), None
     except SystemExit:
         in_user = False
         raise
@@ -398,6 +454,12 @@ def run(code, file, ns):
 
 def begin(ref):
     global cur, running, fl_awake, seq
+    with FM:
+        seq += 1
+        running = True
+        if not fl_awake:
+            fl_awake = True
+            GO.release()
     with OL:
         drain()  # output from between evaluations keeps ref null
         cur = enc(ref)
@@ -406,12 +468,6 @@ def begin(ref):
             s.reconfigure(line_buffering=False)
         except Exception:  # closed by user code
             pass
-    with FM:
-        seq += 1
-        running = True
-        if not fl_awake:
-            fl_awake = True
-            GO.release()
     old = _signal.set_wakeup_fd(WAKE_W, warn_on_full_buffer=False)  # asyncio may have reset it to -1
     if old not in (-1, WAKE_W):  # user code (an event loop's signal handlers) owns it now: leave theirs
         _signal.set_wakeup_fd(old)
@@ -427,6 +483,9 @@ def finish():  # flush Python buffers; the caller then drains the pipes under OL
             pass
     with FM:
         running = False
+    for n, h in HANDLERS.items():  # between evaluations these signals are the agent's, whatever a cell set
+        if _signal.getsignal(n) is not h:
+            _signal.signal(n, h)
 
 
 def rerr(text):
@@ -486,8 +545,9 @@ def evaluate(m):
 def main():
     global cur
     while True:
-        m = Q.get()
+        m = {}
         try:
+            m = Q.get()
             t = m['type']
             if t == 'evaluate':
                 evaluate(m)
@@ -514,7 +574,7 @@ for _f in (pump, flusher, reader):
     _thread.start_new_thread(_f, ())
 main()
 '''
-_n = 0
-for _b in _B.split('\n\n\n'):  # agent line numbers count from the line opening _B
+_n = sys._getframe().f_lineno - 2 - _B.count('\n')  # padding so that agent line numbers are this file's
+for _b in _B.split('\n\n\n'):
     exec(compile('\n' * _n + _b, '<runyard-agent>', 'exec'))
     _n += _b.count('\n') + 3

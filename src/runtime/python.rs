@@ -8,9 +8,9 @@ use nix::sys::signal::Signal;
 /// nothing has to be installed next to the binary.
 pub const AGENT_SOURCE: &str = include_str!("../../assets/agents/python_agent.py");
 
-/// The agent kills its own process group on SIGTERM (through a wakeup fd, so
-/// even a main thread stuck in C code does not delay it); SIGKILL would leave
-/// what user code spawned running.
+/// The agent kills its own process group on SIGTERM (through a wakeup fd
+/// watched by a thread, so a main thread blocked in a call that releases the
+/// GIL does not delay it); SIGKILL would leave what user code spawned running.
 pub const DEATH_SIGNAL: Signal = Signal::SIGTERM;
 
 /// Arguments after the interpreter: `-c <agent> <node name> <token>`.

@@ -7,7 +7,14 @@
 //! cargo bench --bench runtime
 //! RUNYARD_BENCH_QUICK=1 cargo bench --bench runtime    # smaller counts, 2 s idle window
 //! RUNYARD_BENCH_PYTHON=python3.12 cargo bench --bench runtime
+//! RUNYARD_BENCH_ELIXIR=/opt/elixir/bin/elixir cargo bench --bench runtime
+//! RUNYARD_BENCH_ONLY=6,7,8,9 cargo bench --bench runtime   # the Elixir figures only
 //! ```
+//!
+//! Figures 1–5 are Python's, 6–9 Elixir's (start, 1+1, SIGKILL → NodeDown,
+//! idle). The Elixir agent is cached in a fresh temporary directory for the
+//! run (unless `RUNYARD_CACHE_DIR` is set), so the first start shows the cost
+//! of compiling it and the others that of the cached agent.
 //!
 //! Linux only (reads /proc).
 
@@ -21,6 +28,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use runyard::manager::NodeInfo;
 use runyard::protocol::{self, Stream, ToAgent};
+use runyard::runtime::elixir::{self, Mode};
 use runyard::runtime::python;
 use runyard::{Command, Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
 use serde_json::{Value, json};
@@ -198,10 +206,80 @@ fn config(exe: &str) -> RuntimeConfig {
     RuntimeConfig::python().with_executable(exe)
 }
 
+/// What differs between the languages' figures: how a runtime is started
+/// and what the baselines run. The baselines use the resolved interpreter.
+struct Lang {
+    /// The runtime settings for each start.
+    config: RuntimeConfig,
+    /// The real interpreter, as the first start's handshake reported it.
+    exe: String,
+    /// Start-and-exit baseline: `python -c pass`, `elixir -e ''`.
+    bare_start: &'static [&'static str],
+    /// A started interpreter that does nothing (kill and idle baselines).
+    idle: &'static [&'static str],
+    /// A bare loop evaluating stdin lines and printing the value.
+    eval_loop: &'static [&'static str],
+    /// The agent's arguments (ending with [`RAW_TOKEN`]), driven without the manager.
+    raw_agent: Vec<std::ffi::OsString>,
+    /// How long a new runtime is left alone before its idle CPU is measured.
+    settle: Duration,
+}
+
+impl Lang {
+    fn python(exe: &str) -> Lang {
+        Lang {
+            config: config(exe),
+            exe: exe.into(),
+            bare_start: &["-c", "pass"],
+            idle: &["-c", "import time; time.sleep(100)"],
+            eval_loop: &["-c", "import sys\nfor line in sys.stdin: print(eval(line), flush=True)"],
+            raw_agent: python::agent_args("python-rawbench", RAW_TOKEN),
+            settle: Duration::from_millis(500),
+        }
+    }
+
+    /// `exe` the real `elixir` script; the agent already in the cache.
+    fn elixir(exe: &str) -> R<Lang> {
+        let root = elixir::cache_root().ok_or("no cache directory")?;
+        let dir = elixir::install_agent(&root).map_err(|e| e.to_string())?;
+        let node = format!("runyard-rawbench{}", std::process::id());
+        Ok(Lang {
+            config: RuntimeConfig::elixir().with_executable(exe),
+            exe: exe.into(),
+            bare_start: &["-e", ""],
+            idle: &["-e", "Process.sleep(:infinity)"],
+            eval_loop: &[
+                "-e",
+                "for line <- IO.stream(:stdio, :line), do: IO.puts(elem(Code.eval_string(line), 0))",
+            ],
+            raw_agent: elixir::agent_args(
+                &node,
+                &runyard::runtime::random_token(),
+                &dir,
+                Mode::Standalone,
+                RAW_TOKEN,
+            ),
+            // A new BEAM does some housekeeping in its first seconds (about
+            // 1 ms of CPU in all, measured), then nothing.
+            settle: Duration::from_secs(3),
+        })
+    }
+
+    fn idle_command(&self) -> Proc {
+        let mut command = Proc::new(&self.exe);
+        command.args(self.idle);
+        command
+    }
+}
+
 /// Sends `Connect` and waits for `Connected`: the node and the time it took.
 fn connect(m: &Manager, session: SessionId, exe: &str) -> R<(NodeInfo, Duration)> {
+    connect_with(m, session, config(exe))
+}
+
+fn connect_with(m: &Manager, session: SessionId, config: RuntimeConfig) -> R<(NodeInfo, Duration)> {
     let t0 = Instant::now();
-    m.connect(session, config(exe));
+    m.connect(session, config);
     wait_for(m, EVENT_TIMEOUT, |e| match e {
         Event::Connected { session: s, info } if s == session => Some(Ok((info, t0.elapsed()))),
         Event::InitFailed {
@@ -380,13 +458,15 @@ struct StartFigures {
     usable: Vec<f64>,
 }
 
-/// 1. Command::Connect → Event::Connected, against `python -c pass` to exit.
-fn bench_start(s: &Settings, exe: &str) -> R<StartFigures> {
+/// 1 / 6. Command::Connect → Event::Connected, against `python -c pass` /
+/// `elixir -e ''` to exit.
+fn bench_start(s: &Settings, lang: &Lang) -> R<StartFigures> {
+    let exe = lang.exe.as_str();
     let m = Manager::start_headless().map_err(|e| e.to_string())?;
     let bare = || -> R<Duration> {
         let t0 = Instant::now();
         let status = Proc::new(exe)
-            .args(["-c", "pass"])
+            .args(lang.bare_start)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -394,7 +474,7 @@ fn bench_start(s: &Settings, exe: &str) -> R<StartFigures> {
             .map_err(|e| format!("{exe}: {e}"))?;
         let took = t0.elapsed();
         if !status.success() {
-            return Err(format!("{exe} -c pass: {status}"));
+            return Err(format!("{exe} {:?}: {status}", lang.bare_start));
         }
         Ok(took)
     };
@@ -405,14 +485,14 @@ fn bench_start(s: &Settings, exe: &str) -> R<StartFigures> {
     };
     let ours = |m: &Manager| -> R<Duration> {
         let session = new_session();
-        let (info, took) = connect(m, session, exe)?;
+        let (info, took) = connect_with(m, session, lang.config.clone())?;
         disconnect(m, session, info.pid)?;
         Ok(took)
     };
     let usable = |m: &Manager| -> R<Duration> {
         let session = new_session();
         let t0 = Instant::now();
-        m.connect(session, config(exe));
+        m.connect(session, lang.config.clone());
         m.evaluate(session, evaluation("u", "1+1"));
         let mut pid = None;
         let took = wait_for(m, EVENT_TIMEOUT, |e| match e {
@@ -474,7 +554,7 @@ fn read_frame(r: &mut impl BufRead, buf: &mut Vec<u8>) -> R<Value> {
     }
 }
 
-/// The Python agent itself, driven over its pipes from this thread without
+/// An agent itself, driven over its pipes from this thread without
 /// the manager: what the agent costs, so that the rest is the manager's.
 struct RawAgent {
     child: Child,
@@ -483,11 +563,14 @@ struct RawAgent {
     buf: Vec<u8>,
 }
 
+const RAW_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
 impl RawAgent {
-    fn start(exe: &str) -> R<RawAgent> {
-        let token = "0123456789abcdef0123456789abcdef";
+    /// Any agent, started as `program args…` (the last argument the token).
+    fn spawn(exe: &str, args: Vec<std::ffi::OsString>) -> R<RawAgent> {
+        let token = RAW_TOKEN;
         let mut child = Proc::new(exe)
-            .args(python::agent_args("python-rawbench", token))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -538,7 +621,8 @@ impl RawAgent {
     }
 }
 
-/// `for line in sys.stdin: print(eval(line), flush=True)` in a plain child.
+/// A bare evaluation loop over pipes in a plain child (for Python
+/// `for line in sys.stdin: print(eval(line), flush=True)`).
 struct EvalLoop {
     child: Child,
     stdin: std::process::ChildStdin,
@@ -547,9 +631,9 @@ struct EvalLoop {
 }
 
 impl EvalLoop {
-    fn start(exe: &str) -> R<EvalLoop> {
+    fn spawn(exe: &str, args: &[&str]) -> R<EvalLoop> {
         let mut child = Proc::new(exe)
-            .args(["-c", "import sys\nfor line in sys.stdin: print(eval(line), flush=True)"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -587,12 +671,12 @@ impl EvalLoop {
 /// Figure 2: the `1+1` round trip through the manager, against a bare line
 /// loop over pipes and against the same agent without the manager. The three
 /// are interleaved, so that the machine's load hits all alike.
-fn bench_eval(s: &Settings, exe: &str) -> R<EvalFigures> {
+fn bench_eval(s: &Settings, lang: &Lang) -> R<EvalFigures> {
     let m = Manager::start_headless().map_err(|e| e.to_string())?;
     let session = SessionId(1);
-    let (info, _) = connect(&m, session, exe)?;
-    let mut raw = RawAgent::start(exe)?;
-    let mut bare = EvalLoop::start(exe)?;
+    let (info, _) = connect_with(&m, session, lang.config.clone())?;
+    let mut raw = RawAgent::spawn(&lang.exe, lang.raw_agent.clone())?;
+    let mut bare = EvalLoop::spawn(&lang.exe, lang.eval_loop)?;
     let mut figures = EvalFigures {
         runyard: Vec::with_capacity(s.evals),
         agent: Vec::with_capacity(s.evals),
@@ -797,8 +881,9 @@ fn bench_print(s: &Settings, exe: &str) -> R<PrintFigures> {
 struct KillFigures {
     runyard: Vec<f64>,
     baseline: Vec<f64>,
-    /// The same for an idle `python -c 'time.sleep(100)'`: the kernel's
-    /// teardown of a Python-sized process is in it.
+    /// The same for an idle interpreter (`python -c 'time.sleep(100)'`,
+    /// `elixir -e 'Process.sleep(:infinity)'`): the kernel's teardown of a
+    /// process of that size is in it.
     baseline_python: Vec<f64>,
 }
 
@@ -828,13 +913,13 @@ fn kill_plain_child(mut command: Proc, settle: Duration) -> R<Duration> {
     Ok(took)
 }
 
-/// 4. SIGKILL the runtime → `NodeDown`, against `sleep 100` waited on by std.
-fn bench_kill(s: &Settings, exe: &str) -> R<KillFigures> {
+/// 4 / 8. SIGKILL the runtime → `NodeDown`, against `sleep 100` waited on by std.
+fn bench_kill(s: &Settings, lang: &Lang) -> R<KillFigures> {
     let m = Manager::start_headless().map_err(|e| e.to_string())?;
     let settle = Duration::from_millis(150); // started and idle, on every side
     let ours = |i: usize| -> R<Duration> {
         let session = SessionId(200 + i as u64);
-        let (info, _) = connect(&m, session, exe)?;
+        let (info, _) = connect_with(&m, session, lang.config.clone())?;
         std::thread::sleep(settle);
         let pid = Pid::from_raw(info.pid as i32);
         let t0 = Instant::now();
@@ -860,9 +945,7 @@ fn bench_kill(s: &Settings, exe: &str) -> R<KillFigures> {
         let mut sleep = Proc::new("sleep");
         sleep.arg("100");
         let took = kill_plain_child(sleep, Duration::from_millis(20))?;
-        let mut py = Proc::new(exe);
-        py.args(["-c", "import time; time.sleep(100)"]);
-        let took_py = kill_plain_child(py, settle)?;
+        let took_py = kill_plain_child(lang.idle_command(), settle)?;
         if i > 0 {
             runyard.push(ms(took_ours));
             baseline.push(ms(took));
@@ -892,22 +975,22 @@ struct IdleFigures {
     ticks_per_s: f64,
 }
 
-/// 5. Idle CPU of a connected runtime and of the manager; the runtime's RSS.
-fn bench_idle(s: &Settings, exe: &str) -> R<IdleFigures> {
+/// 5 / 9. Idle CPU of a connected runtime and of the manager; the runtime's RSS.
+fn bench_idle(s: &Settings, lang: &Lang) -> R<IdleFigures> {
     let ticks_per_s = clk_tck();
     let m = Manager::start_headless().map_err(|e| e.to_string())?;
     let session = SessionId(1);
-    let (info, _) = connect(&m, session, exe)?;
-    let sleeper = Proc::new(exe)
-        .args(["-c", "import time; time.sleep(100)"])
+    let (info, _) = connect_with(&m, session, lang.config.clone())?;
+    let sleeper = lang
+        .idle_command()
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("{exe}: {e}"))?;
+        .map_err(|e| format!("{}: {e}", lang.exe))?;
     let sleeper_pid = sleeper.id();
     // Let both settle: the connected runtime as it is right after its start.
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(lang.settle);
     let runtime_rss_kib = vm_rss_kib(info.pid)?;
 
     let result = (|| -> R<IdleFigures> {
@@ -954,6 +1037,268 @@ fn bench_idle(s: &Settings, exe: &str) -> R<IdleFigures> {
 }
 
 // ---------------------------------------------------------------------------
+// Elixir (figures 6–9)
+// ---------------------------------------------------------------------------
+
+/// The first Elixir start: it fills the agent cache (compiling the agent on
+/// a new cache) and tells the real `elixir` script, which the baselines use.
+fn elixir_first_start(configured: &str) -> R<(NodeInfo, Duration)> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    let (info, took) = connect_with(&m, session, RuntimeConfig::elixir().with_executable(configured))?;
+    disconnect(&m, session, info.pid)?;
+    m.shutdown();
+    Ok((info, took))
+}
+
+type Json = serde_json::Map<String, Value>;
+
+fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut Json) {
+    if !(6..=9).any(|f| s.wants(f)) {
+        return;
+    }
+    let configured = std::env::var("RUNYARD_BENCH_ELIXIR")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "elixir".into());
+    let lang = elixir_first_start(&configured).and_then(|(info, took)| {
+        println!(
+            "elixir: {configured} -> {} (Elixir {}); first start (compiles the agent into an empty cache): {:.1} ms",
+            info.executable,
+            info.language_version,
+            ms(took)
+        );
+        out.insert("elixir".into(), json!(info.executable));
+        out.insert("elixir_version".into(), json!(info.language_version));
+        out.insert("elixir_first_start_cold_cache_ms".into(), json!(round(ms(took), 2)));
+        Lang::elixir(&info.executable)
+    });
+    let lang = match lang {
+        Ok(lang) => lang,
+        Err(e) => {
+            rows.push(failed(
+                "6–9. Elixir runtime",
+                "-",
+                &format!("cannot start an Elixir runtime: {e}"),
+            ));
+            for g in [
+                "elixir_start_ratio_le_1_5",
+                "elixir_eval_median_le_150us",
+                "elixir_kill_nodedown_le_5ms",
+                "elixir_idle_runtime_cpu_about_0",
+            ] {
+                goals.insert(g.into(), json!(false));
+            }
+            return;
+        }
+    };
+
+    if s.wants(6) {
+        println!(
+            "[6/9] Elixir start → connected ({} starts, interleaved with `elixir -e ''`)…",
+            s.starts
+        );
+        let what = "6. Elixir start → Connected (median)";
+        let goal = "ratio ≤ 1.5";
+        match bench_start(s, &lang) {
+            Ok(f) => {
+                let (r, b) = (median(&f.runyard), median(&f.baseline));
+                let ratio = r / b;
+                let met = ratio <= 1.5;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!(
+                        "{r:.1} ms (min {:.1}, max {:.1})",
+                        percentile(&f.runyard, 0.0),
+                        percentile(&f.runyard, 100.0)
+                    ),
+                    baseline: format!("{b:.1} ms  `elixir -e ''` → exit"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   ratio (cached compiled agent)".into(),
+                    figure: format!("{ratio:.2} ×"),
+                    baseline: "".into(),
+                    goal: "≤ 1.5".into(),
+                    met: Some(met),
+                });
+                let u = median(&f.usable);
+                rows.push(Row {
+                    what: "   start → first 1+1 result (usable)".into(),
+                    figure: format!("{u:.1} ms = {:.2} × baseline", u / b),
+                    baseline: "".into(),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("elixir_start_connected_median_ms".into(), json!(round(r, 3)));
+                out.insert(
+                    "elixir_start_connected_min_ms".into(),
+                    json!(round(percentile(&f.runyard, 0.0), 3)),
+                );
+                out.insert("elixir_start_baseline_elixir_e_median_ms".into(), json!(round(b, 3)));
+                out.insert("elixir_start_ratio".into(), json!(round(ratio, 3)));
+                out.insert("elixir_start_usable_median_ms".into(), json!(round(u, 3)));
+                out.insert("elixir_start_samples".into(), json!(f.runyard.len()));
+                goals.insert("elixir_start_ratio_le_1_5".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("elixir_start_ratio_le_1_5".into(), json!(false));
+            }
+        }
+    }
+
+    if s.wants(7) {
+        println!(
+            "[7/9] Elixir evaluate `1+1` ({} after {} warm-up)…",
+            s.evals, s.eval_warmup
+        );
+        let what = "7. Elixir evaluate 1+1 round trip (median)";
+        let goal = "≤ 150 µs";
+        match bench_eval(s, &lang) {
+            Ok(f) => {
+                let (r, p99, b) = (median(&f.runyard), percentile(&f.runyard, 99.0), median(&f.baseline));
+                let met = r <= 150.0;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{r:.0} µs (p99 {p99:.0} µs)"),
+                    baseline: format!("{b:.0} µs  `elixir -e` stdin loop, Code.eval_string"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                let raw = median(&f.raw_agent);
+                rows.push(Row {
+                    what: "   same agent over raw pipes, no manager".into(),
+                    figure: "".into(),
+                    baseline: format!("{raw:.0} µs (p99 {:.0} µs)", percentile(&f.raw_agent, 99.0)),
+                    goal: "-".into(),
+                    met: None,
+                });
+                rows.push(Row {
+                    what: "   of which in the agent (duration_us)".into(),
+                    figure: format!("{:.0} µs", median(&f.agent)),
+                    baseline: "".into(),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("elixir_eval_median_us".into(), json!(round(r, 1)));
+                out.insert("elixir_eval_p99_us".into(), json!(round(p99, 1)));
+                out.insert(
+                    "elixir_eval_agent_duration_median_us".into(),
+                    json!(round(median(&f.agent), 1)),
+                );
+                out.insert("elixir_eval_baseline_median_us".into(), json!(round(b, 1)));
+                out.insert("elixir_eval_raw_agent_median_us".into(), json!(round(raw, 1)));
+                out.insert("elixir_eval_samples".into(), json!(f.runyard.len()));
+                goals.insert("elixir_eval_median_le_150us".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("elixir_eval_median_le_150us".into(), json!(false));
+            }
+        }
+    }
+
+    if s.wants(8) {
+        println!("[8/9] Elixir node SIGKILLed → NodeDown ({} kills)…", s.kills);
+        let what = "8. Elixir SIGKILL → NodeDown (median)";
+        let goal = "≤ 5 ms";
+        match bench_kill(s, &lang) {
+            Ok(f) => {
+                let (r, b) = (median(&f.runyard), median(&f.baseline));
+                let met = r <= 5.0;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{r:.2} ms (max {:.2})", percentile(&f.runyard, 100.0)),
+                    baseline: format!("{b:.2} ms  `sleep 100` + std wait()"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rows.push(Row {
+                    what: "   same for an idle `elixir -e 'Process.sleep(:infinity)'`".into(),
+                    figure: "".into(),
+                    baseline: format!("{:.2} ms", median(&f.baseline_python)),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("elixir_kill_nodedown_median_ms".into(), json!(round(r, 3)));
+                out.insert(
+                    "elixir_kill_nodedown_max_ms".into(),
+                    json!(round(percentile(&f.runyard, 100.0), 3)),
+                );
+                out.insert("elixir_kill_baseline_median_ms".into(), json!(round(b, 3)));
+                out.insert(
+                    "elixir_kill_baseline_idle_elixir_median_ms".into(),
+                    json!(round(median(&f.baseline_python), 3)),
+                );
+                goals.insert("elixir_kill_nodedown_le_5ms".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, goal, &e));
+                goals.insert("elixir_kill_nodedown_le_5ms".into(), json!(false));
+            }
+        }
+    }
+
+    if s.wants(9) {
+        println!("[9/9] Elixir node idle for {:.0} s…", s.idle.as_secs_f64());
+        let what = "9. idle Elixir node CPU";
+        match bench_idle(s, &lang) {
+            Ok(f) => {
+                let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
+                let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
+                let (rt, bt) = (pct(f.runtime_ticks), pct(f.baseline_ticks));
+                let met = pct_ns(f.runtime_cpu_ns) <= 0.1;
+                rows.push(Row {
+                    what: what.into(),
+                    figure: format!(
+                        "{rt:.2} % ({} ticks; {:.3} ms CPU, {} ctx switches in {:.0} s)",
+                        f.runtime_ticks,
+                        f.runtime_cpu_ns as f64 / 1e6,
+                        f.runtime_switches,
+                        f.window
+                    ),
+                    baseline: format!(
+                        "{bt:.2} % ({} ticks)  idle `elixir -e 'Process.sleep(:infinity)'`",
+                        f.baseline_ticks
+                    ),
+                    goal: "≈ 0 %".into(),
+                    met: Some(met),
+                });
+                let (rss, rss_eval, base) = (
+                    f.runtime_rss_kib as f64 / 1024.0,
+                    f.runtime_rss_after_eval_kib as f64 / 1024.0,
+                    f.baseline_rss_kib as f64 / 1024.0,
+                );
+                rows.push(Row {
+                    what: "   Elixir node RSS (connected, idle)".into(),
+                    figure: format!("{rss:.1} MiB ({rss_eval:.1} MiB after an evaluation)"),
+                    baseline: format!("{base:.1} MiB  idle `elixir -e` (no distribution)"),
+                    goal: "-".into(),
+                    met: None,
+                });
+                out.insert("elixir_idle_runtime_cpu_pct".into(), json!(round(rt, 3)));
+                out.insert(
+                    "elixir_idle_runtime_cpu_ms".into(),
+                    json!(round(f.runtime_cpu_ns as f64 / 1e6, 3)),
+                );
+                out.insert("elixir_idle_runtime_ctx_switches".into(), json!(f.runtime_switches));
+                out.insert("elixir_idle_baseline_cpu_pct".into(), json!(round(bt, 3)));
+                out.insert("elixir_runtime_rss_mib".into(), json!(round(rss, 2)));
+                out.insert("elixir_runtime_rss_after_eval_mib".into(), json!(round(rss_eval, 2)));
+                out.insert("elixir_baseline_rss_mib".into(), json!(round(base, 2)));
+                goals.insert("elixir_idle_runtime_cpu_about_0".into(), json!(met));
+            }
+            Err(e) => {
+                rows.push(failed(what, "≈ 0 %", &e));
+                goals.insert("elixir_idle_runtime_cpu_about_0".into(), json!(false));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 
 fn failed(what: &str, goal: &str, err: &str) -> Row {
     eprintln!("{what}: FAILED: {err}");
@@ -969,6 +1314,17 @@ fn failed(what: &str, goal: &str, err: &str) -> Row {
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let s = Settings::from_env();
+    // The Elixir agent's cache: a fresh one per run, so that the first start
+    // is the cold one (compiling the agent) and what is measured is the same
+    // on every run and machine.
+    let _cache = if std::env::var_os(elixir::CACHE_DIR_ENV).is_none() && (6..=9).any(|f| s.wants(f)) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // SAFETY: no other thread exists yet (no manager has been started).
+        unsafe { std::env::set_var(elixir::CACHE_DIR_ENV, dir.path()) };
+        Some(dir)
+    } else {
+        None
+    };
     let configured = std::env::var("RUNYARD_BENCH_PYTHON")
         .ok()
         .filter(|p| !p.is_empty())
@@ -983,24 +1339,6 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
 
-    let (info, first_start) = match resolve_interpreter(&configured) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("cannot start a Python runtime with {configured:?}: {e}");
-            println!(
-                "{}",
-                json!({ "error": format!("cannot start a Python runtime with {configured:?}: {e}") })
-            );
-            std::process::exit(1);
-        }
-    };
-    let exe = info.executable.clone();
-    println!(
-        "interpreter: {configured} -> {exe} (Python {}); first start through it: {:.1} ms",
-        info.language_version,
-        ms(first_start)
-    );
-
     let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
     let mut rows = Vec::new();
     let mut out = serde_json::Map::new();
@@ -1008,22 +1346,43 @@ fn main() {
     if let Some(only) = &s.only {
         out.insert("only".into(), json!(only));
     }
-    out.insert("python_configured".into(), json!(configured));
-    out.insert("python".into(), json!(exe));
-    out.insert("python_version".into(), json!(info.language_version));
-    out.insert("env_pythonunbuffered".into(), json!(unbuffered));
-    out.insert("first_start_via_configured_ms".into(), json!(round(ms(first_start), 2)));
+    // Python is started (and must start) only when a Python figure is wanted.
+    let mut exe = configured.clone();
+    if (1..=5).any(|f| s.wants(f)) {
+        let (info, first_start) = match resolve_interpreter(&configured) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("cannot start a Python runtime with {configured:?}: {e}");
+                println!(
+                    "{}",
+                    json!({ "error": format!("cannot start a Python runtime with {configured:?}: {e}") })
+                );
+                std::process::exit(1);
+            }
+        };
+        exe = info.executable.clone();
+        println!(
+            "interpreter: {configured} -> {exe} (Python {}); first start through it: {:.1} ms",
+            info.language_version,
+            ms(first_start)
+        );
+        out.insert("python_configured".into(), json!(configured));
+        out.insert("python".into(), json!(exe));
+        out.insert("python_version".into(), json!(info.language_version));
+        out.insert("env_pythonunbuffered".into(), json!(unbuffered));
+        out.insert("first_start_via_configured_ms".into(), json!(round(ms(first_start), 2)));
+    }
     let mut goals = serde_json::Map::new();
 
     // 1. start → connected
     if s.wants(1) {
         println!(
-            "[1/5] start → connected ({} starts, interleaved with `python -c pass`)…",
+            "[1/9] start → connected ({} starts, interleaved with `python -c pass`)…",
             s.starts
         );
         let what = "1. start → Connected (median)";
         let goal = "ratio ≤ 1.25";
-        match bench_start(&s, &exe) {
+        match bench_start(&s, &Lang::python(&exe)) {
             Ok(f) => {
                 let (r, b) = (median(&f.runyard), median(&f.baseline));
                 let ratio = r / b;
@@ -1075,10 +1434,10 @@ fn main() {
 
     // 2. evaluate 1+1
     if s.wants(2) {
-        println!("[2/5] evaluate `1+1` ({} after {} warm-up)…", s.evals, s.eval_warmup);
+        println!("[2/9] evaluate `1+1` ({} after {} warm-up)…", s.evals, s.eval_warmup);
         let what = "2. evaluate 1+1 round trip (median)";
         let goal = "≤ 150 µs";
-        match bench_eval(&s, &exe) {
+        match bench_eval(&s, &Lang::python(&exe)) {
             Ok(f) => {
                 let (r, p99, b, b99) = (
                     median(&f.runyard),
@@ -1141,7 +1500,7 @@ fn main() {
 
     // 3. 200,000 print lines
     if s.wants(3) {
-        println!("[3/5] a cell printing {PRINT_LINES} lines ({} runs)…", s.print_runs);
+        println!("[3/9] a cell printing {PRINT_LINES} lines ({} runs)…", s.print_runs);
         let what = "3. print 200,000 lines until done (median)";
         let goal = "≤ 0.15 s";
         match bench_print(&s, &exe) {
@@ -1190,10 +1549,10 @@ fn main() {
 
     // 4. SIGKILL → NodeDown
     if s.wants(4) {
-        println!("[4/5] runtime SIGKILLed → NodeDown ({} kills)…", s.kills);
+        println!("[4/9] runtime SIGKILLed → NodeDown ({} kills)…", s.kills);
         let what = "4. SIGKILL → NodeDown (median)";
         let goal = "≤ 5 ms";
-        match bench_kill(&s, &exe) {
+        match bench_kill(&s, &Lang::python(&exe)) {
             Ok(f) => {
                 let (r, b) = (median(&f.runyard), median(&f.baseline));
                 let met = r <= 5.0;
@@ -1232,9 +1591,9 @@ fn main() {
 
     // 5. idle
     if s.wants(5) {
-        println!("[5/5] idle for {:.0} s…", s.idle.as_secs_f64());
+        println!("[5/9] idle for {:.0} s…", s.idle.as_secs_f64());
         let what = "5. idle runtime CPU";
-        match bench_idle(&s, &exe) {
+        match bench_idle(&s, &Lang::python(&exe)) {
             Ok(f) => {
                 let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
                 let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
@@ -1323,12 +1682,16 @@ fn main() {
         }
     }
 
+    elixir_figures(&s, &mut rows, &mut out, &mut goals);
+
     print_table(&rows);
-    println!(
-        "* the print baselines run with PYTHONUNBUFFERED removed from their environment (it is{} set here): a",
-        if unbuffered { "" } else { " not" }
-    );
-    println!("  default interpreter block-buffers a pipe; the agent sets its own buffering either way.");
+    if s.wants(3) {
+        println!(
+            "* the print baselines run with PYTHONUNBUFFERED removed from their environment (it is{} set here): a",
+            if unbuffered { "" } else { " not" }
+        );
+        println!("  default interpreter block-buffers a pipe; the agent sets its own buffering either way.");
+    }
     let all = goals.values().all(|v| v == &json!(true));
     out.insert("goals".into(), Value::Object(goals));
     out.insert("all_goals_met".into(), json!(all));

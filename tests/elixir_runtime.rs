@@ -91,8 +91,20 @@ impl Target {
     /// Starts `elixir <name_switch> <name> --cookie <cookie>` and waits until
     /// epmd lists it.
     fn start(name_switch: &str, name: &str, cookie: &str) -> Target {
-        let child = Proc::new(elixir_exe())
-            .args([name_switch, name, "--cookie", cookie, "-e", "Process.sleep(:infinity)"])
+        let mut command = Proc::new(elixir_exe());
+        command.args([name_switch, name, "--cookie", cookie, "-e", "Process.sleep(:infinity)"]);
+        Self::spawn(command, name)
+    }
+
+    /// A plain Erlang node, without Elixir.
+    fn start_erlang(name: &str, cookie: &str) -> Target {
+        let mut command = Proc::new("erl");
+        command.args(["-sname", name, "-setcookie", cookie, "-noinput"]);
+        Self::spawn(command, name)
+    }
+
+    fn spawn(mut command: Proc, name: &str) -> Target {
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -712,22 +724,26 @@ fn attached_sessions_evaluate_on_the_target_and_leave_it_running() {
     );
     assert_eq!(leftovers, "{nil, []}", "the node is left as it was found");
 
-    // The target going down is node down for the sessions on it.
-    let info_b3 = h.connect(b, attached_config(&node, &cookie));
+    // The target going down is node down for every session on it.
+    h.manager.connect(a, attached_config(&node, &cookie));
+    h.manager.connect(b, attached_config(&node, &cookie));
+    let bridges = [h.wait_connected(a).pid, h.wait_connected(b).pid];
     assert_eq!(h.eval(b, "one", None, "1").value(), Some("1"));
     target.kill();
-    let (exit, tail) = h.wait_for("node down", |e| match e {
-        Event::NodeDown {
-            session,
-            exit,
-            stderr_tail,
-            ..
-        } if *session == b => Some((*exit, stderr_tail.clone())),
-        _ => None,
-    });
-    assert_eq!(exit.code, Some(3), "{exit}: {tail}");
-    assert!(tail.contains("went down"), "{tail}");
-    assert!(!alive(info_b3.pid));
+    for s in [a, b] {
+        let (exit, tail) = h.wait_for("node down", |e| match e {
+            Event::NodeDown {
+                session,
+                exit,
+                stderr_tail,
+                ..
+            } if *session == s => Some((*exit, stderr_tail.clone())),
+            _ => None,
+        });
+        assert_eq!(exit.code, Some(3), "{s}: {exit}: {tail}");
+        assert!(tail.contains("went down"), "{tail}");
+    }
+    assert_eq!(wait_gone(&bridges, Duration::from_secs(5)), Vec::<u32>::new());
 }
 
 #[test]
@@ -745,7 +761,7 @@ fn a_long_named_target_is_reached_by_a_long_named_bridge() {
 }
 
 #[test]
-fn an_unreachable_node_fails_quickly_with_the_reason() {
+fn an_unreachable_or_unsuitable_node_fails_quickly_with_the_reason() {
     if skip() {
         return;
     }
@@ -765,6 +781,16 @@ fn an_unreachable_node_fails_quickly_with_the_reason() {
             other => panic!("{node}: {other:?}"),
         }
         assert!(t0.elapsed() < Duration::from_secs(5), "{node}: {:?}", t0.elapsed());
+    }
+    // A node without Elixir cannot host Runyard's evaluator.
+    let erlang = Target::start_erlang(&unique("erlang"), "cookie");
+    h.manager.connect(S, attached_config(&erlang.node, "cookie"));
+    match h.wait_init_failed(S) {
+        InitError::Agent { reason, message } => {
+            assert_eq!(reason, "incompatible", "{message}");
+            assert!(message.contains("Elixir"), "{message}");
+        }
+        other => panic!("{other:?}"),
     }
     // A name that cannot be a node never starts anything.
     h.manager.connect(S, attached_config("my app", "cookie"));

@@ -224,6 +224,11 @@ fn the_node_is_a_real_distributed_node_with_its_name_and_cookie_shown() {
     );
     // A user can reach the node with what the runtime panel shows.
     assert_eq!(probe(&info.name, &cookie, "1 + 2"), "3");
+    // Nothing outside the protocol's frames, nothing to warn about.
+    let noise = h.drain_matching(Duration::from_millis(100), |e| {
+        matches!(e, Event::Warning { .. } | Event::StrayOutput { .. })
+    });
+    assert!(noise.is_empty(), "{noise:?}");
     // The command line shown does not give the cookie away.
     let command = h.drain_matching(Duration::ZERO, |e| matches!(e, Event::Starting { .. }));
     match command.as_slice() {

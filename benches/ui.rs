@@ -89,7 +89,7 @@ fn main() {
     {
         let session = long.state_mut().sessions.iter_mut().find(|s| s.id == id).unwrap();
         session.apply(&connected(id.0));
-        let cell = session.cells[0].id;
+        let cell = session.nth_cell(0).unwrap().id;
         let chunk: String = (0..1000)
             .map(|i| format!("output line {i:>6} of a long-running cell\n"))
             .collect();
@@ -101,7 +101,7 @@ fn main() {
                 text: chunk.clone(),
             });
         }
-        assert_eq!(session.cells[0].output.row_count(), 100_000);
+        assert_eq!(session.nth_cell(0).unwrap().output.row_count(), 100_000);
     }
     let (output, output_p95) = measure(&mut long);
 

@@ -3,104 +3,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::window::Window;
 use common::{alive, kill9, wait_gone};
-use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
-use runyard::app::{AppOptions, RunyardApp};
 use runyard::session::{BannerKind, CellResult, CellState, Status};
 use runyard::settings::Dirs;
-
-struct Window {
-    harness: Harness<'static, RunyardApp>,
-    _home: tempfile::TempDir,
-}
-
-impl Window {
-    fn open() -> Window {
-        let home = tempfile::tempdir().unwrap();
-        Self::open_in(home)
-    }
-
-    fn open_in(home: tempfile::TempDir) -> Window {
-        let dirs = Dirs::under(home.path());
-        if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
-            let settings = runyard::settings::Settings {
-                default_python: Some(python),
-                ..Default::default()
-            };
-            runyard::settings::save(&dirs.settings_file(), &settings).unwrap();
-        }
-        let harness = Harness::builder()
-            .with_size(egui::vec2(1200.0, 900.0))
-            .build_eframe(move |cc| RunyardApp::new(cc, AppOptions { dirs }).expect("the app starts"));
-        Window { harness, _home: home }
-    }
-
-    fn app(&self) -> &RunyardApp {
-        self.harness.state()
-    }
-
-    /// Steps frames until `done` holds (events arrive from the manager thread).
-    fn wait_until(&mut self, what: &str, done: impl Fn(&RunyardApp) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            self.harness.step();
-            if done(self.harness.state()) {
-                self.harness.step();
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn click(&mut self, label: &str) {
-        self.harness.get_by_label(label).click();
-        self.harness.step();
-        self.harness.step();
-    }
-
-    /// "+ New" in the sessions list, then the Python runtime from its menu.
-    fn new_session_from_list(&mut self) {
-        self.click("+ New");
-        // The welcome page has the same button; the menu's is drawn last.
-        self.harness
-            .get_all_by_label("New Python session")
-            .last()
-            .unwrap()
-            .click();
-        self.harness.step();
-        self.harness.step();
-    }
-
-    fn status(&self) -> Status {
-        self.app().sessions[0].status()
-    }
-
-    /// Types code into the editor of cell `n` (1-based) and presses Shift+Enter.
-    fn evaluate_code(&mut self, n: usize, code: &str) {
-        let hint = format!("Code for cell {n}");
-        let editor = self
-            .harness
-            .get(by().predicate(move |node| node.placeholder() == Some(hint.as_str())));
-        editor.focus();
-        self.harness.step();
-        let editor = self
-            .harness
-            .get(by().predicate(move |node| node.placeholder() == Some(format!("Code for cell {n}").as_str())));
-        editor.type_text(code);
-        self.harness.step();
-        self.harness
-            .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
-        self.harness.step();
-    }
-
-    fn cell_state(&self, index: usize) -> CellState {
-        self.app().sessions[0].cells[index].state.clone()
-    }
-}
 
 #[test]
 fn a_new_user_creates_a_session_and_evaluates_a_cell() {
@@ -120,7 +29,7 @@ fn a_new_user_creates_a_session_and_evaluates_a_cell() {
     // Evaluating in a disconnected session starts its runtime first (lazy start).
     w.evaluate_code(1, "total = sum(range(10))\nprint('the total is', total)\ntotal * 2");
     w.wait_until("the cell to finish", |app| {
-        matches!(app.sessions[0].cells[0].state, CellState::Evaluated { .. })
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
     });
     assert_eq!(w.status(), Status::Idle);
     w.harness.get_by_label("the total is 45");
@@ -162,7 +71,7 @@ fn a_killed_runtime_shows_the_node_down_banner_and_reconnect_brings_it_back() {
     w.click("New Python session");
     w.evaluate_code(1, "x = 1\nprint('kept')");
     w.wait_until("evaluated", |app| {
-        matches!(app.sessions[0].cells[0].state, CellState::Evaluated { .. })
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
     });
     let pid = w.app().sessions[0].node_info().unwrap().pid;
     kill9(pid);
@@ -236,10 +145,10 @@ fn interrupt_stops_a_sleeping_cell() {
     w.wait_until("evaluating", |app| app.sessions[0].status() == Status::Evaluating);
     w.click("Interrupt");
     w.wait_until("interrupted", |app| {
-        app.sessions[0].cells[0].state == CellState::Interrupted
+        app.sessions[0].nth_cell(0).unwrap().state == CellState::Interrupted
     });
     assert!(matches!(
-        w.app().sessions[0].cells[0].result,
+        w.app().sessions[0].nth_cell(0).unwrap().result,
         Some(CellResult::Interrupted(_))
     ));
     assert_eq!(w.status(), Status::Idle);
@@ -283,7 +192,7 @@ fn closing_a_session_or_the_app_stops_its_runtimes() {
     w.click("Connect");
     w.wait_until("connected", |app| app.sessions[0].status() == Status::Idle);
     let first = w.app().sessions[0].node_info().unwrap().pid;
-    w.click("…");
+    w.click_first("…"); // the sessions list is drawn first
     w.click("Close session");
     assert!(w.app().sessions.is_empty());
     assert!(
@@ -327,7 +236,7 @@ fn an_unreadable_settings_file_is_reported_once_and_kept() {
 fn rename_a_session() {
     let mut w = Window::open();
     w.click("New Python session");
-    w.click("…");
+    w.click_first("…"); // the sessions list is drawn first
     w.click("Rename");
     w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     w.harness
@@ -347,12 +256,12 @@ fn an_elixir_session_evaluates_and_shows_its_node_cookie_and_memory_parts() {
     w.evaluate_code(1, "Enum.sum(1..10)");
     w.wait_until("evaluated", |app| {
         matches!(
-            app.sessions[0].cells[0].state,
+            app.sessions[0].nth_cell(0).unwrap().state,
             CellState::Evaluated { .. } | CellState::Errored { .. }
         )
     });
     assert_eq!(
-        w.app().sessions[0].cells[0].result,
+        w.app().sessions[0].nth_cell(0).unwrap().result,
         Some(CellResult::Value("55".into()))
     );
     let info = w.app().sessions[0].node_info().unwrap().clone();

@@ -3,23 +3,32 @@
 //! here touches a process, a pipe or a socket, and nothing waits.
 
 mod configure;
+mod highlight;
 mod logs;
+mod notebook_view;
+mod output_view;
 mod overview;
 mod session_view;
 mod sessions_panel;
 mod settings_window;
 mod style;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::manager::{Command, Manager, ManagerError, SessionId};
 use crate::runtime::RuntimeConfig;
-use crate::session::{CellState, Session};
+use crate::session::{CellId, CellState, Session};
 use crate::settings::{self, Dirs, Settings};
 
 pub use configure::ConfigureDialog;
+
+const EVALUATE_ALL: egui::KeyboardShortcut =
+    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
+const INTERRUPT: egui::KeyboardShortcut =
+    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::I);
 
 /// How often connected runtimes report their memory (and uptimes refresh).
 const MEMORY_REFRESH: Duration = Duration::from_secs(5);
@@ -48,6 +57,8 @@ pub struct RunyardApp {
     logs: Option<logs::LogsView>,
     show_settings: bool,
     renaming: Option<(SessionId, String)>,
+    /// What each session's notebook view remembers between frames.
+    notebooks: HashMap<SessionId, notebook_view::NotebookUi>,
     last_memory_poll: Instant,
     window_size: Option<[f32; 2]>,
 }
@@ -77,6 +88,7 @@ impl RunyardApp {
             logs: None,
             show_settings: false,
             renaming: None,
+            notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
             window_size: None,
         })
@@ -140,6 +152,7 @@ impl RunyardApp {
     pub fn close_session(&mut self, id: SessionId) {
         self.send(vec![Command::Disconnect { session: id }]);
         self.sessions.retain(|s| s.id != id);
+        self.notebooks.remove(&id);
         if self.selected == Some(id) {
             self.selected = self.sessions.first().map(|s| s.id);
         }
@@ -194,9 +207,47 @@ impl RunyardApp {
         let evaluating = self
             .selected
             .and_then(|id| self.session(id))
-            .is_some_and(|s| s.cells.iter().any(|c| matches!(c.state, CellState::Evaluating { .. })));
+            .is_some_and(|s| s.cells().any(|c| matches!(c.state, CellState::Evaluating { .. })));
         if evaluating {
             ctx.request_repaint_after(ELAPSED_REFRESH);
+        }
+    }
+
+    /// Asks where to save a cell's whole output (the lines left out of memory
+    /// included) and writes it there.
+    fn save_cell_output(&mut self, session: SessionId, cell: CellId) {
+        let Some(output) = self
+            .session(session)
+            .and_then(|s| s.cell(cell))
+            .map(|c| c.output.clone())
+        else {
+            return;
+        };
+        let Some(path) = rfd::FileDialog::new()
+            .set_title("Save output")
+            .set_file_name("output.txt")
+            .save_file()
+        else {
+            return;
+        };
+        let result = std::fs::File::create(&path).and_then(|file| {
+            let mut writer = std::io::BufWriter::new(file);
+            output.write_all_to(&mut writer)?;
+            std::io::Write::flush(&mut writer)
+        });
+        if let Err(err) = result {
+            self.notice = Some(format!("Cannot save the output to {}: {err}", path.display()));
+        }
+    }
+
+    /// Keyboard shortcuts that act on the selected session, wherever the focus is.
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let Some(id) = self.selected else { return };
+        if ctx.input_mut(|i| i.consume_shortcut(&EVALUATE_ALL)) {
+            self.act(id, Session::evaluate_all);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&INTERRUPT)) {
+            self.act(id, Session::interrupt);
         }
     }
 
@@ -220,6 +271,43 @@ impl RunyardApp {
                 ui.separator();
                 if ui.button("Settings…").clicked() {
                     self.show_settings = true;
+                }
+            });
+            ui.menu_button("Notebook", |ui| {
+                let selected = self.selected;
+                let session = selected.and_then(|id| self.session(id));
+                let has = session.is_some();
+                let can_interrupt = session.is_some_and(Session::can_interrupt);
+                let can_undo = session.is_some_and(Session::can_undo_delete);
+                let evaluate_all =
+                    egui::Button::new("Evaluate all").shortcut_text(ui.ctx().format_shortcut(&EVALUATE_ALL));
+                if ui.add_enabled(has, evaluate_all).clicked()
+                    && let Some(id) = selected
+                {
+                    self.act(id, Session::evaluate_all);
+                }
+                let interrupt = egui::Button::new("Interrupt").shortcut_text(ui.ctx().format_shortcut(&INTERRUPT));
+                if ui.add_enabled(can_interrupt, interrupt).clicked()
+                    && let Some(id) = selected
+                {
+                    self.act(id, Session::interrupt);
+                }
+                ui.separator();
+                if ui.add_enabled(has, egui::Button::new("Clear all outputs")).clicked()
+                    && let Some(id) = selected
+                {
+                    self.act(id, |s| {
+                        s.clear_all_outputs();
+                        Vec::new()
+                    });
+                }
+                if ui.add_enabled(can_undo, egui::Button::new("Undo delete")).clicked()
+                    && let Some(id) = selected
+                {
+                    self.act(id, |s| {
+                        s.undo_delete();
+                        Vec::new()
+                    });
                 }
             });
             ui.menu_button("Runtimes", |ui| {
@@ -378,6 +466,7 @@ impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.drain_events();
+        self.shortcuts(&ctx);
         self.schedule(&ctx);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
             self.window_size = Some([rect.width(), rect.height()]);
@@ -412,8 +501,13 @@ impl eframe::App for RunyardApp {
                 None => self.welcome(ui),
                 Some(id) => {
                     let session = self.sessions.iter_mut().find(|s| s.id == id).expect("selected exists");
-                    let (commands, wants) = session_view::show(ui, session);
+                    let notebook = self.notebooks.entry(id).or_default();
+                    let (commands, wants) = session_view::show(ui, session, notebook);
+                    let save_output = notebook.save_output.take();
                     self.send(commands);
+                    if let Some(cell) = save_output {
+                        self.save_cell_output(id, cell);
+                    }
                     if wants.configure {
                         self.open_configure(id);
                     }

@@ -4,11 +4,11 @@ use std::time::Instant;
 
 use egui::{Color32, RichText};
 
-use super::style;
+use super::notebook_view::{self, NotebookUi};
+use super::{output_view, style};
 use crate::manager::Command;
-use crate::protocol::{MemoryUsage, Stream};
-use crate::session::output::{OutputBuffer, Row};
-use crate::session::{BannerKind, Cell, CellId, CellResult, CellState, Session, format_duration};
+use crate::protocol::MemoryUsage;
+use crate::session::{BannerKind, Session, format_duration};
 
 /// What the view asks of the app beyond manager commands.
 #[derive(Default)]
@@ -16,7 +16,7 @@ pub struct Wants {
     pub configure: bool,
 }
 
-pub fn show(ui: &mut egui::Ui, session: &mut Session) -> (Vec<Command>, Wants) {
+pub fn show(ui: &mut egui::Ui, session: &mut Session, notebook: &mut NotebookUi) -> (Vec<Command>, Wants) {
     let mut commands = Vec::new();
     let mut wants = Wants::default();
     banner(ui, session, &mut commands, &mut wants);
@@ -27,7 +27,7 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session) -> (Vec<Command>, Wants) {
         .id_salt("cells")
         .show(ui, |ui| {
             runtime_output(ui, session);
-            cells(ui, session, &mut commands);
+            commands.extend(notebook_view::show(ui, session, notebook));
         });
     (commands, wants)
 }
@@ -210,7 +210,7 @@ fn runtime_output(ui: &mut egui::Ui, session: &mut Session) {
                 ui.colored_label(style::WARNING_TEXT, warning);
             }
             if !session.runtime_output.is_empty() {
-                output_view(
+                output_view::show(
                     ui,
                     ("runtime-output-lines", session.id.0),
                     &session.runtime_output,
@@ -218,174 +218,4 @@ fn runtime_output(ui: &mut egui::Ui, session: &mut Session) {
                 );
             }
         });
-}
-
-fn cells(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>) {
-    let mut actions = CellActions::default();
-    for index in 0..session.cells.len() {
-        let cell = &mut session.cells[index];
-        ui.push_id(("cell", cell.id.0), |ui| cell_view(ui, index, cell, &mut actions));
-        ui.add_space(8.0);
-    }
-    if ui.button("+ Code cell").clicked() {
-        session.add_cell("");
-    }
-    for (id, code) in actions.edits {
-        session.set_code(id, code);
-    }
-    if let Some(id) = actions.evaluate {
-        commands.extend(session.evaluate(id));
-    }
-    if let Some(id) = actions.delete {
-        commands.extend(session.delete_cell(id));
-    }
-}
-
-/// What the user did to cells this frame, applied through the session after drawing.
-#[derive(Default)]
-struct CellActions {
-    evaluate: Option<CellId>,
-    delete: Option<CellId>,
-    edits: Vec<(CellId, String)>,
-}
-
-fn cell_view(ui: &mut egui::Ui, index: usize, cell: &mut Cell, actions: &mut CellActions) {
-    let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.horizontal(|ui| {
-            let count = cell
-                .execution_count
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| " ".into());
-            ui.label(RichText::new(format!("[{count}]")).monospace().weak());
-            if ui
-                .button("Evaluate")
-                .on_hover_text("Shift+Enter or Ctrl+Enter in the editor")
-                .clicked()
-            {
-                actions.evaluate = Some(cell.id);
-            }
-            ui.label(RichText::new(state_text(&cell.state)).color(style::cell_state_color(&cell.state)));
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.small_button("Delete").clicked() {
-                    actions.delete = Some(cell.id);
-                }
-                if !cell.output.is_empty() && ui.small_button("Clear output").clicked() {
-                    cell.output.clear();
-                }
-                if !cell.output.is_empty() && ui.small_button("Copy output").clicked() {
-                    ui.ctx().copy_text(cell.output.text());
-                }
-            });
-        });
-        let editor_id = ui.make_persistent_id(("editor", cell.id.0));
-        let focused = ui.memory(|m| m.has_focus(editor_id));
-        if focused
-            && ui.input_mut(|i| {
-                i.consume_key(egui::Modifiers::SHIFT, egui::Key::Enter)
-                    || i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter)
-            })
-        {
-            actions.evaluate = Some(cell.id);
-        }
-        let mut code = cell.code.clone();
-        let response = ui.add(
-            egui::TextEdit::multiline(&mut code)
-                .id(editor_id)
-                .code_editor()
-                .desired_rows(2)
-                .desired_width(f32::INFINITY)
-                .hint_text(format!("Code for cell {}", index + 1)),
-        );
-        if response.changed() {
-            actions.edits.push((cell.id, code));
-        }
-        if focused && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-            response.surrender_focus();
-        }
-        if !cell.output.is_empty() {
-            output_view(ui, ("cell-output", cell.id.0), &cell.output, greyed);
-        }
-        if let Some(result) = &cell.result {
-            result_view(ui, result, greyed);
-        }
-    });
-}
-
-fn state_text(state: &CellState) -> String {
-    match state {
-        CellState::Evaluating { since } => format!("evaluating · {}", format_duration(since.elapsed())),
-        CellState::Evaluated { duration } => format!("evaluated · {}", format_duration(*duration)),
-        CellState::Errored { duration } => format!("error · {}", format_duration(*duration)),
-        other => other.label().to_string(),
-    }
-}
-
-/// Draws only the visible rows: a cell with 100,000 lines costs what 20 do.
-fn output_view(ui: &mut egui::Ui, id: impl egui::AsIdSalt, output: &OutputBuffer, greyed: bool) {
-    let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
-    let rows = output.row_count();
-    let stdout_color = if greyed {
-        ui.visuals().weak_text_color()
-    } else {
-        ui.visuals().text_color()
-    };
-    egui::ScrollArea::both()
-        .id_salt(id)
-        .max_height(320.0)
-        .auto_shrink([false, true])
-        .stick_to_bottom(true)
-        .show_rows(ui, row_height, rows, |ui, range| {
-            for i in range {
-                let text = match output.row(i) {
-                    Row::Line(line) => {
-                        let color = match line.stream {
-                            Stream::Stdout => stdout_color,
-                            Stream::Stderr => style::STDERR_TEXT.gamma_multiply(if greyed { 0.5 } else { 1.0 }),
-                        };
-                        RichText::new(&line.text).monospace().color(color)
-                    }
-                    Row::Omitted(n) => RichText::new(format!("… {n} lines left out …"))
-                        .monospace()
-                        .italics()
-                        .weak(),
-                };
-                ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Extend));
-            }
-        });
-}
-
-fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool) {
-    match result {
-        CellResult::Value(value) => {
-            let color = if greyed {
-                ui.visuals().weak_text_color()
-            } else {
-                ui.visuals().strong_text_color()
-            };
-            let shown: String = value.chars().take(20_000).collect();
-            ui.add(egui::Label::new(RichText::new(shown).monospace().color(color)).selectable(true));
-        }
-        CellResult::Error(error) => {
-            ui.label(
-                RichText::new(format!("{}: {}", error.kind, error.message))
-                    .color(style::ERROR_TEXT)
-                    .strong(),
-            );
-            if !error.formatted.is_empty() {
-                egui::CollapsingHeader::new("Traceback")
-                    .default_open(true)
-                    .show(ui, |ui| {
-                        ui.add(egui::Label::new(RichText::new(&error.formatted).monospace().weak()).selectable(true));
-                    });
-            }
-        }
-        CellResult::Interrupted(_) => {
-            ui.label(RichText::new("Interrupted").color(style::WARNING_TEXT));
-        }
-        CellResult::Aborted(reason) => {
-            ui.label(RichText::new(format!("Aborted: {reason}")).color(style::ERROR_TEXT));
-        }
-    }
 }

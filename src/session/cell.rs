@@ -64,9 +64,17 @@ pub enum CellResult {
     Aborted(String),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    Code,
+    Markdown,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cell {
     pub id: CellId,
+    pub kind: CellKind,
+    /// The code, or the Markdown text.
     pub code: String,
     pub state: CellState,
     pub output: OutputBuffer,
@@ -78,9 +86,10 @@ pub struct Cell {
 }
 
 impl Cell {
-    pub fn new(id: CellId, code: String) -> Cell {
+    pub fn new(id: CellId, kind: CellKind, code: String) -> Cell {
         Cell {
             id,
+            kind,
             code,
             state: CellState::Fresh,
             output: OutputBuffer::default(),
@@ -94,13 +103,23 @@ impl Cell {
         self.id.evaluation_ref()
     }
 
+    pub fn is_code(&self) -> bool {
+        self.kind == CellKind::Code
+    }
+
+    pub fn clear_output(&mut self) {
+        self.output.clear();
+        self.result = None;
+    }
+
     /// Holds a context from its last evaluation (errors leave one too).
     pub fn is_evaluated(&self) -> bool {
         matches!(self.state, CellState::Evaluated { .. } | CellState::Errored { .. })
     }
 
+    /// Needs no evaluation before the cells below it can use its context.
     pub fn is_up_to_date(&self) -> bool {
-        self.is_evaluated()
+        !self.is_code() || self.is_evaluated()
     }
 
     pub(super) fn queue(&mut self) {

@@ -3,20 +3,20 @@
 //! and manager events go in, commands for the manager come out. No I/O here.
 
 mod cell;
+mod edit;
 pub mod output;
+mod queue;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use cell::{Cell, CellId, CellResult, CellState, format_duration};
+pub use cell::{Cell, CellId, CellKind, CellResult, CellState, format_duration};
+pub use edit::{Section, SectionId};
 
-use crate::manager::{Command, DisconnectReason, Evaluation, Event, NodeInfo, Outcome, SessionId};
+use crate::manager::{Command, DisconnectReason, Event, NodeInfo, Outcome, SessionId};
 use crate::protocol::MemoryUsage;
 use crate::runtime::{ExitInfo, InitError, RuntimeConfig};
 use output::OutputBuffer;
-
-/// The container (evaluation flow) of the session's cells.
-pub const CONTAINER: &str = "main";
 
 #[derive(Debug, Clone)]
 pub enum RuntimeState {
@@ -85,7 +85,8 @@ pub struct Session {
     pub config: RuntimeConfig,
     pub runtime: RuntimeState,
     pub banner: Option<Banner>,
-    pub cells: Vec<Cell>,
+    /// The notebook: sections of cells; each section is one container.
+    pub sections: Vec<Section>,
     /// Output not tied to a cell: stray bytes, background threads.
     pub runtime_output: OutputBuffer,
     /// The last few warnings from the runtime (bad frames, agent diagnostics).
@@ -94,8 +95,11 @@ pub struct Session {
     pub interrupt_unanswered: bool,
     queue: VecDeque<CellId>,
     running: Option<CellId>,
-    next_cell: u64,
+    next_id: u64,
+    next_section: u64,
     evaluation_count: u64,
+    /// The last deletion, for undo.
+    deleted: Option<edit::Deleted>,
 }
 
 const MAX_WARNINGS: usize = 20;
@@ -108,14 +112,16 @@ impl Session {
             config,
             runtime: RuntimeState::Disconnected,
             banner: None,
-            cells: Vec::new(),
+            sections: Vec::new(),
             runtime_output: OutputBuffer::default(),
             warnings: VecDeque::new(),
             interrupt_unanswered: false,
             queue: VecDeque::new(),
             running: None,
-            next_cell: 1,
+            next_id: 1,
+            next_section: 0,
             evaluation_count: 0,
+            deleted: None,
         }
     }
 
@@ -237,151 +243,6 @@ impl Session {
 
     pub fn dismiss_banner(&mut self) {
         self.banner = None;
-    }
-
-    pub fn add_cell(&mut self, code: impl Into<String>) -> CellId {
-        let id = CellId(self.next_cell);
-        self.next_cell += 1;
-        self.cells.push(Cell::new(id, code.into()));
-        id
-    }
-
-    pub fn cell(&self, id: CellId) -> Option<&Cell> {
-        self.cells.iter().find(|c| c.id == id)
-    }
-
-    fn index(&self, id: CellId) -> Option<usize> {
-        self.cells.iter().position(|c| c.id == id)
-    }
-
-    /// Changes a cell's code; an evaluated cell and every evaluated cell
-    /// below it become stale.
-    pub fn set_code(&mut self, id: CellId, code: String) {
-        let Some(index) = self.index(id) else { return };
-        if self.cells[index].code == code {
-            return;
-        }
-        self.cells[index].code = code;
-        if self.cells[index].is_evaluated() {
-            self.cells[index].state = CellState::Stale;
-            self.mark_stale_from(index + 1);
-        }
-    }
-
-    /// Deletes a cell. If it was evaluated, its context is forgotten in the
-    /// runtime and the cells below become stale; a running cell is interrupted.
-    pub fn delete_cell(&mut self, id: CellId) -> Vec<Command> {
-        let Some(index) = self.index(id) else { return Vec::new() };
-        let mut commands = Vec::new();
-        if self.running == Some(id) {
-            commands.extend(self.interrupt());
-        }
-        self.queue.retain(|q| *q != id);
-        let cell = self.cells.remove(index);
-        if cell.is_evaluated() || self.running == Some(id) {
-            self.mark_stale_from(index);
-            if matches!(self.runtime, RuntimeState::Connected { .. }) {
-                commands.push(Command::ForgetEvaluation {
-                    session: self.id,
-                    container: CONTAINER.into(),
-                    evaluation_ref: cell.evaluation_ref(),
-                });
-            }
-        }
-        commands
-    }
-
-    /// Queues a cell, and before it every cell above that is not up to date.
-    /// Starts the runtime first if there is none (lazy start, as in Livebook).
-    pub fn evaluate(&mut self, id: CellId) -> Vec<Command> {
-        let Some(index) = self.index(id) else { return Vec::new() };
-        for i in 0..=index {
-            let cell = &self.cells[i];
-            let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);
-            if !waiting && (i == index || !cell.is_up_to_date()) {
-                let id = cell.id;
-                self.cells[i].queue();
-                self.queue.push_back(id);
-            }
-        }
-        self.start_or_pump()
-    }
-
-    /// Queues every cell that is not up to date.
-    pub fn evaluate_all(&mut self) -> Vec<Command> {
-        match self.cells.iter().rposition(|c| !c.is_up_to_date()) {
-            Some(last) => self.evaluate(self.cells[last].id),
-            None => Vec::new(),
-        }
-    }
-
-    fn start_or_pump(&mut self) -> Vec<Command> {
-        match self.runtime {
-            RuntimeState::Disconnected | RuntimeState::NodeDown { .. } | RuntimeState::InitFailed => self.connect(),
-            RuntimeState::Starting { .. } => Vec::new(),
-            RuntimeState::Connected { .. } => self.pump(),
-        }
-    }
-
-    /// Sends the next queued cell when nothing runs.
-    fn pump(&mut self) -> Vec<Command> {
-        if self.running.is_some() || !matches!(self.runtime, RuntimeState::Connected { .. }) {
-            return Vec::new();
-        }
-        let Some(id) = self.queue.pop_front() else {
-            return Vec::new();
-        };
-        let index = self.index(id).expect("queued cells exist");
-        let prev = self.cells[..index].last().map(|c| c.evaluation_ref());
-        self.mark_stale_from(index + 1);
-        self.evaluation_count += 1;
-        let cell = &mut self.cells[index];
-        cell.start(self.evaluation_count);
-        self.running = Some(id);
-        vec![Command::Evaluate {
-            session: self.id,
-            evaluation: Evaluation {
-                container: CONTAINER.into(),
-                evaluation_ref: cell.evaluation_ref(),
-                prev_evaluation_ref: prev,
-                code: cell.code.clone(),
-                file: format!("cell {}", index + 1),
-            },
-        }]
-    }
-
-    fn mark_stale_from(&mut self, start: usize) {
-        for cell in &mut self.cells[start..] {
-            if cell.is_evaluated() {
-                cell.state = CellState::Stale;
-            }
-        }
-    }
-
-    fn unqueue_all(&mut self) {
-        for id in std::mem::take(&mut self.queue) {
-            if let Some(index) = self.index(id) {
-                let cell = &mut self.cells[index];
-                cell.state = cell.state_before_queue();
-            }
-        }
-    }
-
-    /// After the runtime went away: no cell is backed by a context any more.
-    fn contexts_lost(&mut self, evaluated_become: CellState) {
-        self.unqueue_all();
-        self.running = None;
-        self.interrupt_unanswered = false;
-        for cell in &mut self.cells {
-            if cell.is_evaluated() || matches!(cell.state, CellState::Evaluating { .. } | CellState::Stale) {
-                cell.state = evaluated_become.clone();
-            }
-        }
-    }
-
-    fn cell_by_ref(&mut self, evaluation_ref: &str) -> Option<&mut Cell> {
-        let id = CellId::from_ref(evaluation_ref)?;
-        self.cells.iter_mut().find(|c| c.id == id)
     }
 
     /// Applies a manager event; returns the commands it leads to (the next

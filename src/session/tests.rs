@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::protocol::Stream;
+use crate::session::CellKind;
 
 const ID: SessionId = SessionId(7);
 
@@ -183,7 +184,7 @@ fn interrupt_stops_the_running_cell_and_unqueues_the_rest() {
     assert_eq!(s.cell(b).unwrap().state, CellState::Fresh, "unqueued at once");
     let commands = s.apply(&finished("c1", Outcome::Interrupted(None)));
     assert!(commands.is_empty(), "nothing else runs: {commands:?}");
-    assert_eq!(s.cells[0].state, CellState::Interrupted);
+    assert_eq!(s.nth_cell(0).unwrap().state, CellState::Interrupted);
     assert_eq!(s.status(), Status::Idle);
 }
 
@@ -287,4 +288,134 @@ fn output_without_a_cell_goes_to_the_runtime_output() {
         text: "thread\n".into(),
     });
     assert_eq!(s.runtime_output.text(), "from C\nthread\n");
+}
+
+fn containers(commands: &[Command]) -> Vec<String> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Evaluate { evaluation, .. } => Some(evaluation.container.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_section_is_a_container_whose_first_cell_starts_fresh() {
+    let mut s = connected();
+    let first = s.add_section("Setup");
+    let a = s.insert_cell(first, None, CellKind::Code, "x = 1".into());
+    let second = s.add_section("Analysis");
+    let md = s.insert_cell(second, None, CellKind::Markdown, "# Notes".into());
+    let b = s.insert_cell(second, Some(md), CellKind::Code, "y = 2".into());
+    let c = s.insert_cell(second, Some(b), CellKind::Code, "y + 1".into());
+
+    let commands = s.evaluate(a);
+    assert_eq!(containers(&commands), [first.container()]);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    // The Markdown cell is not evaluated; b starts its section fresh.
+    let commands = s.evaluate(c);
+    assert_eq!(evaluations(&commands), [(b.evaluation_ref(), None)]);
+    assert_eq!(containers(&commands), [second.container()]);
+    let commands = s.apply(&finished(&b.evaluation_ref(), ok()));
+    assert_eq!(evaluations(&commands), [(c.evaluation_ref(), Some(b.evaluation_ref()))]);
+    assert_eq!(s.cell(md).unwrap().state, CellState::Fresh);
+}
+
+#[test]
+fn evaluate_all_queues_every_stale_or_fresh_code_cell_in_order() {
+    let mut s = connected();
+    let a = s.add_cell("a");
+    let b = s.add_cell("b");
+    let other = s.add_section("Two");
+    let c = s.insert_cell(other, None, CellKind::Code, "c".into());
+    let commands = s.evaluate_all();
+    assert_eq!(evaluations(&commands), [(a.evaluation_ref(), None)]);
+    assert!(s.is_queued(b) && s.is_queued(c));
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    let commands = s.apply(&finished("nothing", ok()));
+    assert!(commands.is_empty());
+    assert_eq!(s.cell(c).unwrap().state.label(), "evaluating");
+}
+
+#[test]
+fn unqueue_takes_a_cell_and_those_chained_below_it_off_the_queue() {
+    let mut s = connected();
+    let a = s.add_cell("sleep");
+    let b = s.add_cell("b");
+    let c = s.add_cell("c");
+    s.evaluate(c);
+    assert_eq!(s.running(), Some(a));
+    s.unqueue(b);
+    assert!(!s.is_queued(b) && !s.is_queued(c));
+    assert_eq!(s.cell(b).unwrap().state, CellState::Fresh);
+    assert_eq!(s.cell(c).unwrap().state, CellState::Fresh);
+}
+
+#[test]
+fn deleting_a_section_drops_its_container_and_undo_brings_it_back_stale() {
+    let mut s = connected();
+    let section = s.add_section("Gone");
+    let a = s.insert_cell(section, None, CellKind::Code, "x = 1".into());
+    s.evaluate(a);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    let commands = s.delete_section(section);
+    assert!(
+        matches!(commands.as_slice(), [Command::DropContainer { container, .. }] if *container == section.container()),
+        "{commands:?}"
+    );
+    assert!(s.cell(a).is_none());
+    assert!(s.can_undo_delete());
+    s.undo_delete();
+    assert_eq!(s.cell(a).unwrap().state, CellState::Stale, "its context was dropped");
+}
+
+#[test]
+fn deleting_an_evaluated_cell_forgets_it_and_marks_the_cells_below_stale() {
+    let mut s = connected();
+    let a = s.add_cell("x = 1");
+    let b = s.add_cell("x");
+    s.evaluate(b);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    let commands = s.delete_cell(a);
+    assert!(
+        matches!(commands.as_slice(), [Command::ForgetEvaluation { evaluation_ref, .. }] if *evaluation_ref == a.evaluation_ref()),
+        "{commands:?}"
+    );
+    assert_eq!(s.cell(b).unwrap().state, CellState::Stale);
+    s.undo_delete();
+    assert_eq!(s.nth_cell(0).unwrap().id, a, "undo puts it back where it was");
+}
+
+#[test]
+fn moving_a_cell_changes_chaining_so_evaluated_cells_go_stale() {
+    let mut s = connected();
+    let a = s.add_cell("a");
+    let b = s.add_cell("b");
+    s.evaluate(b);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    s.move_cell(b, -1);
+    assert_eq!(s.nth_cell(0).unwrap().id, b);
+    assert_eq!(s.cell(a).unwrap().state, CellState::Stale);
+    assert_eq!(s.cell(b).unwrap().state, CellState::Stale);
+    // Evaluating a now chains from b.
+    let commands = s.evaluate(a);
+    assert_eq!(evaluations(&commands), [(b.evaluation_ref(), None)]);
+    s.move_cell(b, -1); // already first: nothing happens
+    assert_eq!(s.nth_cell(0).unwrap().id, b);
+}
+
+#[test]
+fn duplicates_are_fresh_copies() {
+    let mut s = connected();
+    let a = s.add_cell("x = 1");
+    s.evaluate(a);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    let copy = s.duplicate_cell(a).unwrap();
+    assert_eq!(s.cell(copy).unwrap().code, "x = 1");
+    assert_eq!(s.cell(copy).unwrap().state, CellState::Fresh);
+    assert_eq!(s.nth_cell(1).unwrap().id, copy);
 }

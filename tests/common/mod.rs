@@ -1,6 +1,8 @@
 //! Shared helpers for tests that drive the real manager with real runtimes.
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::collections::VecDeque;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

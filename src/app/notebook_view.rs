@@ -1,0 +1,480 @@
+//! The notebook of a session: sections, code and Markdown cells, their
+//! states and outputs. Drawing collects what the user did; it is applied
+//! to the session afterwards, which answers with commands for the manager.
+
+use std::collections::HashSet;
+
+use egui::{Color32, RichText};
+use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
+
+use super::{highlight, output_view, style};
+use crate::manager::Command;
+use crate::protocol::EvalError;
+use crate::session::{Cell, CellId, CellKind, CellResult, CellState, SectionId, Session, format_duration};
+
+/// What the notebook view remembers between frames for one session.
+#[derive(Default)]
+pub struct NotebookUi {
+    /// Markdown cells shown as source rather than rendered.
+    editing: HashSet<CellId>,
+    /// The editor to focus on the next frame.
+    focus: Option<CellId>,
+    markdown: CommonMarkCache,
+    /// A cell whose whole output the user wants to save to a file.
+    pub save_output: Option<CellId>,
+}
+
+enum Action {
+    Evaluate {
+        cell: CellId,
+        advance: bool,
+    },
+    Unqueue(CellId),
+    Edit(CellId, String),
+    Delete(CellId),
+    Move(CellId, isize),
+    Duplicate(CellId),
+    ClearOutput(CellId),
+    Insert {
+        section: SectionId,
+        after: Option<CellId>,
+        kind: CellKind,
+    },
+    RenameSection(SectionId, String),
+    MoveSection(SectionId, isize),
+    DuplicateSection(SectionId),
+    DeleteSection(SectionId),
+    AddSection,
+}
+
+pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> Vec<Command> {
+    let mut actions = Vec::new();
+    let language = session.config.language();
+    if session.can_undo_delete() {
+        ui.horizontal(|ui| {
+            if ui.button("Undo delete").clicked() {
+                session.undo_delete();
+            }
+        });
+    }
+    let section_count = session.sections.len();
+    let mut number = 0;
+    for (si, section) in session.sections.iter_mut().enumerate() {
+        ui.push_id(("section", section.id.0), |ui| {
+            section_header(ui, section.id, &section.title, si, section_count, &mut actions);
+            insert_bar(ui, section.id, None, &mut actions);
+            for cell in section.cells.iter_mut() {
+                number += 1;
+                ui.push_id(("cell", cell.id.0), |ui| {
+                    cell_view(ui, cell, number, language, view, &mut actions);
+                });
+                insert_bar(ui, section.id, Some(cell.id), &mut actions);
+            }
+        });
+        ui.add_space(12.0);
+    }
+    if ui.button("+ Section").clicked() {
+        actions.push(Action::AddSection);
+    }
+    apply(session, view, actions)
+}
+
+fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> Vec<Command> {
+    let mut commands = Vec::new();
+    for action in actions {
+        match action {
+            Action::Edit(id, code) => session.set_code(id, code),
+            Action::Evaluate { cell, advance } => {
+                if session.cell(cell).is_some_and(Cell::is_code) {
+                    commands.extend(session.evaluate(cell));
+                } else {
+                    view.editing.remove(&cell);
+                }
+                if advance {
+                    view.focus = Some(next_cell_or_new(session, cell));
+                }
+            }
+            Action::Unqueue(id) => session.unqueue(id),
+            Action::Delete(id) => commands.extend(session.delete_cell(id)),
+            Action::Move(id, delta) => session.move_cell(id, delta),
+            Action::Duplicate(id) => {
+                view.focus = session.duplicate_cell(id);
+            }
+            Action::ClearOutput(id) => {
+                if let Some(cell) = session.cell_mut(id) {
+                    cell.clear_output();
+                }
+            }
+            Action::Insert { section, after, kind } => {
+                let id = session.insert_cell(section, after, kind, String::new());
+                if kind == CellKind::Markdown {
+                    view.editing.insert(id);
+                }
+                view.focus = Some(id);
+            }
+            Action::RenameSection(id, title) => session.set_section_title(id, title),
+            Action::MoveSection(id, delta) => session.move_section(id, delta),
+            Action::DuplicateSection(id) => {
+                session.duplicate_section(id);
+            }
+            Action::DeleteSection(id) => commands.extend(session.delete_section(id)),
+            Action::AddSection => {
+                let n = session.sections.len() + 1;
+                let section = session.add_section(format!("Section {n}"));
+                view.focus = Some(session.insert_cell(section, None, CellKind::Code, String::new()));
+            }
+        }
+    }
+    commands
+}
+
+/// The cell after `id` in notebook order; a new code cell if it was the last.
+fn next_cell_or_new(session: &mut Session, id: CellId) -> CellId {
+    let next = session.cells().map(|c| c.id).skip_while(|c| *c != id).nth(1);
+    match next {
+        Some(next) => next,
+        None => {
+            let section = session.section_of(id).expect("the cell exists");
+            session.insert_cell(section, Some(id), CellKind::Code, String::new())
+        }
+    }
+}
+
+fn section_header(
+    ui: &mut egui::Ui,
+    id: SectionId,
+    title: &str,
+    index: usize,
+    count: usize,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal(|ui| {
+        let mut text = title.to_string();
+        let edit = egui::TextEdit::singleline(&mut text)
+            .font(egui::TextStyle::Heading)
+            .frame(egui::Frame::NONE)
+            .desired_width(ui.available_width() - 60.0)
+            .hint_text("Section title");
+        if ui.add(edit).changed() {
+            actions.push(Action::RenameSection(id, text));
+        }
+        ui.menu_button("…", |ui| {
+            if ui
+                .add_enabled(index > 0, egui::Button::new("Move section up"))
+                .clicked()
+            {
+                actions.push(Action::MoveSection(id, -1));
+            }
+            if ui
+                .add_enabled(index + 1 < count, egui::Button::new("Move section down"))
+                .clicked()
+            {
+                actions.push(Action::MoveSection(id, 1));
+            }
+            if ui.button("Duplicate section").clicked() {
+                actions.push(Action::DuplicateSection(id));
+            }
+            if ui.button("Delete section").clicked() {
+                actions.push(Action::DeleteSection(id));
+            }
+        })
+        .response
+        .on_hover_text("Section actions");
+    });
+}
+
+/// The thin row between cells with buttons to insert a cell there.
+fn insert_bar(ui: &mut egui::Ui, section: SectionId, after: Option<CellId>, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.add_space(ui.available_width() / 2.0 - 90.0);
+        for (label, kind) in [("+ Code", CellKind::Code), ("+ Markdown", CellKind::Markdown)] {
+            if ui.small_button(label).clicked() {
+                actions.push(Action::Insert { section, after, kind });
+            }
+        }
+    });
+}
+
+fn cell_view(
+    ui: &mut egui::Ui,
+    cell: &mut Cell,
+    number: usize,
+    language: &str,
+    view: &mut NotebookUi,
+    actions: &mut Vec<Action>,
+) {
+    let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        cell_toolbar(ui, cell, view, actions);
+        match cell.kind {
+            CellKind::Code => {
+                code_editor(ui, cell, number, language, view, actions);
+                if cell.output.omitted() > 0 {
+                    let text = format!(
+                        "{} lines left out of {} ({} received); Save output… keeps them all",
+                        cell.output.omitted(),
+                        cell.output.omitted() + cell.output.row_count() - 1,
+                        style::format_bytes(cell.output.bytes_received() as u64)
+                    );
+                    ui.label(RichText::new(text).italics().color(style::WARNING_TEXT));
+                }
+                if !cell.output.is_empty() {
+                    output_view::show(ui, ("cell-output", cell.id.0), &cell.output, greyed);
+                }
+                if let Some(result) = &cell.result {
+                    result_view(ui, result, greyed);
+                }
+            }
+            CellKind::Markdown => markdown_cell(ui, cell, number, view, actions),
+        }
+    });
+}
+
+fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, view: &mut NotebookUi, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        match cell.kind {
+            CellKind::Code => {
+                let count = cell
+                    .execution_count
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| " ".into());
+                ui.label(RichText::new(format!("[{count}]")).monospace().weak());
+                if ui
+                    .button("Evaluate")
+                    .on_hover_text("Ctrl+Enter; Shift+Enter evaluates and moves on")
+                    .clicked()
+                {
+                    actions.push(Action::Evaluate {
+                        cell: cell.id,
+                        advance: false,
+                    });
+                }
+                if cell.state == CellState::Queued && ui.button("Unqueue").clicked() {
+                    actions.push(Action::Unqueue(cell.id));
+                }
+                ui.label(RichText::new(state_text(&cell.state)).color(style::cell_state_color(&cell.state)));
+            }
+            CellKind::Markdown => {
+                let editing = view.editing.contains(&cell.id);
+                ui.label(RichText::new("Markdown").weak());
+                if ui.button(if editing { "Done" } else { "Edit" }).clicked() {
+                    if editing {
+                        view.editing.remove(&cell.id);
+                    } else {
+                        view.editing.insert(cell.id);
+                        view.focus = Some(cell.id);
+                    }
+                }
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.menu_button("…", |ui| {
+                for (label, action) in [
+                    ("Move up", Action::Move(cell.id, -1)),
+                    ("Move down", Action::Move(cell.id, 1)),
+                    ("Duplicate", Action::Duplicate(cell.id)),
+                    ("Delete", Action::Delete(cell.id)),
+                ] {
+                    if ui.button(label).clicked() {
+                        actions.push(action);
+                    }
+                }
+                if cell.is_code() {
+                    ui.separator();
+                    if ui
+                        .add_enabled(!cell.output.is_empty(), egui::Button::new("Copy output"))
+                        .clicked()
+                    {
+                        ui.ctx().copy_text(cell.output.text());
+                    }
+                    if ui
+                        .add_enabled(!cell.output.is_empty(), egui::Button::new("Save output…"))
+                        .clicked()
+                    {
+                        view.save_output = Some(cell.id);
+                    }
+                    let has_output = !cell.output.is_empty() || cell.result.is_some();
+                    if ui.add_enabled(has_output, egui::Button::new("Clear output")).clicked() {
+                        actions.push(Action::ClearOutput(cell.id));
+                    }
+                }
+            })
+            .response
+            .on_hover_text("Cell actions");
+        });
+    });
+}
+
+fn code_editor(
+    ui: &mut egui::Ui,
+    cell: &mut Cell,
+    number: usize,
+    language: &str,
+    view: &mut NotebookUi,
+    actions: &mut Vec<Action>,
+) {
+    let editor_id = ui.make_persistent_id(("editor", cell.id.0));
+    keyboard(ui, editor_id, cell.id, actions);
+    let error_line = match &cell.result {
+        Some(CellResult::Error(error)) => error.line,
+        _ => None,
+    };
+    ui.horizontal_top(|ui| {
+        gutter(ui, cell.code.lines().count().max(1), error_line);
+        let mut code = cell.code.clone();
+        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+            let mut job = highlight::highlight(ui, text.as_str(), language);
+            job.wrap.max_width = wrap_width;
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut code)
+                .id(editor_id)
+                .code_editor()
+                .desired_rows(1)
+                .desired_width(f32::INFINITY)
+                .lock_focus(true)
+                .hint_text(format!("Code for cell {number}"))
+                .layouter(&mut layouter),
+        );
+        focus_if_asked(view, cell.id, &response);
+        if response.changed() {
+            actions.push(Action::Edit(cell.id, code));
+        }
+        if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            response.surrender_focus();
+        }
+    });
+}
+
+/// Line numbers beside the editor; the line an error points at is marked.
+fn gutter(ui: &mut egui::Ui, lines: usize, error_line: Option<u32>) {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let weak = ui.visuals().weak_text_color();
+    let mut job = egui::text::LayoutJob::default();
+    for n in 1..=lines {
+        let is_error = error_line == Some(n as u32);
+        let format = egui::TextFormat {
+            font_id: font.clone(),
+            color: if is_error { Color32::WHITE } else { weak },
+            background: if is_error {
+                style::ERROR_TEXT
+            } else {
+                Color32::TRANSPARENT
+            },
+            ..Default::default()
+        };
+        job.append(&format!("{n:>3}\n"), 0.0, format);
+    }
+    // Aligns with the editor's text, which sits inside its frame's margin.
+    ui.vertical(|ui| {
+        ui.add_space(2.0);
+        ui.label(job);
+    });
+}
+
+fn keyboard(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId, actions: &mut Vec<Action>) {
+    if !ui.memory(|m| m.has_focus(editor_id)) {
+        return;
+    }
+    let (advance, in_place) = ui.input_mut(|i| {
+        (
+            i.consume_key(egui::Modifiers::SHIFT, egui::Key::Enter),
+            i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter),
+        )
+    });
+    if advance || in_place {
+        actions.push(Action::Evaluate { cell, advance });
+    }
+}
+
+fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) {
+    if view.focus == Some(id) {
+        response.request_focus();
+        view.focus = None;
+    }
+}
+
+fn markdown_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut NotebookUi, actions: &mut Vec<Action>) {
+    let editing = view.editing.contains(&cell.id) || cell.code.trim().is_empty();
+    if editing {
+        let editor_id = ui.make_persistent_id(("markdown", cell.id.0));
+        keyboard(ui, editor_id, cell.id, actions);
+        let mut text = cell.code.clone();
+        let response = ui.add(
+            egui::TextEdit::multiline(&mut text)
+                .id(editor_id)
+                .desired_rows(2)
+                .desired_width(f32::INFINITY)
+                .hint_text(format!("Markdown for cell {number}")),
+        );
+        focus_if_asked(view, cell.id, &response);
+        if response.changed() {
+            actions.push(Action::Edit(cell.id, text));
+        }
+        if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            view.editing.remove(&cell.id);
+        }
+    } else {
+        let response = CommonMarkViewer::new()
+            .show(ui, &mut view.markdown, &cell.code)
+            .response;
+        if response.interact(egui::Sense::click()).double_clicked() {
+            view.editing.insert(cell.id);
+            view.focus = Some(cell.id);
+        }
+    }
+}
+
+fn state_text(state: &CellState) -> String {
+    match state {
+        CellState::Evaluating { since } => format!("evaluating · {}", format_duration(since.elapsed())),
+        CellState::Evaluated { duration } => format!("evaluated · {}", format_duration(*duration)),
+        CellState::Errored { duration } => format!("error · {}", format_duration(*duration)),
+        other => other.label().to_string(),
+    }
+}
+
+fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool) {
+    match result {
+        CellResult::Value(value) => {
+            let color = if greyed {
+                ui.visuals().weak_text_color()
+            } else {
+                ui.visuals().strong_text_color()
+            };
+            let shown: String = value.chars().take(20_000).collect();
+            ui.add(egui::Label::new(RichText::new(shown).monospace().color(color)).selectable(true));
+        }
+        CellResult::Error(error) => error_view(ui, error),
+        CellResult::Interrupted(error) => {
+            ui.label(RichText::new("Interrupted").color(style::WARNING_TEXT));
+            if let Some(error) = error.as_ref().filter(|e| !e.formatted.is_empty()) {
+                traceback(ui, error, false);
+            }
+        }
+        CellResult::Aborted(reason) => {
+            ui.label(RichText::new(format!("Aborted: {reason}")).color(style::ERROR_TEXT));
+        }
+    }
+}
+
+fn error_view(ui: &mut egui::Ui, error: &EvalError) {
+    ui.label(
+        RichText::new(format!("{}: {}", error.kind, error.message))
+            .color(style::ERROR_TEXT)
+            .strong(),
+    );
+    if !error.formatted.is_empty() {
+        traceback(ui, error, true);
+    }
+}
+
+fn traceback(ui: &mut egui::Ui, error: &EvalError, open: bool) {
+    egui::CollapsingHeader::new("Traceback")
+        .default_open(open)
+        .show(ui, |ui| {
+            ui.add(egui::Label::new(RichText::new(&error.formatted).monospace().weak()).selectable(true));
+        });
+}

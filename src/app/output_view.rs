@@ -1,0 +1,118 @@
+//! A cell's output, drawn row by row: only the visible rows are laid out, so
+//! a cell with 100,000 lines costs what a screenful does.
+
+use egui::text::LayoutJob;
+use egui::{Color32, RichText};
+
+use super::style;
+use crate::protocol::Stream;
+use crate::session::output::{Line, OutputBuffer, Row, Style};
+
+pub fn show(ui: &mut egui::Ui, id: impl egui::AsIdSalt, output: &OutputBuffer, greyed: bool) {
+    let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
+    let rows = output.row_count();
+    egui::ScrollArea::both()
+        .id_salt(id)
+        .max_height(320.0)
+        .auto_shrink([false, true])
+        .stick_to_bottom(true)
+        .show_rows(ui, row_height, rows, |ui, range| {
+            for i in range {
+                match output.row(i) {
+                    Row::Line(line) => {
+                        let job = line_job(ui, line, greyed);
+                        ui.add(
+                            egui::Label::new(job)
+                                .wrap_mode(egui::TextWrapMode::Extend)
+                                .selectable(true),
+                        );
+                    }
+                    Row::Omitted(n) => {
+                        let text = format!("… {n} lines left out (Save output… keeps them all) …");
+                        ui.label(RichText::new(text).monospace().italics().weak());
+                    }
+                }
+            }
+        });
+}
+
+fn line_job(ui: &egui::Ui, line: &Line, greyed: bool) -> LayoutJob {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let base = match line.stream {
+        Stream::Stdout => ui.visuals().text_color(),
+        Stream::Stderr => style::STDERR_TEXT,
+    };
+    let dark = ui.visuals().dark_mode;
+    let format = |s: Style| {
+        let mut color = s.color.map(|c| ansi_color(c, dark)).unwrap_or(base);
+        if greyed {
+            color = color.gamma_multiply(0.5);
+        }
+        let mut format = egui::TextFormat::simple(font.clone(), color);
+        if s.bold {
+            // The monospace font has no bold face: strengthen the colour instead.
+            format.color = if dark {
+                color.linear_multiply(1.3)
+            } else {
+                color.linear_multiply(0.7)
+            };
+            format.underline = egui::Stroke::NONE;
+        }
+        format
+    };
+    let mut job = LayoutJob::default();
+    let mut start = 0;
+    let mut current = Style::default();
+    for &(offset, next) in &line.styles {
+        let offset = offset.min(line.text.len());
+        if offset > start {
+            job.append(&line.text[start..offset], 0.0, format(current));
+        }
+        start = offset;
+        current = next;
+    }
+    job.append(&line.text[start..], 0.0, format(current));
+    job
+}
+
+/// The 16 basic terminal colours, tuned for light and dark backgrounds.
+fn ansi_color(index: u8, dark: bool) -> Color32 {
+    const DARK: [Color32; 16] = [
+        Color32::from_rgb(0x6b, 0x72, 0x80),
+        Color32::from_rgb(0xf8, 0x71, 0x71),
+        Color32::from_rgb(0x4a, 0xde, 0x80),
+        Color32::from_rgb(0xfa, 0xcc, 0x15),
+        Color32::from_rgb(0x60, 0xa5, 0xfa),
+        Color32::from_rgb(0xe8, 0x79, 0xf9),
+        Color32::from_rgb(0x22, 0xd3, 0xee),
+        Color32::from_rgb(0xe5, 0xe7, 0xeb),
+        Color32::from_rgb(0x9c, 0xa3, 0xaf),
+        Color32::from_rgb(0xfc, 0xa5, 0xa5),
+        Color32::from_rgb(0x86, 0xef, 0xac),
+        Color32::from_rgb(0xfd, 0xe6, 0x8a),
+        Color32::from_rgb(0x93, 0xc5, 0xfd),
+        Color32::from_rgb(0xf0, 0xab, 0xfc),
+        Color32::from_rgb(0x67, 0xe8, 0xf9),
+        Color32::WHITE,
+    ];
+    const LIGHT: [Color32; 16] = [
+        Color32::from_rgb(0x11, 0x18, 0x27),
+        Color32::from_rgb(0xb9, 0x1c, 0x1c),
+        Color32::from_rgb(0x15, 0x80, 0x3d),
+        Color32::from_rgb(0xa1, 0x62, 0x07),
+        Color32::from_rgb(0x1d, 0x4e, 0xd8),
+        Color32::from_rgb(0xa2, 0x1c, 0xaf),
+        Color32::from_rgb(0x0e, 0x74, 0x90),
+        Color32::from_rgb(0x6b, 0x72, 0x80),
+        Color32::from_rgb(0x37, 0x41, 0x51),
+        Color32::from_rgb(0xdc, 0x26, 0x26),
+        Color32::from_rgb(0x16, 0xa3, 0x4a),
+        Color32::from_rgb(0xca, 0x8a, 0x04),
+        Color32::from_rgb(0x25, 0x63, 0xeb),
+        Color32::from_rgb(0xc0, 0x26, 0xd3),
+        Color32::from_rgb(0x08, 0x91, 0xb2),
+        Color32::from_rgb(0x9c, 0xa3, 0xaf),
+    ];
+    let table = if dark { &DARK } else { &LIGHT };
+    table[(index & 15) as usize]
+}

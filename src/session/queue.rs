@@ -1,0 +1,141 @@
+//! The evaluation queue, with Livebook's semantics: each section is a
+//! container; a code cell chains from the nearest code cell above it in its
+//! section (the first starts fresh). Cells are sent one at a time, so that an
+//! interrupt can unqueue the rest.
+
+use super::cell::{Cell, CellId, CellState};
+use super::{RuntimeState, Session};
+use crate::manager::{Command, Evaluation};
+
+impl Session {
+    /// Queues a code cell, and before it every code cell above it in its
+    /// section that is not up to date. Starts the runtime first if there is
+    /// none (lazy start, as in Livebook).
+    pub fn evaluate(&mut self, id: CellId) -> Vec<Command> {
+        let Some((s, c)) = self.locate(id) else {
+            return Vec::new();
+        };
+        if !self.sections[s].cells[c].is_code() {
+            return Vec::new();
+        }
+        for i in 0..=c {
+            let cell = &self.sections[s].cells[i];
+            let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);
+            if cell.is_code() && !waiting && (i == c || !cell.is_up_to_date()) {
+                let id = cell.id;
+                self.sections[s].cells[i].queue();
+                self.queue.push_back(id);
+            }
+        }
+        self.start_or_pump()
+    }
+
+    /// Queues every code cell that is not up to date, section by section.
+    pub fn evaluate_all(&mut self) -> Vec<Command> {
+        let lasts: Vec<CellId> = self
+            .sections
+            .iter()
+            .filter_map(|s| {
+                s.cells
+                    .iter()
+                    .rev()
+                    .find(|c| c.is_code() && !c.is_up_to_date())
+                    .map(|c| c.id)
+            })
+            .collect();
+        let mut commands = Vec::new();
+        for id in lasts {
+            commands.extend(self.evaluate(id));
+        }
+        commands
+    }
+
+    pub fn is_queued(&self, id: CellId) -> bool {
+        self.queue.contains(&id)
+    }
+
+    /// Takes a queued cell off the queue, and the queued cells below it in its
+    /// section, which would chain from it.
+    pub fn unqueue(&mut self, id: CellId) {
+        let Some((s, c)) = self.locate(id) else { return };
+        let below: Vec<CellId> = self.sections[s].cells[c..].iter().map(|c| c.id).collect();
+        let (gone, kept): (Vec<CellId>, Vec<CellId>) = self.queue.drain(..).partition(|q| below.contains(q));
+        self.queue = kept.into();
+        for id in gone {
+            if let Some(cell) = self.cell_mut(id) {
+                cell.state = cell.state_before_queue();
+            }
+        }
+    }
+
+    pub(super) fn start_or_pump(&mut self) -> Vec<Command> {
+        match self.runtime {
+            RuntimeState::Disconnected | RuntimeState::NodeDown { .. } | RuntimeState::InitFailed => self.connect(),
+            RuntimeState::Starting { .. } => Vec::new(),
+            RuntimeState::Connected { .. } => self.pump(),
+        }
+    }
+
+    /// Sends the next queued cell when nothing runs.
+    pub(super) fn pump(&mut self) -> Vec<Command> {
+        if self.running.is_some() || !matches!(self.runtime, RuntimeState::Connected { .. }) {
+            return Vec::new();
+        }
+        let Some(id) = self.queue.pop_front() else {
+            return Vec::new();
+        };
+        let (s, c) = self.locate(id).expect("queued cells exist");
+        let section = &self.sections[s];
+        let prev = section.cells[..c]
+            .iter()
+            .rev()
+            .find(|x| x.is_code())
+            .map(Cell::evaluation_ref);
+        let container = section.id.container();
+        let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
+        self.mark_stale_from(s, c + 1);
+        self.evaluation_count += 1;
+        let cell = &mut self.sections[s].cells[c];
+        cell.start(self.evaluation_count);
+        self.running = Some(id);
+        vec![Command::Evaluate {
+            session: self.id,
+            evaluation: Evaluation {
+                container,
+                evaluation_ref: cell.evaluation_ref(),
+                prev_evaluation_ref: prev,
+                code: cell.code.clone(),
+                file: format!("cell {number}"),
+            },
+        }]
+    }
+
+    pub(super) fn unqueue_all(&mut self) {
+        for id in std::mem::take(&mut self.queue) {
+            if let Some(cell) = self.cell_mut(id) {
+                cell.state = cell.state_before_queue();
+            }
+        }
+    }
+
+    /// After the runtime went away: no cell is backed by a context any more.
+    pub(super) fn contexts_lost(&mut self, evaluated_become: CellState) {
+        self.unqueue_all();
+        self.running = None;
+        self.interrupt_unanswered = false;
+        for cell in self.sections.iter_mut().flat_map(|s| s.cells.iter_mut()) {
+            if cell.is_evaluated() || matches!(cell.state, CellState::Evaluating { .. } | CellState::Stale) {
+                cell.state = evaluated_become.clone();
+            }
+        }
+    }
+
+    pub(super) fn cell_by_ref(&mut self, evaluation_ref: &str) -> Option<&mut Cell> {
+        self.cell_mut(CellId::from_ref(evaluation_ref)?)
+    }
+
+    /// The cell being evaluated, if any.
+    pub fn running(&self) -> Option<CellId> {
+        self.running
+    }
+}

@@ -1,0 +1,143 @@
+//! The real window, headless (egui_kittest), driven by labels as a user would.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{Queryable, by};
+use runyard::app::{AppOptions, RunyardApp};
+use runyard::session::{CellState, Status};
+use runyard::settings::Dirs;
+
+pub struct Window {
+    pub harness: Harness<'static, RunyardApp>,
+    _home: tempfile::TempDir,
+}
+
+impl Window {
+    pub fn open() -> Window {
+        let home = tempfile::tempdir().unwrap();
+        Self::open_in(home)
+    }
+
+    pub fn open_in(home: tempfile::TempDir) -> Window {
+        let dirs = Dirs::under(home.path());
+        if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
+            let settings = runyard::settings::Settings {
+                default_python: Some(python),
+                ..Default::default()
+            };
+            runyard::settings::save(&dirs.settings_file(), &settings).unwrap();
+        }
+        let harness = Harness::builder()
+            .with_size(egui::vec2(1200.0, 900.0))
+            .build_eframe(move |cc| RunyardApp::new(cc, AppOptions { dirs }).expect("the app starts"));
+        Window { harness, _home: home }
+    }
+
+    pub fn app(&self) -> &RunyardApp {
+        self.harness.state()
+    }
+
+    /// Steps frames until `done` holds (events arrive from the manager thread).
+    pub fn wait_until(&mut self, what: &str, done: impl Fn(&RunyardApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.harness.step();
+            if done(self.harness.state()) {
+                self.harness.step();
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Clicks the first of several widgets with the same label.
+    pub fn click_first(&mut self, label: &str) {
+        self.harness.get_all_by_label(label).next().unwrap().click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    pub fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// "+ New" in the sessions list, then the Python runtime from its menu.
+    pub fn new_session_from_list(&mut self) {
+        self.click("+ New");
+        // The welcome page has the same button; the menu's is drawn last.
+        self.harness
+            .get_all_by_label("New Python session")
+            .last()
+            .unwrap()
+            .click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    pub fn status(&self) -> Status {
+        self.app().sessions[0].status()
+    }
+
+    /// Types code into the editor of cell `n` (1-based) and presses Shift+Enter.
+    /// Types code into the empty editor of cell `n` (1-based, across sections).
+    pub fn type_code(&mut self, n: usize, code: &str) {
+        let hint = format!("Code for cell {n}");
+        let find = |h: &Harness<'static, RunyardApp>, hint: &str| {
+            let hint = hint.to_string();
+            h.get(by().predicate(move |node| node.placeholder() == Some(hint.as_str())))
+                .focus();
+        };
+        find(&self.harness, &hint);
+        self.harness.step();
+        self.harness
+            .get(by().predicate(move |node| node.placeholder() == Some(hint.as_str())))
+            .type_text(code);
+        // The editor grows a frame later; let the layout settle before the next click.
+        self.harness.run_steps(3);
+    }
+
+    /// Appends to the code of cell `n` as a user typing at its end would.
+    pub fn type_code_append(&mut self, n: usize, text: &str) {
+        let id = self.app().sessions[0].nth_cell(n - 1).unwrap().id;
+        let code = self.app().sessions[0].cell(id).unwrap().code.clone();
+        let node_value = code.clone();
+        let editor = by().role(egui::accesskit::Role::MultilineTextInput);
+        self.harness
+            .get(editor.predicate(move |node| node.value().as_deref() == Some(node_value.as_str())))
+            .focus();
+        self.harness.step();
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::End);
+        self.harness.step();
+        let node_value = code;
+        let editor = by().role(egui::accesskit::Role::MultilineTextInput);
+        self.harness
+            .get(editor.predicate(move |node| node.value().as_deref() == Some(node_value.as_str())))
+            .type_text(text);
+        self.harness.step();
+        self.harness.step();
+    }
+
+    /// Types code into cell `n` and presses Shift+Enter (evaluate, move on).
+    pub fn evaluate_code(&mut self, n: usize, code: &str) {
+        self.type_code(n, code);
+        self.harness
+            .key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::Enter);
+        self.harness.step();
+    }
+
+    /// Clicks the `index`th widget labelled `label` (0-based, in drawing order).
+    pub fn click_nth(&mut self, label: &str, index: usize) {
+        self.harness.get_all_by_label(label).nth(index).unwrap().click();
+        self.harness.step();
+        self.harness.step();
+    }
+
+    pub fn cell_state(&self, index: usize) -> CellState {
+        self.app().sessions[0].nth_cell(index).unwrap().state.clone()
+    }
+}

@@ -360,7 +360,10 @@ pub fn to_string(notebook: &Notebook) -> String {
     let cells: Vec<Value> = cells.iter().map(write_cell).collect();
 
     let mut metadata = if same { notebook.metadata.clone() } else { Object::new() };
-    set_language(&mut metadata, &notebook.language);
+    // A notebook read without a language was read as Python: leave it so.
+    if !same || language_of(&metadata).unwrap_or_default() != notebook.language {
+        set_language(&mut metadata, &notebook.language);
+    }
     let mut top = if same {
         notebook.extras.ipynb_keys.clone()
     } else {
@@ -375,13 +378,10 @@ pub fn to_string(notebook: &Notebook) -> String {
     text
 }
 
-/// Makes the metadata name the notebook's language, changing nothing when it
-/// already does. A kernelspec for another language is dropped (Jupyter then
-/// asks which kernel to use) rather than left pointing at the wrong one.
+/// Makes the metadata name the notebook's language. A kernelspec for
+/// another language is dropped (Jupyter then asks which kernel to use) rather
+/// than left pointing at the wrong one.
 fn set_language(metadata: &mut Object, language: &Language) {
-    if language_of(metadata).as_ref() == Some(language) {
-        return;
-    }
     match language {
         Language::Python => {
             metadata.insert(

@@ -269,8 +269,11 @@ fn a_percent_script_saves_to_the_same_text() {
     assert_eq!(nb.sections[0].cells[2].line, Some(12));
 }
 
+/// A section's title and its cells' kinds and texts.
+type SectionContent = (String, Vec<(CellKind, String)>);
+
 /// What every format keeps: title, section titles, and each cell's kind and text.
-fn content(nb: &Notebook, target: Format) -> (Option<String>, Vec<(String, Vec<(CellKind, String)>)>) {
+fn content(nb: &Notebook, target: Format) -> (Option<String>, Vec<SectionContent>) {
     let sections = nb
         .sections
         .iter()

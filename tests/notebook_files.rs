@@ -605,3 +605,29 @@ fn a_killed_save_never_damages_the_file() {
     }
     eprintln!("the killed saver left the new notebook in some rounds: {seen_new}");
 }
+
+#[test]
+fn a_notebook_made_in_runyard_saves_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for language in [Language::Python, Language::Elixir] {
+        let mut nb = Notebook::new(language.clone());
+        nb.title = Some("New".into());
+        nb.sections[0].cells.push(Cell::markdown("Intro"));
+        nb.sections[0].cells.push(Cell::code("1 + 1"));
+        nb.sections.push(notebook::Section {
+            title: "More".into(),
+            cells: vec![Cell::code("2 + 2")],
+            ..Default::default()
+        });
+        for format in Format::ALL {
+            let name = format!("new-{}.{}", language.name(), format.extension());
+            let saved = save_in(dir.path(), &name, &nb);
+            let reopened = notebook::open(&saved).unwrap();
+            assert_eq!(content(&reopened, format), content(&nb, format), "{name}");
+            if format == Format::Ipynb {
+                validate_with_jupyter(&saved);
+                assert_eq!(reopened.language, language);
+            }
+        }
+    }
+}

@@ -261,15 +261,20 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
     let last_content = items.iter().rposition(|(_, item)| !matches!(item, Item::Blank(_)));
     let mut b = Builder::default();
     for (index, (line, item)) in items.into_iter().enumerate() {
-        match item {
-            Item::Blank(raw) => {
-                if let Some(markdown) = &mut b.markdown
-                    && !b.force_markdown
-                {
-                    markdown.lines.push(raw);
-                }
-                continue;
+        if let Item::Blank(raw) = &item {
+            // Blank lines inside Markdown are its text; between a
+            // `force_markdown` comment and its block they are layout.
+            if let Some(markdown) = &mut b.markdown
+                && !b.force_markdown
+            {
+                markdown.lines.push(raw.clone());
             }
+            continue;
+        }
+        // `force_markdown` applies to the very next block only.
+        let forced = std::mem::take(&mut b.force_markdown);
+        match item {
+            Item::Blank(_) => unreachable!("handled above"),
             Item::Comment { raw, livebook: None } => {
                 if !b.seen_content {
                     b.leading_comments.push(raw);
@@ -324,8 +329,7 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
                     push_output(&mut b.current, &info, content);
                 } else if b.after_code && info == "output" {
                     push_output(&mut b.current, "", content);
-                } else if b.force_markdown {
-                    b.force_markdown = false;
+                } else if forced {
                     b.text(line, &raw);
                 } else if CODE_LANGUAGES.contains(&info.as_str()) {
                     b.close_markdown();
@@ -730,6 +734,15 @@ lists:seq(1, 10).
             written,
             text.replace("```output\n1", "<!-- livebook:{\"output\":true} -->\n\n```\n1")
         );
+    }
+
+    #[test]
+    fn force_markdown_applies_to_the_next_block_only() {
+        let text = "# T\n\n<!-- livebook:{\"force_markdown\":true} -->\n\nJust text.\n\n```elixir\n1\n```\n";
+        let nb = parse(text).unwrap();
+        let cells = &nb.sections[0].cells;
+        assert_eq!(cells.len(), 2);
+        assert_eq!(cells[1].kind, CellKind::Code);
     }
 
     #[test]

@@ -101,6 +101,26 @@ pub struct Notebook {
     pub extras: NotebookExtras,
 }
 
+impl Notebook {
+    /// An empty notebook made in Runyard: one untitled section, no format yet.
+    pub fn new(language: Language) -> Notebook {
+        Notebook {
+            language,
+            sections: vec![Section::default()],
+            ..Notebook::default()
+        }
+    }
+
+    /// Every cell in order (section headings are not cells here).
+    pub fn cells(&self) -> impl Iterator<Item = &Cell> {
+        self.sections.iter().flat_map(|s| &s.cells)
+    }
+
+    pub fn cells_mut(&mut self) -> impl Iterator<Item = &mut Cell> {
+        self.sections.iter_mut().flat_map(|s| &mut s.cells)
+    }
+}
+
 /// How the file wrote what the model does not carry, so that it is written
 /// back the same way.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use runyard::RuntimeConfig;
 use runyard::app::{AppOptions, RunyardApp};
+use runyard::headless::RunOptions;
 use runyard::settings::Dirs;
 
 #[derive(Parser)]
@@ -22,14 +22,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum CliCommand {
-    /// Evaluate a percent-format script (cells split by `# %%`) cell by cell
-    /// in a fresh Python runtime, printing output as it arrives.
+    /// Evaluate a notebook (.ipynb, .livemd, or a .py script with `# %%`
+    /// cells) top to bottom in a fresh Python or Elixir runtime.
+    ///
+    /// A script alone prints its cells' output as it arrives. With --output or
+    /// --inplace the outputs are written into the notebook and progress goes
+    /// to stderr. A failing cell stops the run with exit status 1.
     Run {
-        /// The script to run.
+        /// The notebook to run.
         file: PathBuf,
+        /// Write the evaluated notebook to this file (its extension chooses the format).
+        #[arg(long, short, value_name = "OUT", conflicts_with = "inplace")]
+        output: Option<PathBuf>,
+        /// Write the evaluated notebook over FILE.
+        #[arg(long)]
+        inplace: bool,
         /// The Python interpreter (a name in PATH or a path).
         #[arg(long, value_name = "PATH")]
         python: Option<String>,
+        /// The elixir executable, for Elixir notebooks (a name in PATH or a path).
+        #[arg(long, value_name = "PATH")]
+        elixir: Option<String>,
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
@@ -48,15 +61,24 @@ fn main() -> ExitCode {
     match cli.command {
         Some(CliCommand::Run {
             file,
+            output,
+            inplace,
             python,
+            elixir,
             timeout_init,
         }) => {
+            use std::io::IsTerminal;
             init_logging(None);
-            let mut config =
-                RuntimeConfig::python().with_init_timeout(std::time::Duration::from_secs_f64(timeout_init));
-            config.standalone_mut().executable = python;
+            let options = RunOptions {
+                python,
+                elixir,
+                init_timeout: std::time::Duration::from_secs_f64(timeout_init),
+                output,
+                inplace,
+                progress_bar: std::io::stderr().is_terminal(),
+            };
             // Unlocked handles: the manager thread logs to stderr meanwhile.
-            match runyard::headless::run_script(&file, config, &mut std::io::stdout(), &mut std::io::stderr()) {
+            match runyard::headless::run(&file, &options, &mut std::io::stdout(), &mut std::io::stderr()) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("runyard: {err}");

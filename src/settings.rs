@@ -167,36 +167,10 @@ fn backup_path(path: &Path) -> PathBuf {
 /// Saves atomically: a temporary file in the same folder, then a rename.
 pub fn save(path: &Path, settings: &Settings) -> Result<(), SettingsError> {
     let json = serde_json::to_vec_pretty(settings).expect("settings always serialise");
-    write_atomically(path, &json).map_err(|source| SettingsError::Write {
+    crate::notebook::atomic::write_atomically(path, &json).map_err(|source| SettingsError::Write {
         path: path.into(),
         source,
     })
-}
-
-/// Writes `bytes` to `path` so that a crash at any moment leaves either the
-/// old file or the new one, whole.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

@@ -1,3 +1,125 @@
-//! Notebook file formats.
+//! Notebook files: `.ipynb` (Jupyter), `.livemd` (Livebook) and percent
+//! scripts (`.py`), read into one [`Notebook`] model and written back.
+//!
+//! [`open`] and [`save`] choose the format by extension. Saving is atomic (a
+//! temporary file in the same directory, fsync, rename): a crash at any
+//! moment leaves the old file or the new one, whole. `save` refuses nothing:
+//! callers must not save over a file that [`open`] could not read, or the
+//! user's unreadable file is replaced.
 
+pub mod atomic;
+pub mod error;
+pub mod ipynb;
+mod json;
+pub mod livemd;
+pub mod model;
 pub mod percent;
+mod sections;
+
+use std::io::Read;
+use std::path::Path;
+
+pub use error::{NotebookError, ParseError};
+pub use model::{Cell, CellKind, Format, Heading, Language, Notebook, Object, Output, Section};
+
+/// Files larger than this are refused before they are read: a notebook that
+/// big is most likely not one, and reading it would take the memory of many.
+pub const MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
+
+/// Opens a notebook; the format follows the extension.
+pub fn open(path: &Path) -> Result<Notebook, NotebookError> {
+    let format = Format::from_path(path).ok_or_else(|| NotebookError::UnknownFormat { path: path.into() })?;
+    let text = read_text(path)?;
+    parse(format, &text).map_err(|error| NotebookError::Parse {
+        path: path.into(),
+        error,
+    })
+}
+
+/// Reads a notebook of `format` from text.
+pub fn parse(format: Format, text: &str) -> Result<Notebook, ParseError> {
+    match format {
+        Format::Ipynb => ipynb::parse(text),
+        Format::Livemd => livemd::parse(text),
+        Format::Percent => Ok(percent::to_notebook(text)),
+    }
+}
+
+/// The file's text for `format`.
+pub fn to_string(format: Format, notebook: &Notebook) -> String {
+    match format {
+        Format::Ipynb => ipynb::to_string(notebook),
+        Format::Livemd => livemd::to_string(notebook),
+        Format::Percent => percent::to_string(notebook),
+    }
+}
+
+/// Saves a notebook atomically, in the format its extension names.
+pub fn save(path: &Path, notebook: &Notebook) -> Result<(), NotebookError> {
+    let format = Format::from_path(path).ok_or_else(|| NotebookError::UnknownFormat { path: path.into() })?;
+    let text = to_string(format, notebook);
+    atomic::write_atomically(path, text.as_bytes()).map_err(|source| NotebookError::Write {
+        path: path.into(),
+        source,
+    })?;
+    tracing::info!(path = %path.display(), bytes = text.len(), "notebook saved");
+    Ok(())
+}
+
+/// Reads a file as UTF-8 text, refusing files over [`MAX_FILE_SIZE`] before
+/// reading them and binary content with the line where it shows.
+pub fn read_text(path: &Path) -> Result<String, NotebookError> {
+    let read_error = |source| NotebookError::Read {
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    let too_large = |size| NotebookError::TooLarge {
+        path: path.into(),
+        size,
+        limit: MAX_FILE_SIZE,
+    };
+    if size > MAX_FILE_SIZE {
+        return Err(too_large(size));
+    }
+    // The size can change (or lie, for special files): read one byte past the limit at most.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_large(bytes.len() as u64));
+    }
+    decode(bytes).map_err(|error| NotebookError::Parse {
+        path: path.into(),
+        error,
+    })
+}
+
+fn decode(bytes: Vec<u8>) -> Result<String, ParseError> {
+    if let Some(nul) = bytes.iter().position(|b| *b == 0) {
+        return Err(ParseError::Binary {
+            line: position(&bytes, nul).0,
+        });
+    }
+    match String::from_utf8(bytes) {
+        // A byte order mark is not part of the text.
+        Ok(text) => Ok(match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }),
+        Err(err) => {
+            let (line, column) = position(err.as_bytes(), err.utf8_error().valid_up_to());
+            Err(ParseError::NotUtf8 { line, column })
+        }
+    }
+}
+
+/// 1-based line and column (in bytes) of a byte offset.
+fn position(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = offset - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+    (line, column)
+}

@@ -1,0 +1,337 @@
+//! `runyard run`: evaluates a notebook cell by cell in a fresh standalone
+//! runtime, with no window. A percent script alone streams what each cell
+//! prints to stdout; with `--output` or `--inplace` (and for every notebook
+//! format) the outputs are written into the notebook, see [`notebook`].
+
+mod notebook;
+mod progress;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::manager::{Evaluation, Event, Manager, ManagerError, Outcome, SessionId};
+use crate::notebook::percent::{self, CellKind};
+use crate::notebook::{Format, NotebookError};
+use crate::protocol::Stream;
+use crate::runtime::{InitError, RuntimeConfig};
+
+pub use notebook::run_notebook;
+
+/// What `runyard run` was asked.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The Python interpreter (name in PATH or path); `None`: `python3`.
+    pub python: Option<String>,
+    /// The `elixir` executable; `None`: `elixir` from PATH.
+    pub elixir: Option<String>,
+    pub init_timeout: Duration,
+    /// Write the evaluated notebook here (its extension chooses the format).
+    pub output: Option<PathBuf>,
+    /// Write the evaluated notebook over the one that was read.
+    pub inplace: bool,
+    /// Show a progress bar (stderr is a terminal) rather than one line per cell.
+    pub progress_bar: bool,
+}
+
+impl RunOptions {
+    pub fn new() -> RunOptions {
+        RunOptions {
+            python: None,
+            elixir: None,
+            init_timeout: crate::runtime::DEFAULT_INIT_TIMEOUT,
+            output: None,
+            inplace: false,
+            progress_bar: false,
+        }
+    }
+
+    fn config(&self, language: &crate::notebook::Language) -> Option<RuntimeConfig> {
+        use crate::notebook::Language;
+        let (mut config, executable) = match language {
+            Language::Python => (RuntimeConfig::python(), &self.python),
+            Language::Elixir => (RuntimeConfig::elixir(), &self.elixir),
+            Language::Other(_) => return None,
+        };
+        config.standalone_mut().executable = executable.clone();
+        Some(config.with_init_timeout(self.init_timeout))
+    }
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs `path`: a percent script (or any file not named as a notebook) with
+/// neither `--output` nor `--inplace` streams its output as before; anything
+/// else is evaluated into a notebook.
+pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), RunError> {
+    let notebook = matches!(Format::from_path(path), Some(Format::Ipynb | Format::Livemd));
+    if !notebook && options.output.is_none() && !options.inplace {
+        let config = options
+            .config(&crate::notebook::Language::Python)
+            .expect("Python has a runtime");
+        return run_script(path, config, out, err).map(|_| ());
+    }
+    run_notebook(path, options, out, err)
+}
+
+/// Names a cell in messages: `cell 3 (line 12, section "Setup")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellName {
+    /// 1-based among the notebook's code cells, as an editor numbers runs.
+    pub number: usize,
+    pub line: Option<usize>,
+    pub id: Option<String>,
+    pub section: Option<String>,
+}
+
+impl std::fmt::Display for CellName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cell {}", self.number)?;
+        let mut details = Vec::new();
+        if let Some(line) = self.line {
+            details.push(format!("line {line}"));
+        }
+        if let Some(id) = &self.id {
+            details.push(format!("id {id}"));
+        }
+        if let Some(section) = self.section.as_deref().filter(|s| !s.is_empty()) {
+            details.push(format!("section {section:?}"));
+        }
+        if !details.is_empty() {
+            write!(f, " ({})", details.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} is not UTF-8 text", path.display())]
+    NotText { path: PathBuf },
+    #[error(transparent)]
+    Notebook(#[from] NotebookError),
+    #[error("--output {} has no notebook format Runyard knows (use .ipynb, .livemd or .py)", path.display())]
+    OutputFormat { path: PathBuf },
+    #[error("the notebook's language is {language}; Runyard runs Python and Elixir notebooks")]
+    NoRuntime { language: String },
+    #[error(transparent)]
+    Manager(#[from] ManagerError),
+    #[error("the runtime could not be started: {error}{}", detail(error))]
+    Init { error: InitError },
+    #[error("{cell} failed")]
+    CellFailed { cell: CellName },
+    #[error("{cell} was interrupted")]
+    CellInterrupted { cell: CellName },
+    #[error("the runtime terminated unexpectedly with {exit} during {cell}{}", tail(stderr_tail))]
+    NodeDown {
+        cell: CellName,
+        exit: crate::runtime::ExitInfo,
+        stderr_tail: String,
+    },
+    #[error("{cell} did not finish: {reason}")]
+    Aborted { cell: CellName, reason: String },
+    #[error("cannot write output: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+impl RunError {
+    /// Errors in what was asked (a missing file) exit with 2, failures of the
+    /// notebook or its runtime with 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Read { .. }
+            | RunError::NotText { .. }
+            | RunError::Notebook(_)
+            | RunError::OutputFormat { .. }
+            | RunError::NoRuntime { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+fn detail(error: &InitError) -> String {
+    match error {
+        InitError::ExecutableNotFound { searched, .. } => format!(
+            " (searched {})",
+            searched
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":")
+        ),
+        _ => error.stderr_tail().map(tail).unwrap_or_default(),
+    }
+}
+
+fn tail(text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; its last words on stderr:\n{}", text.trim_end())
+    }
+}
+
+/// Runs a percent-format script, writing cell output to `out` / `err`.
+pub fn run_script(
+    path: &Path,
+    config: RuntimeConfig,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<usize, RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| RunError::NotText { path: path.into() })?;
+    let cells: Vec<_> = percent::parse(&text)
+        .into_iter()
+        .filter(|c| c.kind == CellKind::Code)
+        .collect();
+
+    let manager = Manager::start_headless()?;
+    let session = SessionId(1);
+    manager.connect(session, config);
+    wait_connected(&manager)?;
+
+    let file = path.display().to_string();
+    let mut prev: Option<String> = None;
+    for (index, cell) in cells.iter().enumerate() {
+        let number = index + 1;
+        if cell.source.trim().is_empty() {
+            continue;
+        }
+        let evaluation_ref = format!("cell-{number}");
+        // Padding with blank lines makes the runtime's line numbers the file's.
+        let code = format!("{}{}", "\n".repeat(cell.first_line - 1), cell.source);
+        manager.evaluate(
+            session,
+            Evaluation {
+                container: "main".into(),
+                evaluation_ref: evaluation_ref.clone(),
+                prev_evaluation_ref: prev.clone(),
+                code,
+                file: file.clone(),
+            },
+        );
+        let name = CellName {
+            number,
+            line: Some(cell.first_line),
+            id: None,
+            section: None,
+        };
+        let outcome = wait_finished(&manager, &evaluation_ref, &mut |arrived| {
+            let (sink, text): (&mut dyn Write, _) = match arrived {
+                Arrived::Output(Stream::Stdout, text) => (&mut *out, text),
+                Arrived::Output(Stream::Stderr, text) | Arrived::Stray(text) => (&mut *err, text),
+            };
+            sink.write_all(text.as_bytes()).and_then(|_| sink.flush())
+        })
+        .map_err(|e| e.into_run_error(name.clone()))?;
+        match outcome {
+            Outcome::Ok { value } => {
+                if let Some(value) = value {
+                    writeln!(out, "{value}")?;
+                }
+            }
+            Outcome::Error(error) => {
+                out.flush()?;
+                let text = if error.formatted.is_empty() {
+                    format!("{}: {}", error.kind, error.message)
+                } else {
+                    error.formatted.clone()
+                };
+                write!(err, "{}", text)?;
+                if !text.ends_with('\n') {
+                    writeln!(err)?;
+                }
+                return Err(RunError::CellFailed { cell: name });
+            }
+            Outcome::Interrupted(_) => return Err(RunError::CellInterrupted { cell: name }),
+            Outcome::Aborted { reason } => return Err(RunError::Aborted { cell: name, reason }),
+        }
+        prev = Some(evaluation_ref);
+    }
+    out.flush()?;
+    manager.shutdown();
+    Ok(cells.len())
+}
+
+fn wait_connected(manager: &Manager) -> Result<(), RunError> {
+    loop {
+        match manager.recv_timeout(Duration::from_secs(3600)) {
+            Some(Event::Connected { info, .. }) => {
+                tracing::info!(node = %info.name, executable = %info.executable, "connected");
+                return Ok(());
+            }
+            Some(Event::InitFailed { error, .. }) => return Err(RunError::Init { error }),
+            Some(_) => {}
+            None => {
+                return Err(RunError::Init {
+                    error: InitError::BadHandshake {
+                        detail: "the manager stopped".into(),
+                    },
+                });
+            }
+        }
+    }
+}
+
+enum Waited {
+    NodeDown {
+        exit: crate::runtime::ExitInfo,
+        stderr_tail: String,
+    },
+    Io(std::io::Error),
+}
+
+impl Waited {
+    fn into_run_error(self, cell: CellName) -> RunError {
+        match self {
+            Waited::NodeDown { exit, stderr_tail } => RunError::NodeDown {
+                cell,
+                exit,
+                stderr_tail,
+            },
+            Waited::Io(e) => RunError::Write(e),
+        }
+    }
+}
+
+/// What a runtime wrote while an evaluation ran.
+enum Arrived<'a> {
+    Output(Stream, &'a str),
+    /// Bytes outside the protocol's frames.
+    Stray(&'a str),
+}
+
+/// Waits for an evaluation's end, passing what the runtime writes to
+/// `on_output` as it arrives.
+fn wait_finished(
+    manager: &Manager,
+    evaluation_ref: &str,
+    on_output: &mut dyn FnMut(Arrived) -> std::io::Result<()>,
+) -> Result<Outcome, Waited> {
+    loop {
+        let Some(event) = manager.recv_timeout(Duration::from_secs(3600)) else {
+            continue;
+        };
+        match event {
+            Event::Output { stream, text, .. } => on_output(Arrived::Output(stream, &text)).map_err(Waited::Io)?,
+            Event::StrayOutput { text, .. } => on_output(Arrived::Stray(&text)).map_err(Waited::Io)?,
+            Event::EvaluationFinished {
+                evaluation_ref: r,
+                outcome,
+                ..
+            } if r == evaluation_ref => return Ok(outcome),
+            Event::NodeDown { exit, stderr_tail, .. } => return Err(Waited::NodeDown { exit, stderr_tail }),
+            Event::Warning { message, .. } => tracing::warn!("{message}"),
+            _ => {}
+        }
+    }
+}

@@ -331,6 +331,7 @@ fn evaluation(evaluation_ref: &str, code: &str) -> Evaluation {
         container: "bench".into(),
         evaluation_ref: evaluation_ref.into(),
         prev_evaluation_ref: None,
+        prev_container: None,
         code: code.into(),
         file: "cell 1".into(),
     }
@@ -596,6 +597,7 @@ impl RawAgent {
             container: "bench".into(),
             evaluation_ref: evaluation_ref.into(),
             prev_evaluation_ref: None,
+            prev_container: None,
             code: "1+1".into(),
             file: "cell 1".into(),
         });

@@ -23,6 +23,10 @@ pub enum ToAgent {
         evaluation_ref: String,
         #[serde(rename = "prev")]
         prev_evaluation_ref: Option<String>,
+        /// The container `prev` was evaluated in, when not this one: a section's
+        /// first cell continues from the last cell of the section above.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prev_container: Option<String>,
         code: String,
         /// Names the code in tracebacks, e.g. `cell 3`.
         file: String,
@@ -333,6 +337,7 @@ mod tests {
             container: "s1".into(),
             evaluation_ref: "c2".into(),
             prev_evaluation_ref: None,
+            prev_container: None,
             code: "print('a\nb')".into(),
             file: "cell 2".into(),
         });

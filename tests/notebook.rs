@@ -145,7 +145,7 @@ fn a_million_printed_lines_stay_bounded_with_the_left_out_count_shown() {
 }
 
 #[test]
-fn markdown_cells_render_and_sections_are_separate_containers() {
+fn markdown_cells_render_and_a_new_section_continues_from_the_one_above() {
     let mut w = notebook(&["shared = 1"]);
     w.click("Evaluate");
     w.wait_until("evaluated", |app| {
@@ -158,7 +158,16 @@ fn markdown_cells_render_and_sections_are_separate_containers() {
     w.wait_until("evaluated", |app| {
         evaluated(&app.sessions[0].nth_cell(1).unwrap().state)
     });
-    assert_eq!(value(&w, 1).as_deref(), Some("False"), "a new section starts fresh");
+    assert_eq!(
+        value(&w, 1).as_deref(),
+        Some("True"),
+        "a section continues from the one above"
+    );
+    assert_ne!(
+        w.app().sessions[0].sections[0].id.container(),
+        w.app().sessions[0].sections[1].id.container(),
+        "each section is its own container"
+    );
 
     w.click_nth("+ Markdown", 0);
     w.harness

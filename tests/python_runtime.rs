@@ -463,3 +463,25 @@ fn stderr_and_stdout_are_told_apart() {
     assert_eq!(result.stdout, "out\n");
     assert_eq!(result.stderr, "warn\n");
 }
+
+#[test]
+fn an_evaluation_can_start_from_a_context_in_another_container() {
+    let mut h = connected();
+    h.submit(S, "section-1", "a", None, "x = 41");
+    h.finish(S, "a");
+    h.manager.evaluate(
+        S,
+        runyard::Evaluation {
+            container: "section-2".into(),
+            evaluation_ref: "b".into(),
+            prev_evaluation_ref: Some("a".into()),
+            prev_container: Some("section-1".into()),
+            code: "x + 1".into(),
+            file: "cell b".into(),
+        },
+    );
+    assert_eq!(h.finish(S, "b").value(), Some("42"));
+    // Without naming the other container, `a` is not found in section-2.
+    h.submit(S, "section-2", "c", Some("a"), "x");
+    assert_eq!(h.finish(S, "c").error().kind, "RunyardError");
+}

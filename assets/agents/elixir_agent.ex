@@ -675,7 +675,9 @@ defmodule RunyardAgent do
   defp handle("evaluate", %{"container" => c, "ref" => r, "code" => code} = msg, st)
        when is_binary(code) do
     file = Map.get(msg, "file") || "nofile"
-    enqueue({:evaluate, key(c), key(r), key(msg["prev"]), code, to_string(file), r}, st)
+    # A section's first cell chains from the last cell of the section above: another container.
+    prev = if p = key(msg["prev"]), do: {key(msg["prev_container"] || c), p}
+    enqueue({:evaluate, key(c), key(r), prev, code, to_string(file), r}, st)
   end
 
   defp handle("forget", %{"container" => c, "ref" => r}, st),
@@ -1203,11 +1205,11 @@ defmodule node_module do
             err =
               error_object(
                 "RunyardError",
-                "no stored context for evaluation #{inspect(prev)} in container #{inspect(c)}",
+                "no stored context for evaluation #{inspect(elem(prev, 1))} in container #{inspect(elem(prev, 0))}",
                 nil,
                 nil,
                 [],
-                "** (RunyardError) no stored context for evaluation #{inspect(prev)}\n"
+                "** (RunyardError) no stored context for evaluation #{inspect(elem(prev, 1))}\n"
               )
 
             send(st.main, {:runyard_result, raw_ref, "error", nil, err, 0})
@@ -1272,7 +1274,7 @@ defmodule node_module do
   end
 
   defp context(_st, _c, nil), do: {:ok, :fresh}
-  defp context(st, c, prev), do: Map.fetch(st.contexts, {c, prev})
+  defp context(st, _c, {prev_container, prev}), do: Map.fetch(st.contexts, {prev_container, prev})
 
   defp put_context(st, cur, ctx),
     do: %{st | contexts: Map.put(st.contexts, {cur.container, cur.ref}, ctx)}

@@ -498,10 +498,11 @@ def evaluate(m):
     t0 = time.perf_counter()
     c, ref, prev, file, code = m['container'], m['ref'], m['prev'], m['file'], m['code']
     begin(ref)
-    snap = FRESH if prev is None else SNAP.get((c, prev))
+    pc = m.get('prev_container') or c  # a section's first cell chains from the section above
+    snap = FRESH if prev is None else SNAP.get((pc, prev))
     if snap is None:
         status, value, err = 'error', None, rerr('no stored context for evaluation %r in container %r '
-                                                 '(never evaluated, or forgotten)' % (prev, c))
+                                                 '(never evaluated, or forgotten)' % (prev, pc))
     else:
         mod = MODS.get(c)
         if mod is None:

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::manager::{Command, Manager, ManagerError, SessionId};
 use crate::runtime::RuntimeConfig;
-use crate::session::{CellId, CellState, Session};
+use crate::session::{CellId, CellState, Session, Status};
 use crate::settings::{self, Dirs, Settings};
 
 pub use configure::ConfigureDialog;
@@ -208,7 +208,12 @@ impl RunyardApp {
             .selected
             .and_then(|id| self.session(id))
             .is_some_and(|s| s.cells().any(|c| matches!(c.state, CellState::Evaluating { .. })));
-        if evaluating {
+        // A starting runtime shows how long it has been starting.
+        let starting = self
+            .selected
+            .and_then(|id| self.session(id))
+            .is_some_and(|s| s.status() == Status::Starting);
+        if evaluating || starting {
             ctx.request_repaint_after(ELAPSED_REFRESH);
         }
     }

@@ -215,6 +215,7 @@ pub fn run_script(
                 container: "main".into(),
                 evaluation_ref: evaluation_ref.clone(),
                 prev_evaluation_ref: prev.clone(),
+                prev_container: None,
                 code,
                 file: file.clone(),
             },

@@ -170,6 +170,7 @@ fn evaluate(
                 container: CONTAINER.into(),
                 evaluation_ref: evaluation_ref.clone(),
                 prev_evaluation_ref: prev.clone(),
+                prev_container: None,
                 code,
                 file,
             },

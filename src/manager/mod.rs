@@ -36,6 +36,8 @@ pub struct Evaluation {
     pub evaluation_ref: String,
     /// Whose bindings to start from; `None` starts fresh.
     pub prev_evaluation_ref: Option<String>,
+    /// The container of `prev_evaluation_ref` when it is not `container`.
+    pub prev_container: Option<String>,
     pub code: String,
     /// How tracebacks name this code, e.g. `cell 3`.
     pub file: String,

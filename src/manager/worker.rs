@@ -246,6 +246,7 @@ impl Worker {
             container: evaluation.container,
             evaluation_ref: evaluation.evaluation_ref,
             prev_evaluation_ref: evaluation.prev_evaluation_ref,
+            prev_container: evaluation.prev_container,
             code: evaluation.code,
             file: evaluation.file,
         };

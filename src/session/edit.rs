@@ -141,9 +141,12 @@ impl Session {
         }
     }
 
-    /// Marks evaluated cells of section `s` from index `start` on as stale.
+    /// Marks evaluated cells from cell `start` of section `s` on, through the
+    /// end of the notebook, as stale: they all chain from what changed.
     pub(super) fn mark_stale_from(&mut self, s: usize, start: usize) {
-        for cell in self.sections[s].cells.iter_mut().skip(start) {
+        let (this, below) = self.sections[s..].split_at_mut(1);
+        let later = this[0].cells.iter_mut().skip(start);
+        for cell in later.chain(below.iter_mut().flat_map(|x| x.cells.iter_mut())) {
             if cell.is_evaluated() {
                 cell.state = CellState::Stale;
             }
@@ -249,6 +252,10 @@ impl Session {
         }
         self.queue.retain(|q| !ids.contains(q));
         let removed = self.sections.remove(i);
+        // The sections below chained through it.
+        if removed.cells.iter().any(Cell::is_evaluated) && i < self.sections.len() {
+            self.mark_stale_from(i, 0);
+        }
         if matches!(self.runtime, RuntimeState::Connected { .. }) {
             commands.push(Command::DropContainer {
                 session: self.id,
@@ -292,6 +299,9 @@ impl Session {
                 section.cells.iter_mut().for_each(stale);
                 let index = index.min(self.sections.len());
                 self.sections.insert(index, section);
+                if index + 1 < self.sections.len() {
+                    self.mark_stale_from(index + 1, 0);
+                }
             }
             None => {}
         }

@@ -1,64 +1,58 @@
 //! The evaluation queue, with Livebook's semantics: each section is a
-//! container; a code cell chains from the nearest code cell above it in its
-//! section (the first starts fresh). Cells are sent one at a time, so that an
-//! interrupt can unqueue the rest.
+//! container, and the notebook is one chain — a code cell starts from the
+//! context of the nearest code cell above it, which for a section's first
+//! cell is the last code cell of a section above (Livebook's non-branching
+//! sections; a Jupyter notebook split at `##` headings keeps its imports).
+//! The notebook's first code cell starts fresh. Cells are sent one at a
+//! time, so that an interrupt can unqueue the rest.
 
 use super::cell::{Cell, CellId, CellState};
 use super::{RuntimeState, Session};
 use crate::manager::{Command, Evaluation};
 
 impl Session {
-    /// Queues a code cell, and before it every code cell above it in its
-    /// section that is not up to date. Starts the runtime first if there is
-    /// none (lazy start, as in Livebook).
+    /// Queues a code cell, and before it every code cell above it that is not
+    /// up to date. Starts the runtime first if there is none (lazy start, as
+    /// in Livebook).
     pub fn evaluate(&mut self, id: CellId) -> Vec<Command> {
-        let Some((s, c)) = self.locate(id) else {
-            return Vec::new();
-        };
-        if !self.sections[s].cells[c].is_code() {
+        if !self.cell(id).is_some_and(Cell::is_code) {
             return Vec::new();
         }
-        for i in 0..=c {
-            let cell = &self.sections[s].cells[i];
+        let mut to_queue = Vec::new();
+        for cell in self.cells() {
             let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);
-            if cell.is_code() && !waiting && (i == c || !cell.is_up_to_date()) {
-                let id = cell.id;
-                self.sections[s].cells[i].queue();
-                self.queue.push_back(id);
+            if cell.is_code() && !waiting && (cell.id == id || !cell.is_up_to_date()) {
+                to_queue.push(cell.id);
             }
+            if cell.id == id {
+                break;
+            }
+        }
+        for id in to_queue {
+            if let Some(cell) = self.cell_mut(id) {
+                cell.queue();
+            }
+            self.queue.push_back(id);
         }
         self.start_or_pump()
     }
 
-    /// Queues every code cell that is not up to date, section by section.
+    /// Queues every code cell that is not up to date.
     pub fn evaluate_all(&mut self) -> Vec<Command> {
-        let lasts: Vec<CellId> = self
-            .sections
-            .iter()
-            .filter_map(|s| {
-                s.cells
-                    .iter()
-                    .rev()
-                    .find(|c| c.is_code() && !c.is_up_to_date())
-                    .map(|c| c.id)
-            })
-            .collect();
-        let mut commands = Vec::new();
-        for id in lasts {
-            commands.extend(self.evaluate(id));
+        match self.cells().filter(|c| c.is_code() && !c.is_up_to_date()).last() {
+            Some(last) => self.evaluate(last.id),
+            None => Vec::new(),
         }
-        commands
     }
 
     pub fn is_queued(&self, id: CellId) -> bool {
         self.queue.contains(&id)
     }
 
-    /// Takes a queued cell off the queue, and the queued cells below it in its
-    /// section, which would chain from it.
+    /// Takes a queued cell off the queue, and the queued cells below it,
+    /// which would chain from it.
     pub fn unqueue(&mut self, id: CellId) {
-        let Some((s, c)) = self.locate(id) else { return };
-        let below: Vec<CellId> = self.sections[s].cells[c..].iter().map(|c| c.id).collect();
+        let below: Vec<CellId> = self.cells().map(|c| c.id).skip_while(|c| *c != id).collect();
         let (gone, kept): (Vec<CellId>, Vec<CellId>) = self.queue.drain(..).partition(|q| below.contains(q));
         self.queue = kept.into();
         for id in gone {
@@ -85,25 +79,35 @@ impl Session {
             return Vec::new();
         };
         let (s, c) = self.locate(id).expect("queued cells exist");
-        let section = &self.sections[s];
-        let prev = section.cells[..c]
+        let container = self.sections[s].id.container();
+        // The nearest code cell above, in this section or a section above.
+        let prev = self
+            .sections
             .iter()
-            .rev()
-            .find(|x| x.is_code())
-            .map(Cell::evaluation_ref);
-        let container = section.id.container();
+            .flat_map(|section| section.cells.iter().map(move |cell| (section.id, cell)))
+            .take_while(|(_, cell)| cell.id != id)
+            .filter(|(_, cell)| cell.is_code())
+            .last()
+            .map(|(section, cell)| (section.container(), cell.evaluation_ref()));
         let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
         self.mark_stale_from(s, c + 1);
         self.evaluation_count += 1;
         let cell = &mut self.sections[s].cells[c];
         cell.start(self.evaluation_count);
         self.running = Some(id);
+        let (prev_container, prev_evaluation_ref) = match prev {
+            Some((prev_container, prev_ref)) => {
+                ((prev_container != container).then_some(prev_container), Some(prev_ref))
+            }
+            None => (None, None),
+        };
         vec![Command::Evaluate {
             session: self.id,
             evaluation: Evaluation {
                 container,
                 evaluation_ref: cell.evaluation_ref(),
-                prev_evaluation_ref: prev,
+                prev_evaluation_ref,
+                prev_container,
                 code: cell.code.clone(),
                 file: format!("cell {number}"),
             },

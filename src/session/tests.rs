@@ -300,26 +300,46 @@ fn containers(commands: &[Command]) -> Vec<String> {
         .collect()
 }
 
+fn prev_containers(commands: &[Command]) -> Vec<Option<String>> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Evaluate { evaluation, .. } => Some(evaluation.prev_container.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn each_section_is_a_container_whose_first_cell_starts_fresh() {
+fn each_section_is_a_container_chained_from_the_section_above() {
     let mut s = connected();
     let first = s.add_section("Setup");
     let a = s.insert_cell(first, None, CellKind::Code, "x = 1".into());
     let second = s.add_section("Analysis");
     let md = s.insert_cell(second, None, CellKind::Markdown, "# Notes".into());
-    let b = s.insert_cell(second, Some(md), CellKind::Code, "y = 2".into());
+    let b = s.insert_cell(second, Some(md), CellKind::Code, "y = x".into());
     let c = s.insert_cell(second, Some(b), CellKind::Code, "y + 1".into());
 
-    let commands = s.evaluate(a);
-    assert_eq!(containers(&commands), [first.container()]);
-    s.apply(&finished(&a.evaluation_ref(), ok()));
-    // The Markdown cell is not evaluated; b starts its section fresh.
+    // Evaluating c runs a (fresh: the notebook's first code cell), then b, then c.
     let commands = s.evaluate(c);
-    assert_eq!(evaluations(&commands), [(b.evaluation_ref(), None)]);
+    assert_eq!(evaluations(&commands), [(a.evaluation_ref(), None)]);
+    assert_eq!(containers(&commands), [first.container()]);
+    // b starts its section from a's context, in the section above: the
+    // Markdown cell between them is skipped.
+    let commands = s.apply(&finished(&a.evaluation_ref(), ok()));
+    assert_eq!(evaluations(&commands), [(b.evaluation_ref(), Some(a.evaluation_ref()))]);
     assert_eq!(containers(&commands), [second.container()]);
+    assert_eq!(prev_containers(&commands), [Some(first.container())]);
+    // c chains from b in its own section: no other container named.
     let commands = s.apply(&finished(&b.evaluation_ref(), ok()));
     assert_eq!(evaluations(&commands), [(c.evaluation_ref(), Some(b.evaluation_ref()))]);
+    assert_eq!(prev_containers(&commands), [None]);
+    s.apply(&finished(&c.evaluation_ref(), ok()));
     assert_eq!(s.cell(md).unwrap().state, CellState::Fresh);
+    // Changing the first section makes the second one stale too.
+    s.set_code(a, "x = 2".into());
+    assert_eq!(s.cell(b).unwrap().state, CellState::Stale);
+    assert_eq!(s.cell(c).unwrap().state, CellState::Stale);
 }
 
 #[test]

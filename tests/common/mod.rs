@@ -123,6 +123,7 @@ impl Harness {
                 container: container.into(),
                 evaluation_ref: evaluation_ref.into(),
                 prev_evaluation_ref: prev.map(Into::into),
+                prev_container: None,
                 code: code.into(),
                 file: format!("cell {evaluation_ref}"),
             },

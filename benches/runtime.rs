@@ -217,6 +217,10 @@ struct Lang {
     bare_start: &'static [&'static str],
     /// A started interpreter that does nothing (kill and idle baselines).
     idle: &'static [&'static str],
+    /// Whether the idle interpreter runs as a distributed node (Elixir: with a
+    /// unique `--sname` and the agent's `--erl` flags, so that it is the same
+    /// kind of BEAM as a runtime node, minus the agent).
+    idle_node: bool,
     /// A bare loop evaluating stdin lines and printing the value.
     eval_loop: &'static [&'static str],
     /// The agent's arguments (ending with [`RAW_TOKEN`]), driven without the manager.
@@ -232,6 +236,7 @@ impl Lang {
             exe: exe.into(),
             bare_start: &["-c", "pass"],
             idle: &["-c", "import time; time.sleep(100)"],
+            idle_node: false,
             eval_loop: &["-c", "import sys\nfor line in sys.stdin: print(eval(line), flush=True)"],
             raw_agent: python::agent_args("python-rawbench", RAW_TOKEN),
             settle: Duration::from_millis(500),
@@ -248,6 +253,7 @@ impl Lang {
             exe: exe.into(),
             bare_start: &["-e", ""],
             idle: &["-e", "Process.sleep(:infinity)"],
+            idle_node: true,
             eval_loop: &[
                 "-e",
                 "for line <- IO.stream(:stdio, :line), do: IO.puts(elem(Code.eval_string(line), 0))",
@@ -267,6 +273,10 @@ impl Lang {
 
     fn idle_command(&self) -> Proc {
         let mut command = Proc::new(&self.exe);
+        if self.idle_node {
+            let name = format!("runyard-benchidle-{}", runyard::runtime::short_id());
+            command.args(["--sname", &name, "--erl", elixir::ERL_FLAGS]);
+        }
         command.args(self.idle);
         command
     }
@@ -1218,7 +1228,7 @@ fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut
                     met: Some(met),
                 });
                 rows.push(Row {
-                    what: "   same for an idle `elixir -e 'Process.sleep(:infinity)'`".into(),
+                    what: "   same for an idle node (`elixir --sname … -e 'Process.sleep(:infinity)'`)".into(),
                     figure: "".into(),
                     baseline: format!("{:.2} ms", median(&f.baseline_python)),
                     goal: "-".into(),
@@ -1262,7 +1272,7 @@ fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut
                         f.window
                     ),
                     baseline: format!(
-                        "{bt:.2} % ({} ticks)  idle `elixir -e 'Process.sleep(:infinity)'`",
+                        "{bt:.2} % ({} ticks)  idle `elixir --sname … -e` node",
                         f.baseline_ticks
                     ),
                     goal: "≈ 0 %".into(),
@@ -1276,7 +1286,7 @@ fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut
                 rows.push(Row {
                     what: "   Elixir node RSS (connected, idle)".into(),
                     figure: format!("{rss:.1} MiB ({rss_eval:.1} MiB after an evaluation)"),
-                    baseline: format!("{base:.1} MiB  idle `elixir -e` (no distribution)"),
+                    baseline: format!("{base:.1} MiB  idle `elixir --sname … -e` node"),
                     goal: "-".into(),
                     met: None,
                 });

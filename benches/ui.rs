@@ -18,7 +18,7 @@ fn harness(home: &std::path::Path) -> Harness<'static, RunyardApp> {
     let dirs = Dirs::under(home);
     Harness::builder()
         .with_size(egui::vec2(1280.0, 860.0))
-        .build_eframe(move |cc| RunyardApp::new(cc, AppOptions { dirs }).expect("the app starts"))
+        .build_eframe(move |cc| RunyardApp::new(cc, AppOptions::new(dirs)).expect("the app starts"))
 }
 
 /// Median and p95 of one frame: the app's layout plus tessellation.

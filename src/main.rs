@@ -15,9 +15,12 @@ use runyard::settings::Dirs;
     version,
     about = "Notebook sessions with supervised runtime processes"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<CliCommand>,
+    /// Notebook files to open in the window (.ipynb, .livemd, .py).
+    files: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -86,11 +89,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        None => run_window(),
+        None => run_window(cli.files),
     }
 }
 
-fn run_window() -> ExitCode {
+fn run_window(files: Vec<PathBuf>) -> ExitCode {
     let dirs = Dirs::platform();
     init_logging(Some(&dirs.log_file()));
     tracing::info!("Runyard {} starting", env!("CARGO_PKG_VERSION"));
@@ -107,7 +110,7 @@ fn run_window() -> ExitCode {
     let result = eframe::run_native(
         "Runyard",
         options,
-        Box::new(move |cc| Ok(Box::new(RunyardApp::new(cc, AppOptions { dirs })?))),
+        Box::new(move |cc| Ok(Box::new(RunyardApp::new(cc, AppOptions { dirs, open: files })?))),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub theme: Theme,
     /// The window's inner size in points, as it was at exit.
     pub window_size: Option<[f32; 2]>,
+    /// Notebook files opened or saved lately, the latest first.
+    pub recent_files: Vec<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -37,6 +39,7 @@ impl Default for Settings {
             default_init_timeout: crate::runtime::DEFAULT_INIT_TIMEOUT.as_secs_f64(),
             theme: Theme::System,
             window_size: None,
+            recent_files: Vec::new(),
         }
     }
 }

@@ -285,6 +285,34 @@ fn bindings_and_aliases_chain_across_cells_as_in_livebook() {
 }
 
 #[test]
+fn a_sections_first_cell_chains_from_the_section_above() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.submit(S, "section-1", "a", None, "alias String, as: Str\nx = 41");
+    h.finish(S, "a");
+    h.manager.evaluate(
+        S,
+        runyard::Evaluation {
+            container: "section-2".into(),
+            evaluation_ref: "b".into(),
+            prev_evaluation_ref: Some("a".into()),
+            prev_container: Some("section-1".into()),
+            code: "{x + 1, Str.upcase(\"a\")}".into(),
+            file: "cell b".into(),
+        },
+    );
+    assert_eq!(h.finish(S, "b").value(), Some("{42, \"A\"}"), "binding and aliases");
+    // Without naming the other container, `a` is not found in section-2.
+    h.submit(S, "section-2", "c", Some("a"), "x");
+    assert_eq!(h.finish(S, "c").error().kind, "RunyardError");
+    // What b left is stored in its own container.
+    h.submit(S, "section-2", "d", Some("b"), "x");
+    assert_eq!(h.finish(S, "d").value(), Some("41"));
+}
+
+#[test]
 fn modules_defined_in_a_cell_work_later_and_are_replaced_quietly() {
     if skip() {
         return;

@@ -3,6 +3,7 @@
 //! here touches a process, a pipe or a socket, and nothing waits.
 
 mod configure;
+mod files;
 mod highlight;
 mod logs;
 mod notebook_view;
@@ -25,6 +26,12 @@ use crate::settings::{self, Dirs, Settings};
 
 pub use configure::ConfigureDialog;
 
+const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+const SAVE: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
+const SAVE_AS: egui::KeyboardShortcut =
+    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::S);
+/// How often unsaved changes are written to the autosave folder.
+const AUTOSAVE: Duration = Duration::from_secs(5);
 const EVALUATE_ALL: egui::KeyboardShortcut =
     egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
 const INTERRUPT: egui::KeyboardShortcut =
@@ -39,6 +46,14 @@ const ELAPSED_REFRESH: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct AppOptions {
     pub dirs: Dirs,
+    /// Notebook files to open (from the command line).
+    pub open: Vec<PathBuf>,
+}
+
+impl AppOptions {
+    pub fn new(dirs: Dirs) -> AppOptions {
+        AppOptions { dirs, open: Vec::new() }
+    }
 }
 
 pub struct RunyardApp {
@@ -61,12 +76,27 @@ pub struct RunyardApp {
     notebooks: HashMap<SessionId, notebook_view::NotebookUi>,
     last_memory_poll: Instant,
     window_size: Option<[f32; 2]>,
+    dirs: Dirs,
+    files: files::FileState,
+    /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
+    pending_restore: Vec<PathBuf>,
+    last_autosave: Instant,
+    /// Each session's scroll position, remembered at exit.
+    scroll: HashMap<SessionId, f32>,
+    /// Scroll positions to restore on the next frame.
+    scroll_to: HashMap<SessionId, f32>,
+    /// The window was asked to close while notebooks had unsaved changes.
+    confirm_close: bool,
+    /// Closing was confirmed (or nothing was unsaved).
+    closing: bool,
+    was_focused: bool,
 }
 
 impl RunyardApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
         let ctx = cc.egui_ctx.clone();
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
+        let dirs = options.dirs.clone();
         let settings_path = options.dirs.settings_file();
         let (settings, error) = settings::load(&settings_path);
         if let Some(error) = &error {
@@ -91,11 +121,43 @@ impl RunyardApp {
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
             window_size: None,
-        })
+            pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            dirs,
+            files: files::FileState::default(),
+            last_autosave: Instant::now(),
+            scroll: HashMap::new(),
+            scroll_to: HashMap::new(),
+            confirm_close: false,
+            closing: false,
+            was_focused: true,
+        }
+        .started(&options.open))
+    }
+
+    /// Reopens last run's sessions, then the files asked for.
+    fn started(mut self, open: &[PathBuf]) -> RunyardApp {
+        self.reopen_sessions();
+        self.open_files(open);
+        self
+    }
+
+    fn next_session_id(&mut self) -> SessionId {
+        let id = SessionId(self.next_session);
+        self.next_session += 1;
+        id
     }
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    pub fn dirs(&self) -> &Dirs {
+        &self.dirs
+    }
+
+    /// The window is closing (a close was confirmed or nothing was unsaved).
+    pub fn is_closing(&self) -> bool {
+        self.closing
     }
 
     /// Opens a new Python session and selects it.
@@ -106,8 +168,7 @@ impl RunyardApp {
     /// Opens a new session with the chosen runtime and selects it. An attached
     /// runtime needs a node and a cookie first, so its settings open at once.
     pub fn new_session(&mut self, runtime: NewRuntime) -> SessionId {
-        let id = SessionId(self.next_session);
-        self.next_session += 1;
+        let id = self.next_session_id();
         let name = format!("Notebook {}", id.0);
         let config = match runtime {
             NewRuntime::Python => self.settings.python_config(),
@@ -183,6 +244,23 @@ impl RunyardApp {
     /// schedules the next frame only when something on screen changes by time.
     fn schedule(&mut self, ctx: &egui::Context) {
         let now = Instant::now();
+        // Unsaved work reaches the autosave folder within a few seconds.
+        if self.sessions.iter().any(Session::is_dirty) {
+            let since = now.duration_since(self.last_autosave);
+            if since >= AUTOSAVE {
+                self.last_autosave = now;
+                self.autosave();
+                ctx.request_repaint_after(AUTOSAVE);
+            } else {
+                ctx.request_repaint_after(AUTOSAVE - since);
+            }
+        }
+        // Files changed by other programs are noticed when the window gets the focus back.
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
+        if focused && !self.was_focused {
+            self.check_outside_changes();
+        }
+        self.was_focused = focused;
         let connected: Vec<SessionId> = self
             .sessions
             .iter()
@@ -245,8 +323,61 @@ impl RunyardApp {
         }
     }
 
+    fn file_menu(&mut self, ui: &mut egui::Ui) {
+        let selected = self.selected;
+        let ctx = ui.ctx().clone();
+        let shortcut = |sc: &egui::KeyboardShortcut| ctx.format_shortcut(sc);
+        if ui
+            .add(egui::Button::new("Open…").shortcut_text(shortcut(&OPEN)))
+            .clicked()
+        {
+            self.open_dialog();
+        }
+        ui.menu_button("Open recent", |ui| {
+            if self.settings.recent_files.is_empty() {
+                ui.label(egui::RichText::new("Nothing yet").weak());
+            }
+            for path in self.settings.recent_files.clone() {
+                if ui.button(path.display().to_string()).clicked() {
+                    self.open_files(&[path]);
+                }
+            }
+        });
+        ui.separator();
+        let save = egui::Button::new("Save").shortcut_text(shortcut(&SAVE));
+        if ui.add_enabled(selected.is_some(), save).clicked()
+            && let Some(id) = selected
+        {
+            self.save(id);
+        }
+        let save_as = egui::Button::new("Save As…").shortcut_text(shortcut(&SAVE_AS));
+        if ui.add_enabled(selected.is_some(), save_as).clicked()
+            && let Some(id) = selected
+        {
+            self.save_as(id);
+        }
+        ui.separator();
+        if ui
+            .add_enabled(selected.is_some(), egui::Button::new("Close session"))
+            .clicked()
+            && let Some(id) = selected
+        {
+            self.close_session(id);
+        }
+    }
+
     /// Keyboard shortcuts that act on the selected session, wherever the focus is.
     fn shortcuts(&mut self, ctx: &egui::Context) {
+        if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
+            self.open_dialog();
+        }
+        if let Some(id) = self.selected {
+            if ctx.input_mut(|i| i.consume_shortcut(&SAVE_AS)) {
+                self.save_as(id);
+            } else if ctx.input_mut(|i| i.consume_shortcut(&SAVE)) {
+                self.save(id);
+            }
+        }
         let Some(id) = self.selected else { return };
         if ctx.input_mut(|i| i.consume_shortcut(&EVALUATE_ALL)) {
             self.act(id, Session::evaluate_all);
@@ -271,6 +402,7 @@ impl RunyardApp {
 
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| self.file_menu(ui));
             ui.menu_button("Session", |ui| {
                 new_session_buttons(ui, |runtime| self.new_session(runtime));
                 ui.separator();
@@ -331,6 +463,47 @@ impl RunyardApp {
                 ui.label(format!("Runyard {}", env!("CARGO_PKG_VERSION")));
             });
         });
+    }
+
+    /// Questions about files: unsaved work to restore, a file changed on disk.
+    fn file_prompts(&mut self, ui: &mut egui::Ui) {
+        if !self.pending_restore.is_empty() {
+            let n = self.pending_restore.len();
+            prompt_frame(ui, |ui| {
+                ui.colored_label(
+                    style::WARNING_TEXT,
+                    format!(
+                        "Runyard did not exit cleanly: {n} notebook{} had unsaved changes.",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                );
+                if ui.button("Restore").clicked() {
+                    self.restore_autosaves();
+                }
+                if ui.button("Discard").clicked() {
+                    self.discard_autosaves();
+                }
+            });
+        }
+        let conflict = self.selected.filter(|id| self.files.conflicts.contains(id));
+        if let Some(id) = conflict {
+            let file = self.session(id).and_then(|s| s.file.clone()).unwrap_or_default();
+            prompt_frame(ui, |ui| {
+                ui.colored_label(
+                    style::WARNING_TEXT,
+                    format!(
+                        "{} changed on disk, and this notebook has unsaved changes.",
+                        file.display()
+                    ),
+                );
+                if ui.button("Reload from disk").clicked() {
+                    self.reload(id);
+                }
+                if ui.button("Keep mine").clicked() {
+                    self.keep_mine(id);
+                }
+            });
+        }
     }
 
     fn notice_bar(&mut self, ui: &mut egui::Ui) {
@@ -423,6 +596,9 @@ impl RunyardApp {
                 self.shut_down_all();
             }
         }
+        if self.confirm_close {
+            self.close_dialog(ctx);
+        }
         if let Some(view) = &mut self.logs
             && !view.show(ctx)
         {
@@ -471,6 +647,7 @@ impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.drain_events();
+        self.intercept_close(&ctx);
         self.shortcuts(&ctx);
         self.schedule(&ctx);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
@@ -501,13 +678,16 @@ impl eframe::App for RunyardApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             self.notice_bar(ui);
+            self.file_prompts(ui);
             let selected = self.selected.filter(|id| self.session(*id).is_some());
             match selected {
                 None => self.welcome(ui),
                 Some(id) => {
                     let session = self.sessions.iter_mut().find(|s| s.id == id).expect("selected exists");
                     let notebook = self.notebooks.entry(id).or_default();
-                    let (commands, wants) = session_view::show(ui, session, notebook);
+                    let scroll_to = self.scroll_to.remove(&id);
+                    let (commands, wants) = session_view::show(ui, session, notebook, scroll_to);
+                    self.scroll.insert(id, wants.scroll_offset);
                     let save_output = notebook.save_output.take();
                     self.send(commands);
                     if let Some(cell) = save_output {
@@ -523,6 +703,7 @@ impl eframe::App for RunyardApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.leave();
         if let Some(size) = self.window_size {
             self.settings.window_size = Some(size);
             self.save_settings();
@@ -540,4 +721,93 @@ impl Drop for RunyardApp {
             manager.shutdown();
         }
     }
+}
+
+fn prompt_frame(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::new()
+        .fill(style::WARNING_FILL)
+        .inner_margin(6.0)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(add);
+        });
+}
+
+impl RunyardApp {
+    /// Save / Discard / Cancel when the window closes with unsaved changes.
+    fn close_dialog(&mut self, ctx: &egui::Context) {
+        let unsaved: Vec<(SessionId, String)> = self
+            .sessions
+            .iter()
+            .filter(|s| s.is_dirty())
+            .map(|s| (s.id, s.name.clone()))
+            .collect();
+        let modal = egui::Modal::new(egui::Id::unique("confirm-close")).show(ctx, |ui| {
+            ui.heading("Save changes before closing?");
+            for (_, name) in &unsaved {
+                ui.label(format!("• {name}"));
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Save").clicked() {
+                    Some(CloseChoice::Save)
+                } else if ui.button("Discard").clicked() {
+                    Some(CloseChoice::Discard)
+                } else if ui.button("Cancel").clicked() {
+                    Some(CloseChoice::Cancel)
+                } else {
+                    None
+                }
+            })
+            .inner
+        });
+        let choice = if modal.should_close() {
+            Some(CloseChoice::Cancel)
+        } else {
+            modal.inner
+        };
+        match choice {
+            Some(CloseChoice::Save) => {
+                let all_saved = unsaved.iter().all(|(id, _)| self.save(*id));
+                self.confirm_close = false;
+                if all_saved {
+                    self.close_now(ctx);
+                }
+            }
+            Some(CloseChoice::Discard) => {
+                self.confirm_close = false;
+                self.close_now(ctx);
+            }
+            Some(CloseChoice::Cancel) => self.confirm_close = false,
+            None => {}
+        }
+    }
+
+    fn close_now(&mut self, ctx: &egui::Context) {
+        self.closing = true;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    /// Holds a close request while notebooks have unsaved changes.
+    fn intercept_close(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && !self.closing && self.sessions.iter().any(Session::is_dirty)
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_close = true;
+        }
+    }
+
+    /// At exit: remember the open sessions; this run's autosaves are no
+    /// longer needed (closing was confirmed).
+    fn leave(&mut self) {
+        self.remember_sessions();
+        let ids: Vec<SessionId> = self.sessions.iter().map(|s| s.id).collect();
+        for id in ids {
+            self.remove_autosave(id);
+        }
+    }
+}
+
+enum CloseChoice {
+    Save,
+    Discard,
+    Cancel,
 }

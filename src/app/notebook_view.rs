@@ -100,11 +100,7 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
             Action::Duplicate(id) => {
                 view.focus = session.duplicate_cell(id);
             }
-            Action::ClearOutput(id) => {
-                if let Some(cell) = session.cell_mut(id) {
-                    cell.clear_output();
-                }
-            }
+            Action::ClearOutput(id) => session.clear_output(id),
             Action::Insert { section, after, kind } => {
                 let id = session.insert_cell(section, after, kind, String::new());
                 if kind == CellKind::Markdown {

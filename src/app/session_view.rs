@@ -14,21 +14,32 @@ use crate::session::{BannerKind, Session, format_duration};
 #[derive(Default)]
 pub struct Wants {
     pub configure: bool,
+    /// Where the notebook is scrolled to, to remember at exit.
+    pub scroll_offset: f32,
 }
 
-pub fn show(ui: &mut egui::Ui, session: &mut Session, notebook: &mut NotebookUi) -> (Vec<Command>, Wants) {
+pub fn show(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    notebook: &mut NotebookUi,
+    scroll_to: Option<f32>,
+) -> (Vec<Command>, Wants) {
     let mut commands = Vec::new();
     let mut wants = Wants::default();
     banner(ui, session, &mut commands, &mut wants);
     runtime_panel(ui, session, &mut commands, &mut wants);
     ui.add_space(6.0);
-    egui::ScrollArea::vertical()
+    let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .id_salt("cells")
-        .show(ui, |ui| {
-            runtime_output(ui, session);
-            commands.extend(notebook_view::show(ui, session, notebook));
-        });
+        .id_salt(("cells", session.id));
+    if let Some(offset) = scroll_to {
+        area = area.vertical_scroll_offset(offset);
+    }
+    let output = area.show(ui, |ui| {
+        runtime_output(ui, session);
+        commands.extend(notebook_view::show(ui, session, notebook));
+    });
+    wants.scroll_offset = output.state.clamped_offset().y;
     (commands, wants)
 }
 

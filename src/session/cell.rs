@@ -83,6 +83,9 @@ pub struct Cell {
     pub execution_count: Option<u64>,
     /// Its state when it was queued, to return to if unqueued.
     before_queue: Option<CellState>,
+    /// Its outputs are still those read from the notebook file (written back
+    /// as they were, rich data included) rather than ones it produced here.
+    pub outputs_from_file: bool,
 }
 
 impl Cell {
@@ -96,6 +99,7 @@ impl Cell {
             result: None,
             execution_count: None,
             before_queue: None,
+            outputs_from_file: false,
         }
     }
 
@@ -108,6 +112,7 @@ impl Cell {
     }
 
     pub fn clear_output(&mut self) {
+        self.outputs_from_file = false;
         self.output.clear();
         self.result = None;
     }
@@ -138,6 +143,7 @@ impl Cell {
         self.state = CellState::Evaluating { since: Instant::now() };
         self.output.clear();
         self.result = None;
+        self.outputs_from_file = false;
         self.execution_count = Some(count);
     }
 

@@ -83,6 +83,7 @@ impl Session {
     }
 
     pub fn add_section(&mut self, title: impl Into<String>) -> SectionId {
+        self.revision += 1;
         let id = self.next_section_id();
         self.sections.push(Section {
             id,
@@ -107,6 +108,7 @@ impl Session {
 
     /// Inserts a cell into `section` after `after` (at the start if `None`).
     pub fn insert_cell(&mut self, section: SectionId, after: Option<CellId>, kind: CellKind, source: String) -> CellId {
+        self.revision += 1;
         let id = CellId(self.next_id());
         let Some(s) = self.sections.iter().position(|x| x.id == section) else {
             return id;
@@ -123,6 +125,7 @@ impl Session {
     /// Changes a cell's source; an evaluated cell and every evaluated cell
     /// below it become stale.
     pub fn set_code(&mut self, id: CellId, code: String) {
+        self.revision += 1;
         let Some((s, c)) = self.locate(id) else { return };
         let cell = &mut self.sections[s].cells[c];
         if cell.code == code {
@@ -136,6 +139,7 @@ impl Session {
     }
 
     pub fn set_section_title(&mut self, section: SectionId, title: String) {
+        self.revision += 1;
         if let Some(s) = self.sections.iter_mut().find(|s| s.id == section) {
             s.title = title;
         }
@@ -156,6 +160,7 @@ impl Session {
     /// Moves a cell up (`-1`) or down (`1`) within its section. The cells it
     /// passes change what they chain from, so evaluated ones become stale.
     pub fn move_cell(&mut self, id: CellId, delta: isize) {
+        self.revision += 1;
         let Some((s, c)) = self.locate(id) else { return };
         let target = c as isize + delta;
         if target < 0 || target as usize >= self.sections[s].cells.len() {
@@ -168,6 +173,7 @@ impl Session {
 
     /// Moves a section up or down; containers are independent, so nothing goes stale.
     pub fn move_section(&mut self, section: SectionId, delta: isize) {
+        self.revision += 1;
         let Some(i) = self.sections.iter().position(|s| s.id == section) else {
             return;
         };
@@ -179,6 +185,7 @@ impl Session {
 
     /// Inserts a fresh copy of a cell below it.
     pub fn duplicate_cell(&mut self, id: CellId) -> Option<CellId> {
+        self.revision += 1;
         let (s, _) = self.locate(id)?;
         let cell = self.cell(id)?;
         let (kind, code) = (cell.kind, cell.code.clone());
@@ -188,6 +195,7 @@ impl Session {
 
     /// Inserts a copy of a section (fresh cells) below it.
     pub fn duplicate_section(&mut self, section: SectionId) -> Option<SectionId> {
+        self.revision += 1;
         let i = self.sections.iter().position(|s| s.id == section)?;
         let title = format!("{} (copy)", self.sections[i].title);
         let cells: Vec<(CellKind, String)> = self.sections[i]
@@ -212,6 +220,7 @@ impl Session {
     /// Deletes a cell. If it was evaluated, its context is forgotten in the
     /// runtime and the cells below become stale; a running cell is interrupted.
     pub fn delete_cell(&mut self, id: CellId) -> Vec<Command> {
+        self.revision += 1;
         let Some((s, c)) = self.locate(id) else {
             return Vec::new();
         };
@@ -242,6 +251,7 @@ impl Session {
 
     /// Deletes a section and drops its container in the runtime.
     pub fn delete_section(&mut self, section: SectionId) -> Vec<Command> {
+        self.revision += 1;
         let Some(i) = self.sections.iter().position(|s| s.id == section) else {
             return Vec::new();
         };
@@ -276,6 +286,7 @@ impl Session {
     /// Puts back what the last deletion removed. Its contexts were freed, so
     /// evaluated cells come back stale (outputs kept).
     pub fn undo_delete(&mut self) {
+        self.revision += 1;
         let stale = |cell: &mut Cell| {
             if !matches!(cell.state, CellState::Fresh) {
                 cell.state = CellState::Stale;
@@ -307,8 +318,17 @@ impl Session {
         }
     }
 
+    /// Clears one cell's output and result.
+    pub fn clear_output(&mut self, id: CellId) {
+        self.revision += 1;
+        if let Some(cell) = self.cell_mut(id) {
+            cell.clear_output();
+        }
+    }
+
     /// Clears every cell's output and result.
     pub fn clear_all_outputs(&mut self) {
+        self.revision += 1;
         for cell in self.sections.iter_mut().flat_map(|s| s.cells.iter_mut()) {
             cell.clear_output();
         }

@@ -3,6 +3,7 @@
 //! and manager events go in, commands for the manager come out. No I/O here.
 
 mod cell;
+pub mod document;
 mod edit;
 pub mod output;
 mod queue;
@@ -100,6 +101,15 @@ pub struct Session {
     evaluation_count: u64,
     /// The last deletion, for undo.
     deleted: Option<edit::Deleted>,
+    /// Counts changes to the notebook (edits, outputs); compared with the
+    /// revision last saved to tell unsaved changes.
+    revision: u64,
+    saved_revision: u64,
+    /// The notebook file this session was opened from or saved to.
+    pub file: Option<std::path::PathBuf>,
+    /// What the file held that the session does not show (metadata, cell ids,
+    /// outputs of cells not re-run), written back on save.
+    document: document::Document,
 }
 
 const MAX_WARNINGS: usize = 20;
@@ -122,7 +132,25 @@ impl Session {
             next_section: 0,
             evaluation_count: 0,
             deleted: None,
+            revision: 0,
+            saved_revision: 0,
+            file: None,
+            document: document::Document::default(),
         }
+    }
+
+    /// True when the notebook changed since it was last saved (or created).
+    pub fn is_dirty(&self) -> bool {
+        self.revision != self.saved_revision
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Records that the notebook as of `revision` is saved.
+    pub fn mark_saved(&mut self, revision: u64) {
+        self.saved_revision = revision;
     }
 
     pub fn status(&self) -> Status {
@@ -280,7 +308,10 @@ impl Session {
                 text,
                 ..
             } => match evaluation_ref.as_deref().and_then(|r| self.cell_by_ref(r)) {
-                Some(cell) => cell.output.push(*stream, text),
+                Some(cell) => {
+                    cell.output.push(*stream, text);
+                    self.revision += 1;
+                }
                 None => self.runtime_output.push(*stream, text),
             },
             Event::StrayOutput { text, .. } => self.runtime_output.push(crate::protocol::Stream::Stdout, text),
@@ -290,6 +321,7 @@ impl Session {
                 duration,
                 ..
             } => {
+                self.revision += 1;
                 if self.running.is_some_and(|id| id.evaluation_ref() == *evaluation_ref) {
                     self.running = None;
                     self.interrupt_unanswered = false;

@@ -20,6 +20,11 @@ impl Window {
     }
 
     pub fn open_in(home: tempfile::TempDir) -> Window {
+        Self::open_with(home, Vec::new())
+    }
+
+    /// Opens the window in `home` with `files` given as on the command line.
+    pub fn open_with(home: tempfile::TempDir, files: Vec<std::path::PathBuf>) -> Window {
         let dirs = Dirs::under(home.path());
         if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
             let settings = runyard::settings::Settings {
@@ -30,7 +35,11 @@ impl Window {
         }
         let harness = Harness::builder()
             .with_size(egui::vec2(1200.0, 900.0))
-            .build_eframe(move |cc| RunyardApp::new(cc, AppOptions { dirs }).expect("the app starts"));
+            .build_eframe(move |cc| {
+                let mut options = AppOptions::new(dirs);
+                options.open = files;
+                RunyardApp::new(cc, options).expect("the app starts")
+            });
         Window { harness, _home: home }
     }
 
@@ -135,6 +144,50 @@ impl Window {
         self.harness.get_all_by_label(label).nth(index).unwrap().click();
         self.harness.step();
         self.harness.step();
+    }
+
+    /// Ctrl+S.
+    pub fn save_shortcut(&mut self) {
+        self.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+        self.harness.run_steps(2);
+    }
+
+    /// Asks the window to close, as the window manager's close button does.
+    pub fn request_close(&mut self) {
+        let root = self
+            .harness
+            .input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default();
+        root.events.push(egui::ViewportEvent::Close);
+        self.harness.run_steps(2);
+    }
+
+    /// The window loses the focus, then gets it back.
+    pub fn refocus(&mut self) {
+        for focused in [false, true] {
+            self.harness
+                .input_mut()
+                .viewports
+                .entry(egui::ViewportId::ROOT)
+                .or_default()
+                .focused = Some(focused);
+            self.harness.run_steps(2);
+        }
+    }
+
+    /// Takes the window apart as a crash would, keeping its home folder.
+    pub fn crash(self) -> tempfile::TempDir {
+        let Window { harness, _home } = self;
+        drop(harness);
+        _home
+    }
+
+    /// Closes as the user would (the app's exit hook runs), keeping the home.
+    pub fn exit(mut self) -> tempfile::TempDir {
+        eframe::App::on_exit(self.harness.state_mut(), None);
+        self.crash()
     }
 
     pub fn cell_state(&self, index: usize) -> CellState {

@@ -14,6 +14,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod session;
 pub mod settings;
+pub mod text;
 
 pub use manager::{Command, Evaluation, Event, Manager, Outcome, SessionId};
 pub use runtime::{InitError, RuntimeConfig};

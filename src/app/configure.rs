@@ -1,6 +1,7 @@
 //! The runtime settings of one session, edited in a dialog that refuses
 //! what cannot work and says why.
 
+use crate::text::capitalise;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -225,14 +226,6 @@ fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {
         env.push((name.trim().to_string(), value.to_string()));
     }
     Ok(env)
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

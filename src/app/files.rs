@@ -1,6 +1,7 @@
 //! Notebook files in the window: open, save, save as, recent files, reload
 //! after outside changes, autosave and restore, and the sessions open at exit.
 
+use crate::text::capitalise;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -426,12 +427,4 @@ impl RunyardApp {
 /// Whether `pid` is a running Runyard (so its autosaves are not orphans).
 fn process_is_runyard(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim().starts_with("runyard"))
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

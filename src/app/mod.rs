@@ -103,6 +103,10 @@ impl RunyardApp {
             tracing::warn!("{error}");
         }
         style::apply_theme(&cc.egui_ctx, settings.theme);
+        // A blinking cursor repaints twice a second forever: on a software
+        // renderer that is several percent of a core for an idle window.
+        cc.egui_ctx
+            .all_styles_mut(|style| style.visuals.text_cursor.blink = false);
         Ok(RunyardApp {
             manager: Some(manager),
             sessions: Vec::new(),

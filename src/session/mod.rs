@@ -8,6 +8,7 @@ mod edit;
 pub mod output;
 mod queue;
 
+use crate::text::capitalise;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -386,14 +387,6 @@ fn init_banner(error: &InitError, command: &str) -> Banner {
         kind: BannerKind::InitError,
         message: format!("{message}."),
         detail,
-    }
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 

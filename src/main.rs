@@ -93,18 +93,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// Embedded so the window has its icon without an installed icon theme
+/// (`cargo run`, window managers that read `_NET_WM_ICON`).
+const WINDOW_ICON_PNG: &[u8] = include_bytes!("../assets/icons/hicolor/256x256/apps/runyard.png");
+
 fn run_window(files: Vec<PathBuf>) -> ExitCode {
     let dirs = Dirs::platform();
     init_logging(Some(&dirs.log_file()));
     tracing::info!("Runyard {} starting", env!("CARGO_PKG_VERSION"));
     let (settings, _) = runyard::settings::load(&dirs.settings_file());
     let size = settings.window_size.unwrap_or([1100.0, 760.0]);
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Runyard")
+        .with_app_id("runyard")
+        .with_inner_size(size)
+        .with_min_inner_size([640.0, 400.0]);
+    match eframe::icon_data::from_png_bytes(WINDOW_ICON_PNG) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(err) => tracing::warn!("the window icon could not be decoded: {err}"),
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Runyard")
-            .with_app_id("runyard")
-            .with_inner_size(size)
-            .with_min_inner_size([640.0, 400.0]),
+        viewport,
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -157,4 +166,13 @@ fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
         std::fs::rename(path, path.with_extension("log.1"))?;
     }
     std::fs::OpenOptions::new().create(true).append(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn window_icon_decodes() {
+        let icon = eframe::icon_data::from_png_bytes(super::WINDOW_ICON_PNG).unwrap();
+        assert_eq!((icon.width, icon.height), (256, 256));
+    }
 }

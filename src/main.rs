@@ -89,7 +89,14 @@ fn main() -> ExitCode {
                 }
             }
         }
-        None => run_window(cli.files),
+        None => {
+            // A mistyped subcommand or path must not open an empty window.
+            if let Some(missing) = cli.files.iter().find(|f| !f.is_file()) {
+                eprintln!("runyard: cannot open {}: no such file", missing.display());
+                return ExitCode::from(2);
+            }
+            run_window(cli.files)
+        }
     }
 }
 

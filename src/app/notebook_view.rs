@@ -50,6 +50,15 @@ enum Action {
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> Vec<Command> {
     let mut actions = Vec::new();
     let language = session.config.language();
+    let mut title = session.title().unwrap_or_default().to_string();
+    let edit = egui::TextEdit::singleline(&mut title)
+        .font(egui::FontId::proportional(26.0))
+        .frame(egui::Frame::NONE)
+        .desired_width(f32::INFINITY)
+        .hint_text("Notebook title");
+    if ui.add(edit).changed() {
+        session.set_title(title);
+    }
     if session.can_undo_delete() {
         ui.horizontal(|ui| {
             if ui.button("Undo delete").clicked() {

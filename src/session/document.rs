@@ -245,3 +245,15 @@ impl Session {
         self.saved_revision = self.revision.wrapping_sub(1);
     }
 }
+
+impl Session {
+    /// The notebook's title (a `# ` heading or Livebook's title), if any.
+    pub fn title(&self) -> Option<&str> {
+        self.document.skeleton.title.as_deref()
+    }
+
+    pub fn set_title(&mut self, title: String) {
+        self.revision += 1;
+        self.document.skeleton.title = (!title.trim().is_empty()).then_some(title);
+    }
+}

@@ -47,7 +47,10 @@ fn a_notebook_given_on_the_command_line_opens_evaluates_and_saves_without_losing
         "the title heading became the notebook's title"
     );
     w.harness.get_by_label("<Figure>");
-    w.harness.get(egui_kittest::kittest::by().value("Sums")); // the title, editable
+    let title = egui_kittest::kittest::by()
+        .value("Sums")
+        .role(egui::accesskit::Role::TextInput);
+    w.harness.get(title); // the title, editable
 
     w.click_nth("Evaluate", 1);
     w.wait_until("evaluated", |app| {

@@ -135,13 +135,21 @@ pub struct EvalError {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
+    /// Empty when the runtime knows no file for the frame.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub file: String,
     #[serde(default)]
     pub line: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub name: String,
     #[serde(default)]
     pub text: Option<String>,
+}
+
+/// A missing detail of one frame must not cost the whole result: `null`
+/// reads as an empty string.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Memory used by a runtime node, in bytes.
@@ -446,7 +454,7 @@ mod tests {
     fn decodes_every_agent_message() {
         let lines = [
             r#"{"type":"hello","token":"t","protocol":1,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
-            r#"{"type":"result","ref":"c1","status":"error","value":null,"duration_us":12,"error":{"kind":"ZeroDivisionError","message":"division by zero","line":1,"column":null,"frames":[{"file":"cell 1","line":1,"name":"<module>","text":"1/0"}],"formatted":"Traceback"}}"#,
+            r#"{"type":"result","ref":"c1","status":"error","value":null,"duration_us":12,"error":{"kind":"ZeroDivisionError","message":"division by zero","line":1,"column":null,"frames":[{"file":"cell 1","line":1,"name":"<module>","text":"1/0"},{"file":null,"name":null}],"formatted":"Traceback"}}"#,
             r#"{"type":"memory","total":100,"parts":[["rss",100]]}"#,
             r#"{"type":"log","level":"warn","message":"m"}"#,
             r#"{"type":"init_error","reason":"unreachable","message":"m"}"#,
@@ -463,6 +471,7 @@ mod tests {
         match &out[1] {
             Decoded::Message(FromAgent::Result { error: Some(error), .. }) => {
                 assert_eq!(error.frames[0].file, "cell 1");
+                assert_eq!(error.frames[1].file, "", "a null file reads as empty");
                 assert_eq!(error.line, Some(1));
             }
             other => panic!("{other:?}"),

@@ -248,8 +248,13 @@ impl RunyardApp {
     /// schedules the next frame only when something on screen changes by time.
     fn schedule(&mut self, ctx: &egui::Context) {
         let now = Instant::now();
-        // Unsaved work reaches the autosave folder within a few seconds.
-        if self.sessions.iter().any(Session::is_dirty) {
+        // Unsaved work reaches the autosave folder within a few seconds; once
+        // it is there, nothing is scheduled until the next change.
+        let autosave_due = self
+            .sessions
+            .iter()
+            .any(|s| s.is_dirty() && self.files.autosaved.get(&s.id) != Some(&s.revision()));
+        if autosave_due {
             let since = now.duration_since(self.last_autosave);
             if since >= AUTOSAVE {
                 self.last_autosave = now;

@@ -181,6 +181,8 @@ impl RunyardApp {
         };
         let mut session = Session::new(id, name, config);
         session.add_cell("");
+        // An untouched new notebook has nothing to save.
+        session.mark_saved(session.revision());
         self.sessions.push(session);
         self.selected = Some(id);
         if runtime == NewRuntime::ElixirAttached {

@@ -427,9 +427,13 @@ impl RunyardApp {
 /// Whether `pid` is a running Runyard (so its autosaves are not orphans). A
 /// killed one may linger as a zombie until it is reaped: that counts as gone.
 fn process_is_runyard(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     // `pid (comm) state …`: comm may hold spaces and parentheses.
-    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { return false };
+    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+        return false;
+    };
     let state = stat[close + 1..].split_whitespace().next();
     stat[open + 1..close].starts_with("runyard") && !matches!(state, Some("Z" | "X"))
 }

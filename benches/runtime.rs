@@ -1063,10 +1063,393 @@ fn elixir_first_start(configured: &str) -> R<(NodeInfo, Duration)> {
     Ok((info, took))
 }
 
+// ---------------------------------------------------------------------------
+// Rows and JSON, shared by Python (figures 1, 2, 4, 5) and Elixir (6–9)
+// ---------------------------------------------------------------------------
+
 type Json = serde_json::Map<String, Value>;
 
-fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut Json) {
-    if !(6..=9).any(|f| s.wants(f)) {
+/// The printed rows and the JSON figures and goals, filled figure by figure.
+struct Report {
+    rows: Vec<Row>,
+    out: Json,
+    goals: Json,
+}
+
+impl Report {
+    fn put(&mut self, l: &Labels, key: &str, value: Value) {
+        self.out.insert(format!("{}{key}", l.key), value);
+    }
+
+    fn fail(&mut self, what: &str, goal: &str, err: &str, goal_keys: &[String]) {
+        self.rows.push(failed(what, goal, err));
+        for g in goal_keys {
+            self.goals.insert(g.clone(), json!(false));
+        }
+    }
+}
+
+/// How one language's figures are numbered, labelled and keyed. The README
+/// and CI read these rows and keys, so they must not drift.
+struct Labels {
+    /// Figure numbers of start, evaluate, kill and idle.
+    numbers: [u32; 4],
+    /// Prefix of every JSON key and goal.
+    key: &'static str,
+    /// Put before "start", "evaluate" and "SIGKILL" in labels.
+    name: &'static str,
+    /// What a started runtime is called in the kill and idle labels.
+    runtime: &'static str,
+    idle_progress: &'static str,
+    start_ratio_max: f64,
+    start_baseline: &'static str,
+    start_baseline_key: &'static str,
+    ratio_label: &'static str,
+    eval_baseline: &'static str,
+    kill_idle_label: &'static str,
+    kill_idle_key: &'static str,
+    idle_baseline: &'static str,
+    rss_max_mib: Option<f64>,
+    /// Python's report also has the p99 rows, the usable ratio and the
+    /// manager's idle CPU; the Elixir one keeps its earlier, shorter form.
+    detailed: bool,
+}
+
+const PYTHON: Labels = Labels {
+    numbers: [1, 2, 4, 5],
+    key: "",
+    name: "",
+    runtime: "runtime",
+    idle_progress: "idle",
+    start_ratio_max: 1.25,
+    start_baseline: "python -c pass",
+    start_baseline_key: "python_c_pass",
+    ratio_label: "   ratio",
+    eval_baseline: "bare stdin/stdout eval loop",
+    kill_idle_label: "   same for an idle `python -c sleep`",
+    kill_idle_key: "python",
+    idle_baseline: "idle `python -c sleep`",
+    rss_max_mib: Some(15.0),
+    detailed: true,
+};
+
+const ELIXIR: Labels = Labels {
+    numbers: [6, 7, 8, 9],
+    key: "elixir_",
+    name: "Elixir ",
+    runtime: "Elixir node",
+    idle_progress: "Elixir node idle",
+    start_ratio_max: 1.5,
+    start_baseline: "elixir -e ''",
+    start_baseline_key: "elixir_e",
+    ratio_label: "   ratio (cached compiled agent)",
+    eval_baseline: "`elixir -e` stdin loop, Code.eval_string",
+    kill_idle_label: "   same for an idle node (`elixir --sname … -e 'Process.sleep(:infinity)'`)",
+    kill_idle_key: "idle_elixir",
+    idle_baseline: "idle `elixir --sname … -e` node",
+    rss_max_mib: None,
+    detailed: false,
+};
+
+impl Labels {
+    fn start_goal(&self) -> String {
+        let max = self.start_ratio_max.to_string().replace('.', "_");
+        format!("{}start_ratio_le_{max}", self.key)
+    }
+
+    fn eval_goal(&self) -> String {
+        format!("{}eval_median_le_150us", self.key)
+    }
+
+    fn kill_goal(&self) -> String {
+        format!("{}kill_nodedown_le_5ms", self.key)
+    }
+
+    fn idle_goals(&self) -> Vec<String> {
+        let mut goals = vec![format!("{}idle_runtime_cpu_about_0", self.key)];
+        if self.detailed {
+            goals.push(format!("{}idle_manager_cpu_about_0", self.key));
+        }
+        if let Some(max) = self.rss_max_mib {
+            goals.push(format!("{}runtime_rss_le_{max}mib", self.key));
+        }
+        goals
+    }
+}
+
+/// Figures 1 / 6.
+fn report_start(s: &Settings, l: &Labels, lang: &Lang, rep: &mut Report) {
+    let n = l.numbers[0];
+    if !s.wants(n) {
+        return;
+    }
+    println!(
+        "[{n}/9] {}start → connected ({} starts, interleaved with `{}`)…",
+        l.name, s.starts, l.start_baseline
+    );
+    let what = format!("{n}. {}start → Connected (median)", l.name);
+    let max = l.start_ratio_max;
+    let goal = format!("ratio ≤ {max}");
+    match bench_start(s, lang) {
+        Ok(f) => {
+            let (r, b) = (median(&f.runyard), median(&f.baseline));
+            let ratio = r / b;
+            let met = ratio <= max;
+            rep.rows.push(Row {
+                what,
+                figure: format!(
+                    "{r:.1} ms (min {:.1}, max {:.1})",
+                    percentile(&f.runyard, 0.0),
+                    percentile(&f.runyard, 100.0)
+                ),
+                baseline: format!("{b:.1} ms  `{}` → exit", l.start_baseline),
+                goal,
+                met: Some(met),
+            });
+            rep.rows.push(Row {
+                what: l.ratio_label.into(),
+                figure: format!("{ratio:.2} ×"),
+                baseline: "".into(),
+                goal: format!("≤ {max}"),
+                met: Some(met),
+            });
+            let u = median(&f.usable);
+            rep.rows.push(Row {
+                what: "   start → first 1+1 result (usable)".into(),
+                figure: format!("{u:.1} ms = {:.2} × baseline", u / b),
+                baseline: "".into(),
+                goal: "-".into(),
+                met: None,
+            });
+            rep.put(l, "start_usable_median_ms", json!(round(u, 3)));
+            if l.detailed {
+                rep.put(l, "start_usable_ratio", json!(round(u / b, 3)));
+            }
+            rep.put(l, "start_connected_median_ms", json!(round(r, 3)));
+            rep.put(
+                l,
+                "start_connected_min_ms",
+                json!(round(percentile(&f.runyard, 0.0), 3)),
+            );
+            let baseline_key = format!("start_baseline_{}_median_ms", l.start_baseline_key);
+            rep.put(l, &baseline_key, json!(round(b, 3)));
+            rep.put(l, "start_ratio", json!(round(ratio, 3)));
+            rep.put(l, "start_samples", json!(f.runyard.len()));
+            rep.goals.insert(l.start_goal(), json!(met));
+        }
+        Err(e) => rep.fail(&what, &goal, &e, &[l.start_goal()]),
+    }
+}
+
+/// Figures 2 / 7.
+fn report_eval(s: &Settings, l: &Labels, lang: &Lang, rep: &mut Report) {
+    let n = l.numbers[1];
+    if !s.wants(n) {
+        return;
+    }
+    println!(
+        "[{n}/9] {}evaluate `1+1` ({} after {} warm-up)…",
+        l.name, s.evals, s.eval_warmup
+    );
+    let what = format!("{n}. {}evaluate 1+1 round trip (median)", l.name);
+    let goal = "≤ 150 µs";
+    match bench_eval(s, lang) {
+        Ok(f) => {
+            let (r, p99, b, b99) = (
+                median(&f.runyard),
+                percentile(&f.runyard, 99.0),
+                median(&f.baseline),
+                percentile(&f.baseline, 99.0),
+            );
+            let met = r <= 150.0;
+            rep.rows.push(Row {
+                what,
+                figure: if l.detailed {
+                    format!("{r:.0} µs")
+                } else {
+                    format!("{r:.0} µs (p99 {p99:.0} µs)")
+                },
+                baseline: format!("{b:.0} µs  {}", l.eval_baseline),
+                goal: goal.into(),
+                met: Some(met),
+            });
+            if l.detailed {
+                rep.rows.push(Row {
+                    what: "   p99".into(),
+                    figure: format!("{p99:.0} µs"),
+                    baseline: format!("{b99:.0} µs"),
+                    goal: "-".into(),
+                    met: None,
+                });
+            }
+            let raw = median(&f.raw_agent);
+            rep.rows.push(Row {
+                what: "   same agent over raw pipes, no manager".into(),
+                figure: "".into(),
+                baseline: format!("{raw:.0} µs (p99 {:.0} µs)", percentile(&f.raw_agent, 99.0)),
+                goal: "-".into(),
+                met: None,
+            });
+            rep.rows.push(Row {
+                what: "   of which in the agent (duration_us)".into(),
+                figure: format!("{:.0} µs", median(&f.agent)),
+                baseline: "".into(),
+                goal: "-".into(),
+                met: None,
+            });
+            rep.put(l, "eval_median_us", json!(round(r, 1)));
+            rep.put(l, "eval_p99_us", json!(round(p99, 1)));
+            rep.put(l, "eval_agent_duration_median_us", json!(round(median(&f.agent), 1)));
+            rep.put(l, "eval_baseline_median_us", json!(round(b, 1)));
+            rep.put(l, "eval_raw_agent_median_us", json!(round(raw, 1)));
+            if l.detailed {
+                rep.put(l, "eval_baseline_p99_us", json!(round(b99, 1)));
+                let raw99 = percentile(&f.raw_agent, 99.0);
+                rep.put(l, "eval_raw_agent_p99_us", json!(round(raw99, 1)));
+            }
+            rep.put(l, "eval_samples", json!(f.runyard.len()));
+            rep.goals.insert(l.eval_goal(), json!(met));
+        }
+        Err(e) => rep.fail(&what, goal, &e, &[l.eval_goal()]),
+    }
+}
+
+/// Figures 4 / 8.
+fn report_kill(s: &Settings, l: &Labels, lang: &Lang, rep: &mut Report) {
+    let n = l.numbers[2];
+    if !s.wants(n) {
+        return;
+    }
+    println!("[{n}/9] {} SIGKILLed → NodeDown ({} kills)…", l.runtime, s.kills);
+    let what = format!("{n}. {}SIGKILL → NodeDown (median)", l.name);
+    let goal = "≤ 5 ms";
+    match bench_kill(s, lang) {
+        Ok(f) => {
+            let (r, b, max) = (median(&f.runyard), median(&f.baseline), percentile(&f.runyard, 100.0));
+            let met = r <= 5.0;
+            rep.rows.push(Row {
+                what,
+                figure: format!("{r:.2} ms (max {max:.2})"),
+                baseline: format!("{b:.2} ms  `sleep 100` + std wait()"),
+                goal: goal.into(),
+                met: Some(met),
+            });
+            let idle = median(&f.baseline_python);
+            rep.rows.push(Row {
+                what: l.kill_idle_label.into(),
+                figure: "".into(),
+                baseline: format!("{idle:.2} ms"),
+                goal: "-".into(),
+                met: None,
+            });
+            rep.put(l, "kill_nodedown_median_ms", json!(round(r, 3)));
+            rep.put(l, "kill_nodedown_max_ms", json!(round(max, 3)));
+            rep.put(l, "kill_baseline_median_ms", json!(round(b, 3)));
+            let idle_key = format!("kill_baseline_{}_median_ms", l.kill_idle_key);
+            rep.put(l, &idle_key, json!(round(idle, 3)));
+            rep.goals.insert(l.kill_goal(), json!(met));
+        }
+        Err(e) => rep.fail(&what, goal, &e, &[l.kill_goal()]),
+    }
+}
+
+/// Figures 5 / 9.
+fn report_idle(s: &Settings, l: &Labels, lang: &Lang, rep: &mut Report) {
+    let n = l.numbers[3];
+    if !s.wants(n) {
+        return;
+    }
+    println!("[{n}/9] {} for {:.0} s…", l.idle_progress, s.idle.as_secs_f64());
+    let what = format!("{n}. idle {} CPU", l.runtime);
+    let f = match bench_idle(s, lang) {
+        Ok(f) => f,
+        Err(e) => {
+            let goal = match l.rss_max_mib {
+                Some(max) => format!("≈ 0 % / ≤ {max} MiB"),
+                None => "≈ 0 %".into(),
+            };
+            rep.fail(&what, &goal, &e, &l.idle_goals());
+            return;
+        }
+    };
+    let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
+    let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
+    let (rt, pt, bt) = (pct(f.runtime_ticks), pct(f.process_ticks), pct(f.baseline_ticks));
+    // One tick over the window is the resolution; count ≤ 0.1 % as "≈ 0".
+    let runtime_met = pct_ns(f.runtime_cpu_ns) <= 0.1;
+    let rss_mib = f.runtime_rss_kib as f64 / 1024.0;
+    let rss_eval_mib = f.runtime_rss_after_eval_kib as f64 / 1024.0;
+    let base_mib = f.baseline_rss_kib as f64 / 1024.0;
+    rep.rows.push(Row {
+        what,
+        figure: format!(
+            "{rt:.2} % ({} ticks; {:.3} ms CPU, {} ctx switches in {:.0} s)",
+            f.runtime_ticks,
+            f.runtime_cpu_ns as f64 / 1e6,
+            f.runtime_switches,
+            f.window
+        ),
+        baseline: format!("{bt:.2} % ({} ticks)  {}", f.baseline_ticks, l.idle_baseline),
+        goal: "≈ 0 %".into(),
+        met: Some(runtime_met),
+    });
+    if l.detailed {
+        // The manager thread's own CPU (exact, from schedstat) when found; else the process's ticks.
+        let manager_met = match f.manager_cpu_ns {
+            Some(ns) => pct_ns(ns) <= 0.1,
+            None => pt <= 0.1 + 100.0 / f.ticks_per_s / f.window,
+        };
+        rep.rows.push(Row {
+            what: "   idle manager CPU (whole bench process)".into(),
+            figure: format!(
+                "{pt:.2} % ({} ticks){}",
+                f.process_ticks,
+                match (f.manager_cpu_ns, f.manager_switches) {
+                    (Some(ns), Some(sw)) =>
+                        format!("; manager thread {:.3} ms CPU, {sw} ctx switches", ns as f64 / 1e6),
+                    _ => "; manager thread not found".into(),
+                }
+            ),
+            baseline: "".into(),
+            goal: "≈ 0 %".into(),
+            met: Some(manager_met),
+        });
+        rep.put(l, "idle_window_s", json!(round(f.window, 3)));
+        rep.put(l, "idle_manager_process_cpu_pct", json!(round(pt, 3)));
+        let thread_ms = f
+            .manager_cpu_ns
+            .map_or(Value::Null, |ns| json!(round(ns as f64 / 1e6, 3)));
+        rep.put(l, "idle_manager_thread_cpu_ms", thread_ms);
+        let switches = f.manager_switches.map_or(Value::Null, |n| json!(n));
+        rep.put(l, "idle_manager_thread_ctx_switches", switches);
+        rep.goals
+            .insert(format!("{}idle_manager_cpu_about_0", l.key), json!(manager_met));
+    }
+    let rss_met = l.rss_max_mib.map(|max| rss_mib <= max);
+    rep.rows.push(Row {
+        what: format!("   {} RSS (connected, idle)", l.runtime),
+        figure: format!("{rss_mib:.1} MiB ({rss_eval_mib:.1} MiB after an evaluation)"),
+        baseline: format!("{base_mib:.1} MiB  {}", l.idle_baseline),
+        goal: l.rss_max_mib.map_or("-".into(), |max| format!("≤ {max} MiB")),
+        met: rss_met,
+    });
+    rep.put(l, "idle_runtime_cpu_pct", json!(round(rt, 3)));
+    rep.put(l, "idle_runtime_cpu_ms", json!(round(f.runtime_cpu_ns as f64 / 1e6, 3)));
+    rep.put(l, "idle_runtime_ctx_switches", json!(f.runtime_switches));
+    rep.put(l, "idle_baseline_cpu_pct", json!(round(bt, 3)));
+    rep.put(l, "runtime_rss_mib", json!(round(rss_mib, 2)));
+    rep.put(l, "runtime_rss_after_eval_mib", json!(round(rss_eval_mib, 2)));
+    rep.put(l, "baseline_rss_mib", json!(round(base_mib, 2)));
+    rep.goals
+        .insert(format!("{}idle_runtime_cpu_about_0", l.key), json!(runtime_met));
+    if let (Some(max), Some(met)) = (l.rss_max_mib, rss_met) {
+        rep.goals
+            .insert(format!("{}runtime_rss_le_{max}mib", l.key), json!(met));
+    }
+}
+
+fn elixir_figures(s: &Settings, rep: &mut Report) {
+    if !ELIXIR.numbers.iter().any(|&f| s.wants(f)) {
         return;
     }
     let configured = std::env::var("RUNYARD_BENCH_ELIXIR")
@@ -1080,234 +1463,30 @@ fn elixir_figures(s: &Settings, rows: &mut Vec<Row>, out: &mut Json, goals: &mut
             info.language_version,
             ms(took)
         );
-        out.insert("elixir".into(), json!(info.executable));
-        out.insert("elixir_version".into(), json!(info.language_version));
-        out.insert("elixir_first_start_cold_cache_ms".into(), json!(round(ms(took), 2)));
+        rep.out.insert("elixir".into(), json!(info.executable));
+        rep.out.insert("elixir_version".into(), json!(info.language_version));
+        rep.out
+            .insert("elixir_first_start_cold_cache_ms".into(), json!(round(ms(took), 2)));
         Lang::elixir(&info.executable)
     });
     let lang = match lang {
         Ok(lang) => lang,
         Err(e) => {
-            rows.push(failed(
+            let l = &ELIXIR;
+            let goals = [vec![l.start_goal(), l.eval_goal(), l.kill_goal()], l.idle_goals()].concat();
+            rep.fail(
                 "6–9. Elixir runtime",
                 "-",
                 &format!("cannot start an Elixir runtime: {e}"),
-            ));
-            for g in [
-                "elixir_start_ratio_le_1_5",
-                "elixir_eval_median_le_150us",
-                "elixir_kill_nodedown_le_5ms",
-                "elixir_idle_runtime_cpu_about_0",
-            ] {
-                goals.insert(g.into(), json!(false));
-            }
+                &goals,
+            );
             return;
         }
     };
-
-    if s.wants(6) {
-        println!(
-            "[6/9] Elixir start → connected ({} starts, interleaved with `elixir -e ''`)…",
-            s.starts
-        );
-        let what = "6. Elixir start → Connected (median)";
-        let goal = "ratio ≤ 1.5";
-        match bench_start(s, &lang) {
-            Ok(f) => {
-                let (r, b) = (median(&f.runyard), median(&f.baseline));
-                let ratio = r / b;
-                let met = ratio <= 1.5;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!(
-                        "{r:.1} ms (min {:.1}, max {:.1})",
-                        percentile(&f.runyard, 0.0),
-                        percentile(&f.runyard, 100.0)
-                    ),
-                    baseline: format!("{b:.1} ms  `elixir -e ''` → exit"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                rows.push(Row {
-                    what: "   ratio (cached compiled agent)".into(),
-                    figure: format!("{ratio:.2} ×"),
-                    baseline: "".into(),
-                    goal: "≤ 1.5".into(),
-                    met: Some(met),
-                });
-                let u = median(&f.usable);
-                rows.push(Row {
-                    what: "   start → first 1+1 result (usable)".into(),
-                    figure: format!("{u:.1} ms = {:.2} × baseline", u / b),
-                    baseline: "".into(),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("elixir_start_connected_median_ms".into(), json!(round(r, 3)));
-                out.insert(
-                    "elixir_start_connected_min_ms".into(),
-                    json!(round(percentile(&f.runyard, 0.0), 3)),
-                );
-                out.insert("elixir_start_baseline_elixir_e_median_ms".into(), json!(round(b, 3)));
-                out.insert("elixir_start_ratio".into(), json!(round(ratio, 3)));
-                out.insert("elixir_start_usable_median_ms".into(), json!(round(u, 3)));
-                out.insert("elixir_start_samples".into(), json!(f.runyard.len()));
-                goals.insert("elixir_start_ratio_le_1_5".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("elixir_start_ratio_le_1_5".into(), json!(false));
-            }
-        }
-    }
-
-    if s.wants(7) {
-        println!(
-            "[7/9] Elixir evaluate `1+1` ({} after {} warm-up)…",
-            s.evals, s.eval_warmup
-        );
-        let what = "7. Elixir evaluate 1+1 round trip (median)";
-        let goal = "≤ 150 µs";
-        match bench_eval(s, &lang) {
-            Ok(f) => {
-                let (r, p99, b) = (median(&f.runyard), percentile(&f.runyard, 99.0), median(&f.baseline));
-                let met = r <= 150.0;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!("{r:.0} µs (p99 {p99:.0} µs)"),
-                    baseline: format!("{b:.0} µs  `elixir -e` stdin loop, Code.eval_string"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                let raw = median(&f.raw_agent);
-                rows.push(Row {
-                    what: "   same agent over raw pipes, no manager".into(),
-                    figure: "".into(),
-                    baseline: format!("{raw:.0} µs (p99 {:.0} µs)", percentile(&f.raw_agent, 99.0)),
-                    goal: "-".into(),
-                    met: None,
-                });
-                rows.push(Row {
-                    what: "   of which in the agent (duration_us)".into(),
-                    figure: format!("{:.0} µs", median(&f.agent)),
-                    baseline: "".into(),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("elixir_eval_median_us".into(), json!(round(r, 1)));
-                out.insert("elixir_eval_p99_us".into(), json!(round(p99, 1)));
-                out.insert(
-                    "elixir_eval_agent_duration_median_us".into(),
-                    json!(round(median(&f.agent), 1)),
-                );
-                out.insert("elixir_eval_baseline_median_us".into(), json!(round(b, 1)));
-                out.insert("elixir_eval_raw_agent_median_us".into(), json!(round(raw, 1)));
-                out.insert("elixir_eval_samples".into(), json!(f.runyard.len()));
-                goals.insert("elixir_eval_median_le_150us".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("elixir_eval_median_le_150us".into(), json!(false));
-            }
-        }
-    }
-
-    if s.wants(8) {
-        println!("[8/9] Elixir node SIGKILLed → NodeDown ({} kills)…", s.kills);
-        let what = "8. Elixir SIGKILL → NodeDown (median)";
-        let goal = "≤ 5 ms";
-        match bench_kill(s, &lang) {
-            Ok(f) => {
-                let (r, b) = (median(&f.runyard), median(&f.baseline));
-                let met = r <= 5.0;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!("{r:.2} ms (max {:.2})", percentile(&f.runyard, 100.0)),
-                    baseline: format!("{b:.2} ms  `sleep 100` + std wait()"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                rows.push(Row {
-                    what: "   same for an idle node (`elixir --sname … -e 'Process.sleep(:infinity)'`)".into(),
-                    figure: "".into(),
-                    baseline: format!("{:.2} ms", median(&f.baseline_python)),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("elixir_kill_nodedown_median_ms".into(), json!(round(r, 3)));
-                out.insert(
-                    "elixir_kill_nodedown_max_ms".into(),
-                    json!(round(percentile(&f.runyard, 100.0), 3)),
-                );
-                out.insert("elixir_kill_baseline_median_ms".into(), json!(round(b, 3)));
-                out.insert(
-                    "elixir_kill_baseline_idle_elixir_median_ms".into(),
-                    json!(round(median(&f.baseline_python), 3)),
-                );
-                goals.insert("elixir_kill_nodedown_le_5ms".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("elixir_kill_nodedown_le_5ms".into(), json!(false));
-            }
-        }
-    }
-
-    if s.wants(9) {
-        println!("[9/9] Elixir node idle for {:.0} s…", s.idle.as_secs_f64());
-        let what = "9. idle Elixir node CPU";
-        match bench_idle(s, &lang) {
-            Ok(f) => {
-                let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
-                let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
-                let (rt, bt) = (pct(f.runtime_ticks), pct(f.baseline_ticks));
-                let met = pct_ns(f.runtime_cpu_ns) <= 0.1;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!(
-                        "{rt:.2} % ({} ticks; {:.3} ms CPU, {} ctx switches in {:.0} s)",
-                        f.runtime_ticks,
-                        f.runtime_cpu_ns as f64 / 1e6,
-                        f.runtime_switches,
-                        f.window
-                    ),
-                    baseline: format!(
-                        "{bt:.2} % ({} ticks)  idle `elixir --sname … -e` node",
-                        f.baseline_ticks
-                    ),
-                    goal: "≈ 0 %".into(),
-                    met: Some(met),
-                });
-                let (rss, rss_eval, base) = (
-                    f.runtime_rss_kib as f64 / 1024.0,
-                    f.runtime_rss_after_eval_kib as f64 / 1024.0,
-                    f.baseline_rss_kib as f64 / 1024.0,
-                );
-                rows.push(Row {
-                    what: "   Elixir node RSS (connected, idle)".into(),
-                    figure: format!("{rss:.1} MiB ({rss_eval:.1} MiB after an evaluation)"),
-                    baseline: format!("{base:.1} MiB  idle `elixir --sname … -e` node"),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("elixir_idle_runtime_cpu_pct".into(), json!(round(rt, 3)));
-                out.insert(
-                    "elixir_idle_runtime_cpu_ms".into(),
-                    json!(round(f.runtime_cpu_ns as f64 / 1e6, 3)),
-                );
-                out.insert("elixir_idle_runtime_ctx_switches".into(), json!(f.runtime_switches));
-                out.insert("elixir_idle_baseline_cpu_pct".into(), json!(round(bt, 3)));
-                out.insert("elixir_runtime_rss_mib".into(), json!(round(rss, 2)));
-                out.insert("elixir_runtime_rss_after_eval_mib".into(), json!(round(rss_eval, 2)));
-                out.insert("elixir_baseline_rss_mib".into(), json!(round(base, 2)));
-                goals.insert("elixir_idle_runtime_cpu_about_0".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, "≈ 0 %", &e));
-                goals.insert("elixir_idle_runtime_cpu_about_0".into(), json!(false));
-            }
-        }
-    }
+    report_start(s, &ELIXIR, &lang, rep);
+    report_eval(s, &ELIXIR, &lang, rep);
+    report_kill(s, &ELIXIR, &lang, rep);
+    report_idle(s, &ELIXIR, &lang, rep);
 }
 
 // ---------------------------------------------------------------------------
@@ -1352,11 +1531,14 @@ fn main() {
     );
 
     let unbuffered = std::env::var_os("PYTHONUNBUFFERED").is_some_and(|v| !v.is_empty());
-    let mut rows = Vec::new();
-    let mut out = serde_json::Map::new();
-    out.insert("quick".into(), json!(s.quick));
+    let mut rep = Report {
+        rows: Vec::new(),
+        out: Json::new(),
+        goals: Json::new(),
+    };
+    rep.out.insert("quick".into(), json!(s.quick));
     if let Some(only) = &s.only {
-        out.insert("only".into(), json!(only));
+        rep.out.insert("only".into(), json!(only));
     }
     // Python is started (and must start) only when a Python figure is wanted.
     let mut exe = configured.clone();
@@ -1378,137 +1560,17 @@ fn main() {
             info.language_version,
             ms(first_start)
         );
-        out.insert("python_configured".into(), json!(configured));
-        out.insert("python".into(), json!(exe));
-        out.insert("python_version".into(), json!(info.language_version));
-        out.insert("env_pythonunbuffered".into(), json!(unbuffered));
-        out.insert("first_start_via_configured_ms".into(), json!(round(ms(first_start), 2)));
-    }
-    let mut goals = serde_json::Map::new();
-
-    // 1. start → connected
-    if s.wants(1) {
-        println!(
-            "[1/9] start → connected ({} starts, interleaved with `python -c pass`)…",
-            s.starts
-        );
-        let what = "1. start → Connected (median)";
-        let goal = "ratio ≤ 1.25";
-        match bench_start(&s, &Lang::python(&exe)) {
-            Ok(f) => {
-                let (r, b) = (median(&f.runyard), median(&f.baseline));
-                let ratio = r / b;
-                let met = ratio <= 1.25;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!(
-                        "{r:.1} ms (min {:.1}, max {:.1})",
-                        percentile(&f.runyard, 0.0),
-                        percentile(&f.runyard, 100.0)
-                    ),
-                    baseline: format!("{b:.1} ms  `python -c pass` → exit"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                rows.push(Row {
-                    what: "   ratio".into(),
-                    figure: format!("{ratio:.2} ×"),
-                    baseline: "".into(),
-                    goal: "≤ 1.25".into(),
-                    met: Some(met),
-                });
-                let u = median(&f.usable);
-                rows.push(Row {
-                    what: "   start → first 1+1 result (usable)".into(),
-                    figure: format!("{u:.1} ms = {:.2} × baseline", u / b),
-                    baseline: "".into(),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("start_usable_median_ms".into(), json!(round(u, 3)));
-                out.insert("start_usable_ratio".into(), json!(round(u / b, 3)));
-                out.insert("start_connected_median_ms".into(), json!(round(r, 3)));
-                out.insert(
-                    "start_connected_min_ms".into(),
-                    json!(round(percentile(&f.runyard, 0.0), 3)),
-                );
-                out.insert("start_baseline_python_c_pass_median_ms".into(), json!(round(b, 3)));
-                out.insert("start_ratio".into(), json!(round(ratio, 3)));
-                out.insert("start_samples".into(), json!(f.runyard.len()));
-                goals.insert("start_ratio_le_1_25".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("start_ratio_le_1_25".into(), json!(false));
-            }
-        }
+        rep.out.insert("python_configured".into(), json!(configured));
+        rep.out.insert("python".into(), json!(exe));
+        rep.out.insert("python_version".into(), json!(info.language_version));
+        rep.out.insert("env_pythonunbuffered".into(), json!(unbuffered));
+        rep.out
+            .insert("first_start_via_configured_ms".into(), json!(round(ms(first_start), 2)));
     }
 
-    // 2. evaluate 1+1
-    if s.wants(2) {
-        println!("[2/9] evaluate `1+1` ({} after {} warm-up)…", s.evals, s.eval_warmup);
-        let what = "2. evaluate 1+1 round trip (median)";
-        let goal = "≤ 150 µs";
-        match bench_eval(&s, &Lang::python(&exe)) {
-            Ok(f) => {
-                let (r, p99, b, b99) = (
-                    median(&f.runyard),
-                    percentile(&f.runyard, 99.0),
-                    median(&f.baseline),
-                    percentile(&f.baseline, 99.0),
-                );
-                let met = r <= 150.0;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!("{r:.0} µs"),
-                    baseline: format!("{b:.0} µs  bare stdin/stdout eval loop"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                rows.push(Row {
-                    what: "   p99".into(),
-                    figure: format!("{p99:.0} µs"),
-                    baseline: format!("{b99:.0} µs"),
-                    goal: "-".into(),
-                    met: None,
-                });
-                let raw = median(&f.raw_agent);
-                rows.push(Row {
-                    what: "   same agent over raw pipes, no manager".into(),
-                    figure: "".into(),
-                    baseline: format!("{raw:.0} µs (p99 {:.0} µs)", percentile(&f.raw_agent, 99.0)),
-                    goal: "-".into(),
-                    met: None,
-                });
-                rows.push(Row {
-                    what: "   of which in the agent (duration_us)".into(),
-                    figure: format!("{:.0} µs", median(&f.agent)),
-                    baseline: "".into(),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("eval_median_us".into(), json!(round(r, 1)));
-                out.insert("eval_p99_us".into(), json!(round(p99, 1)));
-                out.insert(
-                    "eval_agent_duration_median_us".into(),
-                    json!(round(median(&f.agent), 1)),
-                );
-                out.insert("eval_baseline_median_us".into(), json!(round(b, 1)));
-                out.insert("eval_baseline_p99_us".into(), json!(round(b99, 1)));
-                out.insert("eval_raw_agent_median_us".into(), json!(round(raw, 1)));
-                out.insert(
-                    "eval_raw_agent_p99_us".into(),
-                    json!(round(percentile(&f.raw_agent, 99.0), 1)),
-                );
-                out.insert("eval_samples".into(), json!(f.runyard.len()));
-                goals.insert("eval_median_le_150us".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("eval_median_le_150us".into(), json!(false));
-            }
-        }
-    }
+    let python = Lang::python(&exe);
+    report_start(&s, &PYTHON, &python, &mut rep);
+    report_eval(&s, &PYTHON, &python, &mut rep);
 
     // 3. 200,000 print lines
     if s.wants(3) {
@@ -1520,7 +1582,7 @@ fn main() {
                 let r = median(&f.runyard);
                 let (bc, bw) = (median(&f.baseline_cold), median(&f.baseline_warm));
                 let met = r <= 0.15;
-                rows.push(Row {
+                rep.rows.push(Row {
                     what: what.into(),
                     figure: format!(
                         "{r:.3} s ({:.1} MB/s, {} output msgs)",
@@ -1531,172 +1593,42 @@ fn main() {
                     goal: goal.into(),
                     met: Some(met),
                 });
-                rows.push(Row {
+                rep.rows.push(Row {
                     what: "   warm baseline (interpreter already up)".into(),
                     figure: "".into(),
                     baseline: format!("{bw:.3} s"),
                     goal: "-".into(),
                     met: None,
                 });
-                rows.push(Row {
+                rep.rows.push(Row {
                     what: "   bytes, checked in order".into(),
                     figure: format!("{} ✓", f.bytes),
                     baseline: format!("{} ✓", f.bytes),
                     goal: "all, in order".into(),
                     met: Some(true),
                 });
-                out.insert("print200k_median_s".into(), json!(round(r, 4)));
-                out.insert("print200k_output_messages".into(), json!(f.messages));
-                out.insert("print200k_bytes".into(), json!(f.bytes));
-                out.insert("print200k_baseline_cold_median_s".into(), json!(round(bc, 4)));
-                out.insert("print200k_baseline_warm_median_s".into(), json!(round(bw, 4)));
-                goals.insert("print200k_le_0_15s".into(), json!(met));
+                rep.out.insert("print200k_median_s".into(), json!(round(r, 4)));
+                rep.out.insert("print200k_output_messages".into(), json!(f.messages));
+                rep.out.insert("print200k_bytes".into(), json!(f.bytes));
+                rep.out
+                    .insert("print200k_baseline_cold_median_s".into(), json!(round(bc, 4)));
+                rep.out
+                    .insert("print200k_baseline_warm_median_s".into(), json!(round(bw, 4)));
+                rep.goals.insert("print200k_le_0_15s".into(), json!(met));
             }
             Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("print200k_le_0_15s".into(), json!(false));
+                rep.rows.push(failed(what, goal, &e));
+                rep.goals.insert("print200k_le_0_15s".into(), json!(false));
             }
         }
     }
 
-    // 4. SIGKILL → NodeDown
-    if s.wants(4) {
-        println!("[4/9] runtime SIGKILLed → NodeDown ({} kills)…", s.kills);
-        let what = "4. SIGKILL → NodeDown (median)";
-        let goal = "≤ 5 ms";
-        match bench_kill(&s, &Lang::python(&exe)) {
-            Ok(f) => {
-                let (r, b) = (median(&f.runyard), median(&f.baseline));
-                let met = r <= 5.0;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!("{r:.2} ms (max {:.2})", percentile(&f.runyard, 100.0)),
-                    baseline: format!("{b:.2} ms  `sleep 100` + std wait()"),
-                    goal: goal.into(),
-                    met: Some(met),
-                });
-                rows.push(Row {
-                    what: "   same for an idle `python -c sleep`".into(),
-                    figure: "".into(),
-                    baseline: format!("{:.2} ms", median(&f.baseline_python)),
-                    goal: "-".into(),
-                    met: None,
-                });
-                out.insert("kill_nodedown_median_ms".into(), json!(round(r, 3)));
-                out.insert(
-                    "kill_nodedown_max_ms".into(),
-                    json!(round(percentile(&f.runyard, 100.0), 3)),
-                );
-                out.insert("kill_baseline_median_ms".into(), json!(round(b, 3)));
-                out.insert(
-                    "kill_baseline_python_median_ms".into(),
-                    json!(round(median(&f.baseline_python), 3)),
-                );
-                goals.insert("kill_nodedown_le_5ms".into(), json!(met));
-            }
-            Err(e) => {
-                rows.push(failed(what, goal, &e));
-                goals.insert("kill_nodedown_le_5ms".into(), json!(false));
-            }
-        }
-    }
+    report_kill(&s, &PYTHON, &python, &mut rep);
+    report_idle(&s, &PYTHON, &python, &mut rep);
 
-    // 5. idle
-    if s.wants(5) {
-        println!("[5/9] idle for {:.0} s…", s.idle.as_secs_f64());
-        let what = "5. idle runtime CPU";
-        match bench_idle(&s, &Lang::python(&exe)) {
-            Ok(f) => {
-                let pct = |ticks: u64| ticks as f64 / f.ticks_per_s / f.window * 100.0;
-                let pct_ns = |ns: u64| ns as f64 / 1e9 / f.window * 100.0;
-                let (rt, pt, bt) = (pct(f.runtime_ticks), pct(f.process_ticks), pct(f.baseline_ticks));
-                // One tick over the window is the resolution; count ≤ 0.1 % as "≈ 0".
-                let runtime_met = pct_ns(f.runtime_cpu_ns) <= 0.1;
-                // The manager thread's own CPU (exact, from schedstat) when found; else the process's ticks.
-                let manager_met = match f.manager_cpu_ns {
-                    Some(ns) => pct_ns(ns) <= 0.1,
-                    None => pt <= 0.1 + 100.0 / f.ticks_per_s / f.window,
-                };
-                let rss_mib = f.runtime_rss_kib as f64 / 1024.0;
-                let rss_eval_mib = f.runtime_rss_after_eval_kib as f64 / 1024.0;
-                let base_mib = f.baseline_rss_kib as f64 / 1024.0;
-                rows.push(Row {
-                    what: what.into(),
-                    figure: format!(
-                        "{rt:.2} % ({} ticks; {:.3} ms CPU, {} ctx switches in {:.0} s)",
-                        f.runtime_ticks,
-                        f.runtime_cpu_ns as f64 / 1e6,
-                        f.runtime_switches,
-                        f.window
-                    ),
-                    baseline: format!("{bt:.2} % ({} ticks)  idle `python -c sleep`", f.baseline_ticks),
-                    goal: "≈ 0 %".into(),
-                    met: Some(runtime_met),
-                });
-                rows.push(Row {
-                    what: "   idle manager CPU (whole bench process)".into(),
-                    figure: format!(
-                        "{pt:.2} % ({} ticks){}",
-                        f.process_ticks,
-                        match (f.manager_cpu_ns, f.manager_switches) {
-                            (Some(ns), Some(sw)) =>
-                                format!("; manager thread {:.3} ms CPU, {sw} ctx switches", ns as f64 / 1e6),
-                            _ => "; manager thread not found".into(),
-                        }
-                    ),
-                    baseline: "".into(),
-                    goal: "≈ 0 %".into(),
-                    met: Some(manager_met),
-                });
-                let rss_met = rss_mib <= 15.0;
-                rows.push(Row {
-                    what: "   runtime RSS (connected, idle)".into(),
-                    figure: format!("{rss_mib:.1} MiB ({rss_eval_mib:.1} MiB after an evaluation)"),
-                    baseline: format!("{base_mib:.1} MiB  idle `python -c sleep`"),
-                    goal: "≤ 15 MiB".into(),
-                    met: Some(rss_met),
-                });
-                out.insert("idle_window_s".into(), json!(round(f.window, 3)));
-                out.insert("idle_runtime_cpu_pct".into(), json!(round(rt, 3)));
-                out.insert(
-                    "idle_runtime_cpu_ms".into(),
-                    json!(round(f.runtime_cpu_ns as f64 / 1e6, 3)),
-                );
-                out.insert("idle_runtime_ctx_switches".into(), json!(f.runtime_switches));
-                out.insert("idle_manager_process_cpu_pct".into(), json!(round(pt, 3)));
-                out.insert(
-                    "idle_manager_thread_cpu_ms".into(),
-                    f.manager_cpu_ns
-                        .map_or(Value::Null, |ns| json!(round(ns as f64 / 1e6, 3))),
-                );
-                out.insert(
-                    "idle_manager_thread_ctx_switches".into(),
-                    f.manager_switches.map_or(Value::Null, |n| json!(n)),
-                );
-                out.insert("idle_baseline_cpu_pct".into(), json!(round(bt, 3)));
-                out.insert("runtime_rss_mib".into(), json!(round(rss_mib, 2)));
-                out.insert("runtime_rss_after_eval_mib".into(), json!(round(rss_eval_mib, 2)));
-                out.insert("baseline_rss_mib".into(), json!(round(base_mib, 2)));
-                goals.insert("idle_runtime_cpu_about_0".into(), json!(runtime_met));
-                goals.insert("idle_manager_cpu_about_0".into(), json!(manager_met));
-                goals.insert("runtime_rss_le_15mib".into(), json!(rss_met));
-            }
-            Err(e) => {
-                rows.push(failed(what, "≈ 0 % / ≤ 15 MiB", &e));
-                for g in [
-                    "idle_runtime_cpu_about_0",
-                    "idle_manager_cpu_about_0",
-                    "runtime_rss_le_15mib",
-                ] {
-                    goals.insert(g.into(), json!(false));
-                }
-            }
-        }
-    }
+    elixir_figures(&s, &mut rep);
 
-    elixir_figures(&s, &mut rows, &mut out, &mut goals);
-
-    print_table(&rows);
+    print_table(&rep.rows);
     if s.wants(3) {
         println!(
             "* the print baselines run with PYTHONUNBUFFERED removed from their environment (it is{} set here): a",
@@ -1704,8 +1636,8 @@ fn main() {
         );
         println!("  default interpreter block-buffers a pipe; the agent sets its own buffering either way.");
     }
-    let all = goals.values().all(|v| v == &json!(true));
-    out.insert("goals".into(), Value::Object(goals));
-    out.insert("all_goals_met".into(), json!(all));
-    println!("{}", Value::Object(out));
+    let all = rep.goals.values().all(|v| v == &json!(true));
+    rep.out.insert("goals".into(), Value::Object(rep.goals));
+    rep.out.insert("all_goals_met".into(), json!(all));
+    println!("{}", Value::Object(rep.out));
 }

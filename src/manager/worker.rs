@@ -375,11 +375,8 @@ impl Worker {
             NodeMsg::Exited(exit) => {
                 // The leader is gone; whatever it spawned must go too.
                 runtime::kill_group(node.pid);
-                let node = self.nodes.remove(&id).expect("known node");
                 match node.phase {
                     Phase::Starting { .. } => {
-                        self.nodes.insert(id, node);
-                        let node = &self.nodes[&id];
                         let error = match &node.agent_init_error {
                             Some((reason, message)) => InitError::Agent {
                                 reason: reason.clone(),
@@ -391,25 +388,25 @@ impl Worker {
                             },
                         };
                         self.init_failed(id, error);
-                        self.nodes.remove(&id);
                     }
                     Phase::Connected => {
                         if let Some(slot) = self.sessions.get_mut(&session) {
                             slot.node = None;
                         }
                         tracing::warn!(%session, node = %node.name, %exit, "runtime node down");
-                        self.events.send(Event::NodeDown {
+                        let event = Event::NodeDown {
                             session,
                             node: node.name.clone(),
                             exit,
                             stderr_tail: node.stderr.text(),
-                        });
-                        self.nodes.insert(id, node);
+                        };
+                        // Node down first: a caller learns why before its evaluations end.
+                        self.events.send(event);
                         self.abort_in_flight(id, "the runtime node terminated unexpectedly");
-                        self.nodes.remove(&id);
                     }
                     Phase::Leaving => tracing::debug!(node = %node.name, %exit, "runtime ended"),
                 }
+                self.nodes.remove(&id);
             }
         }
     }

@@ -211,7 +211,7 @@ fn cell_view(
     let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        cell_toolbar(ui, cell, view, actions);
+        cell_toolbar(ui, cell, number, view, actions);
         match cell.kind {
             CellKind::Code => {
                 code_editor(ui, cell, number, language, view, actions);
@@ -236,7 +236,7 @@ fn cell_view(
     });
 }
 
-fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, view: &mut NotebookUi, actions: &mut Vec<Action>) {
+fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut NotebookUi, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         match cell.kind {
             CellKind::Code => {
@@ -244,7 +244,8 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, view: &mut NotebookUi, actio
                     .execution_count
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| " ".into());
-                ui.label(RichText::new(format!("[{count}]")).monospace().weak());
+                ui.label(RichText::new(format!("[{count}]")).monospace().weak())
+                    .on_hover_text(format!("Execution count; tracebacks call this cell \"cell {number}\""));
                 if ui
                     .button("Evaluate")
                     .on_hover_text("Ctrl+Enter; Shift+Enter evaluates and moves on")
@@ -307,6 +308,8 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, view: &mut NotebookUi, actio
             })
             .response
             .on_hover_text("Cell actions");
+            // Tracebacks name cells by this number.
+            ui.label(RichText::new(format!("cell {number}")).small().weak());
         });
     });
 }

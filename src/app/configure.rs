@@ -203,11 +203,6 @@ impl ConfigureDialog {
         }
         outcome
     }
-
-    /// For tests: set the executable field as a user would type it.
-    pub fn set_executable(&mut self, executable: &str) {
-        self.executable = executable.to_string();
-    }
 }
 
 fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {

@@ -50,15 +50,23 @@ fn runtimes_die_with_their_host() {
         .spawn()
         .unwrap();
     let stdout = BufReader::new(host.stdout.take().unwrap());
-    let pids: Vec<u32> = stdout
-        .lines()
-        .map_while(Result::ok)
-        // libtest may print "test orphan_host ... " on the same line first.
-        .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()))
-        .expect("the host reports its runtimes")
-        .split(' ')
-        .map(|p| p.parse().unwrap())
-        .collect();
+    // Read on a thread, so that a host that never reports fails the test
+    // instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let line = stdout
+            .lines()
+            .map_while(Result::ok)
+            // libtest may print "test orphan_host ... " on the same line first.
+            .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()));
+        let _ = tx.send(line);
+    });
+    let reported = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
+    let Some(reported) = reported else {
+        kill9(host.id());
+        panic!("the host did not report its runtimes");
+    };
+    let pids: Vec<u32> = reported.split(' ').map(|p| p.parse().unwrap()).collect();
     assert_eq!(pids.len(), 4);
     assert!(pids.iter().all(|&p| alive(p)), "all running before the kill");
     kill9(host.id());

@@ -4,6 +4,9 @@
 //! The Elixir cases fail when `elixir` is missing, so that CI cannot pass
 //! without running them; `RUNYARD_SKIP_ELIXIR=1` skips them on purpose.
 
+mod common;
+
+use common::validate_with_jupyter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output as Exit};
 
@@ -55,23 +58,6 @@ fn code_cells(nb: &Notebook) -> Vec<&notebook::Cell> {
         .flat_map(|s| &s.cells)
         .filter(|c| c.kind == CellKind::Code)
         .collect()
-}
-
-fn validate_with_jupyter(path: &Path) {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "Jupyter's validator rejects {} (needs: python3 -m pip install nbformat):\n{}",
-        path.display(),
-        text(&out.stderr)
-    );
 }
 
 const PYTHON_NOTEBOOK: &str = r###"{

@@ -3,6 +3,9 @@
 //! own validator on what Runyard writes, malformed files of every kind, and
 //! saves killed at random moments.
 
+mod common;
+
+use common::validate_with_jupyter;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
@@ -41,33 +44,6 @@ fn without_ids(mut nb: Notebook) -> Notebook {
         clear(cell);
     }
     nb
-}
-
-/// Checks a file with Jupyter's own validator (the `nbformat` package).
-fn validate_with_jupyter(path: &Path) {
-    let import = Command::new("python3")
-        .args(["-c", "import nbformat"])
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "Jupyter's nbformat package is needed to validate .ipynb output: python3 -m pip install nbformat (pip install nbformat)\n{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} is not a valid notebook for Jupyter:\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

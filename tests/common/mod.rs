@@ -227,3 +227,30 @@ pub fn fake_runtime(dir: &Path, protocol: u32, rest: &str) -> PathBuf {
     );
     script(dir, &format!("fake-runtime-{protocol}"), &body)
 }
+
+/// Checks a file with Jupyter's own validator (the `nbformat` package).
+pub fn validate_with_jupyter(path: &Path) {
+    let import = std::process::Command::new("python3")
+        .args(["-c", "import nbformat"])
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "Jupyter's nbformat package is needed to validate .ipynb output: python3 -m pip install nbformat (pip install nbformat)\n{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not a valid notebook for Jupyter:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

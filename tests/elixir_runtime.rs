@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
@@ -623,28 +622,13 @@ fn elixir_nodes_die_with_their_host_even_mid_evaluation() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let mut host = Proc::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "elixir_orphan_host",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HOST_ENV, "1")
-        .env(elixir::CACHE_DIR_ENV, cache.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(host.stdout.take().unwrap());
-    let pids: Vec<u32> = stdout
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()))
-        .expect("the host reports its nodes")
-        .split(' ')
-        .map(|p| p.parse().unwrap())
-        .collect();
+    let (mut host, pids) = start_host(
+        "elixir_orphan_host",
+        &[
+            (HOST_ENV, "1".as_ref()),
+            (elixir::CACHE_DIR_ENV, cache.path().as_os_str()),
+        ],
+    );
     assert!(pids.len() >= 2, "{pids:?}");
     assert!(pids.iter().all(|&p| alive(p)), "all running before the kill");
     kill9(host.id());

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -43,30 +41,7 @@ fn orphan_host() {
 
 #[test]
 fn runtimes_die_with_their_host() {
-    let mut host = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "orphan_host", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(HOST_ENV, "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(host.stdout.take().unwrap());
-    // Read on a thread, so that a host that never reports fails the test
-    // instead of hanging it.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let line = stdout
-            .lines()
-            .map_while(Result::ok)
-            // libtest may print "test orphan_host ... " on the same line first.
-            .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()));
-        let _ = tx.send(line);
-    });
-    let reported = rx.recv_timeout(Duration::from_secs(120)).ok().flatten();
-    let Some(reported) = reported else {
-        kill9(host.id());
-        panic!("the host did not report its runtimes");
-    };
-    let pids: Vec<u32> = reported.split(' ').map(|p| p.parse().unwrap()).collect();
+    let (mut host, pids) = start_host("orphan_host", &[(HOST_ENV, "1".as_ref())]);
     assert_eq!(pids.len(), 4);
     assert!(pids.iter().all(|&p| alive(p)), "all running before the kill");
     kill9(host.id());

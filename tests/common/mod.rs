@@ -254,3 +254,32 @@ pub fn validate_with_jupyter(path: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Starts this test binary again to run the ignored test `host` as a
+/// separate process hosting a manager (with `env` set), and waits for the
+/// pids it prints on a `RUNYARD_PIDS …` line. A host that never reports fails
+/// the test instead of hanging it.
+pub fn start_host(host: &str, env: &[(&str, &std::ffi::OsStr)]) -> (std::process::Child, Vec<u32>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", host, "--ignored", "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let line = stdout
+            .lines()
+            .map_while(Result::ok)
+            // libtest may print "test name ... " on the same line first.
+            .find_map(|line| line.split_once("RUNYARD_PIDS ").map(|(_, pids)| pids.to_owned()));
+        let _ = tx.send(line);
+    });
+    let Some(reported) = rx.recv_timeout(Duration::from_secs(120)).ok().flatten() else {
+        kill9(child.id());
+        panic!("the host {host} did not report its pids");
+    };
+    (child, reported.split(' ').map(|p| p.parse().unwrap()).collect())
+}

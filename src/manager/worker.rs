@@ -169,7 +169,7 @@ impl Worker {
             }
         };
         let command = launch.display.clone();
-        let spawned = match runtime::spawn_node(&launch.program, &launch.args, config.standalone(), launch.death_signal)
+        let spawned = match runtime::spawn_node(&launch, config.standalone())
         {
             Ok(spawned) => spawned,
             Err(error) => {

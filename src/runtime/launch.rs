@@ -22,6 +22,13 @@ pub struct Launch {
     /// A wrapper script started in place of the interpreter: once the agent
     /// says which interpreter it really is, later starts go straight to it.
     pub wrapper: Option<PathBuf>,
+    /// Environment for this start only, on top of the configured one: where
+    /// secrets go (a process's environment is readable by its owner alone,
+    /// its command line by everyone).
+    pub env: Vec<(OsString, OsString)>,
+    /// Where the runtime writes a crash dump if it dies (Elixir's
+    /// `erl_crash.dump`), to name it in the node-down report.
+    pub crash_dump: Option<PathBuf>,
 }
 
 /// A node name for a new runtime of this kind: `python-k3j9x2ab`, or
@@ -61,6 +68,8 @@ pub fn plan(
             death_signal: python::DEATH_SIGNAL,
             program,
             wrapper,
+            env: Vec::new(),
+            crash_dump: None,
         }),
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
             let root = elixir::cache_root().ok_or_else(|| InitError::AgentInstall {
@@ -85,6 +94,8 @@ pub fn plan(
                 death_signal: elixir::DEATH_SIGNAL,
                 program,
                 wrapper,
+                env: Vec::new(),
+                crash_dump: None,
             })
         }
     }

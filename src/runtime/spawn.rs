@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
-use super::{InitError, StandaloneConfig};
+use super::{InitError, Launch, StandaloneConfig};
 
 /// A started child, before its handshake.
 #[derive(Debug)]
@@ -72,17 +72,15 @@ pub fn is_script(path: &Path) -> bool {
 ///
 /// Must be called from a thread that lives as long as the manager: the
 /// parent-death signal fires when the *thread* that forked exits.
-pub fn spawn_node(
-    program: &Path,
-    args: &[OsString],
-    config: &StandaloneConfig,
-    death_signal: Signal,
-) -> Result<SpawnedNode, InitError> {
+pub fn spawn_node(launch: &Launch, config: &StandaloneConfig) -> Result<SpawnedNode, InitError> {
+    let program = launch.program.as_path();
+    let death_signal = launch.death_signal;
     let mut command = Command::new(program);
     command
         .args(&config.args)
-        .args(args)
+        .args(&launch.args)
         .envs(config.env.iter().map(|(k, v)| (k, v)))
+        .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

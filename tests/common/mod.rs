@@ -1,6 +1,7 @@
 //! Shared helpers for tests that drive the real manager with real runtimes.
 #![allow(dead_code)]
 
+pub mod other_user;
 pub mod window;
 
 use std::collections::VecDeque;

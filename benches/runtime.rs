@@ -260,7 +260,7 @@ impl Lang {
             ],
             raw_agent: elixir::agent_args(
                 &node,
-                &runyard::runtime::random_token(),
+                &runyard::runtime::random_token().unwrap(),
                 &dir,
                 Mode::Standalone,
                 RAW_TOKEN,
@@ -274,7 +274,7 @@ impl Lang {
     fn idle_command(&self) -> Proc {
         let mut command = Proc::new(&self.exe);
         if self.idle_node {
-            let name = format!("runyard-benchidle-{}", runyard::runtime::short_id());
+            let name = format!("runyard-benchidle-{}", runyard::runtime::short_id().unwrap());
             command.args(["--sname", &name, "--erl", elixir::ERL_FLAGS]);
         }
         command.args(self.idle);

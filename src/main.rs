@@ -60,6 +60,15 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
 }
 
 fn main() -> ExitCode {
+    // The supervisor mode comes first: it parses nothing else and starts no logging.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == runyard::runtime::supervisor::MODE_ARG) {
+        runyard::runtime::supervisor::main(&args[2..]);
+    }
+    match std::env::current_exe() {
+        Ok(exe) => runyard::runtime::supervisor::set_program(exe),
+        Err(err) => eprintln!("runyard: cannot find its own executable to supervise runtimes with: {err}"),
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(CliCommand::Run {

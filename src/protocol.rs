@@ -1,6 +1,8 @@
 //! The wire protocol between the manager and a runtime agent (docs/protocol.md):
 //! RS-framed JSON (RFC 7464) over a byte stream, and the typed messages.
 
+pub mod capture;
+
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; checked at the handshake.
@@ -75,6 +77,12 @@ pub enum FromAgent {
     /// reach its target, say) just before it exits.
     InitError {
         reason: String,
+        message: String,
+    },
+    /// Sent before `hello` by an agent that has work to do before it can be
+    /// ready (the Elixir agent compiling itself on a first start): the init
+    /// timeout waits meanwhile, up to a longer limit.
+    Preparing {
         message: String,
     },
 }

@@ -76,7 +76,11 @@ fn short_host() -> String {
 
 /// A unique, valid node-name part.
 fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{}", std::process::id(), runyard::runtime::short_id())
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        runyard::runtime::short_id().unwrap()
+    )
 }
 
 /// A node the test runs, as a user would (`elixir --sname … --cookie …`),
@@ -664,7 +668,7 @@ fn attached_sessions_evaluate_on_the_target_and_leave_it_running() {
     if skip() {
         return;
     }
-    let cookie = format!("secret{}", runyard::runtime::short_id());
+    let cookie = format!("secret{}", runyard::runtime::short_id().unwrap());
     let mut target = Target::start("--sname", &unique("target"), &cookie);
     let node = target.node.clone();
     let (a, b) = (SessionId(1), SessionId(2));

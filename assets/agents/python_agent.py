@@ -12,8 +12,17 @@ PROTO = os.dup(1)  # protocol channel; os.dup gives close-on-exec fds (PEP 446)
 CMD = os.dup(0)    # commands
 ERR0 = os.dup(2)   # the manager's stderr: only for fatal errors (a crash dump must not die with our pipe)
 _n = os.open(os.devnull, os.O_RDONLY); os.dup2(_n, 0); os.close(_n)
-OUT_R, _w1 = os.pipe(); ERR_R, _w2 = os.pipe()
-os.dup2(_w1, 1); os.dup2(_w2, 2); os.close(_w1); os.close(_w2)  # fds 1/2 are inherited by subprocesses
+# Runyard's supervisor hands us output pipes at fds 3/4 whose read ends the manager holds, so output written
+# just before a crash is never lost; we mark where each evaluation's output begins and ends on them. Started
+# some other way (behind ssh), we make our own pipes and forward what they carry as output frames.
+CAPK = os.environ.pop('RUNYARD_CAPTURE', '')
+if CAPK:
+    os.dup2(3, 1); os.dup2(4, 2); os.close(3); os.close(4)
+    CAP1 = os.dup(1); CAP2 = os.dup(2)  # for markers: user code may point fds 1/2 elsewhere
+    OUT_R = ERR_R = None
+else:
+    OUT_R, _w1 = os.pipe(); ERR_R, _w2 = os.pipe()
+    os.dup2(_w1, 1); os.dup2(_w2, 2); os.close(_w1); os.close(_w2)  # fds 1/2 are inherited by subprocesses
 # The manager makes us a process-group leader so that killpg takes what user code spawned. Behind ssh or
 # kubectl we may not be one: become one (not at a terminal, where a background group stops on reading).
 if os.getpgrp() != os.getpid() and not os.isatty(CMD):
@@ -114,7 +123,8 @@ def _stream(fd):  # line-buffered while idle (background prints show up), block-
 
 sys.stdout = sys.__stdout__ = O1 = _stream(1)
 sys.stderr = sys.__stderr__ = O2 = _stream(2)
-PIPES = {OUT_R: b'"stdout"', ERR_R: b'"stderr"'}
+PIPES = {} if CAPK else {OUT_R: b'"stdout"', ERR_R: b'"stderr"'}
+MARK = ('\x1e' + CAPK).encode()
 DEC = {}
 for _fd in PIPES:
     os.set_blocking(_fd, False)  # the main thread drains them too; nobody may block on an empty pipe
@@ -144,6 +154,15 @@ def drain():  # caller holds OL; bounded so that an endless background writer ca
         for _ in range(256):
             if forward(fd) < CHUNK:
                 break
+
+
+def mark(kind, ref):  # on the manager's pipes: where an evaluation's output begins (b) or ends (e)
+    b = MARK + kind + ESC(ref).encode('utf-8', 'replace') + b'\n'
+    try:
+        os.write(CAP1, b)
+        os.write(CAP2, b)
+    except OSError:  # manager gone
+        die()
 
 
 def pump():
@@ -460,9 +479,13 @@ def begin(ref):
         if not fl_awake:
             fl_awake = True
             GO.release()
-    with OL:
-        drain()  # output from between evaluations keeps ref null
-        cur = enc(ref)
+    if CAPK:
+        flush_all()  # a partial line from between evaluations is not this one's
+        mark(b'b', ref)
+    else:
+        with OL:
+            drain()  # output from between evaluations keeps ref null
+            cur = enc(ref)
     for s in (O1, O2):
         try:
             s.reconfigure(line_buffering=False)
@@ -486,6 +509,18 @@ def finish():  # flush Python buffers; the caller then drains the pipes under OL
     for n, h in HANDLERS.items():  # between evaluations these signals are the agent's, whatever a cell set
         if _signal.getsignal(n) is not h:
             _signal.signal(n, h)
+
+
+def answer(ref, result):  # after finish(): the result goes after every byte the evaluation wrote
+    global cur
+    if CAPK:
+        mark(b'e', ref)
+        msg(result)
+    else:
+        with OL:
+            drain()
+            cur = 'null'
+            msg(result)
 
 
 def rerr(text):
@@ -527,8 +562,9 @@ def evaluate(m):
                     pass
                 rc = 1
             finish()
-            with OL:
-                drain()
+            if not CAPK:
+                with OL:
+                    drain()
             os._exit((rc or 0) & 0xff)
         except BaseException as e:  # an agent bug: still end the evaluation properly
             status, value, err = 'error', None, rerr('agent error: %r' % (e,))
@@ -536,11 +572,8 @@ def evaluate(m):
         FILES[(c, ref)] = file
         sync_linecache()  # the cell may have imported linecache (traceback, inspect): later cells find sources
     finish()
-    with OL:
-        drain()
-        cur = 'null'
-        msg({'type': 'result', 'ref': ref, 'status': status, 'value': value, 'error': err,
-             'duration_us': int((time.perf_counter() - t0) * 1e6)})
+    answer(ref, {'type': 'result', 'ref': ref, 'status': status, 'value': value, 'error': err,
+                 'duration_us': int((time.perf_counter() - t0) * 1e6)})
 
 
 def main():
@@ -566,12 +599,11 @@ def main():
             log('error', 'agent error on %s: %r' % (m.get('type'), e))
             if m.get('type') == 'evaluate':
                 finish()
-                cur = 'null'
-                msg({'type': 'result', 'ref': m['ref'], 'status': 'error', 'value': None, 'duration_us': 0,
-                     'error': rerr('agent error: %r' % (e,))})
+                answer(m['ref'], {'type': 'result', 'ref': m['ref'], 'status': 'error', 'value': None,
+                                  'duration_us': 0, 'error': rerr('agent error: %r' % (e,))})
 
 
-for _f in (pump, flusher, reader):
+for _f in (flusher, reader) if CAPK else (pump, flusher, reader):
     _thread.start_new_thread(_f, ())
 main()
 '''

@@ -139,8 +139,11 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
         if let Some(memory) = session.memory().filter(|m| m.parts.len() > 1) {
             memory_bar(ui, memory);
         }
-        if let crate::session::RuntimeState::Starting { since, .. } = &session.runtime {
-            ui.label(RichText::new(format!("Starting… ({} so far)", format_duration(since.elapsed()))).weak());
+        if let crate::session::RuntimeState::Starting { since, preparing, .. } = &session.runtime {
+            let doing = preparing
+                .as_deref()
+                .map_or("Starting".to_string(), crate::text::capitalise);
+            ui.label(RichText::new(format!("{doing}… ({} so far)", format_duration(since.elapsed()))).weak());
         }
         ui.horizontal(|ui| {
             if ui

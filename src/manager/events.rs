@@ -1,4 +1,5 @@
 use std::cell::Cell;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -59,12 +60,22 @@ pub enum Event {
         session: SessionId,
         usage: MemoryUsage,
     },
+    /// The runtime is being prepared before it can answer (the Elixir agent
+    /// compiling on a first start): the init timeout waits meanwhile.
+    Preparing {
+        session: SessionId,
+        message: String,
+    },
     /// The runtime ended without being asked to. Its contexts are gone.
     NodeDown {
         session: SessionId,
         node: String,
         exit: ExitInfo,
+        /// What ended it, as far as Runyard can tell.
+        cause: DownCause,
         stderr_tail: String,
+        /// The crash dump it left (Elixir's `erl_crash.dump`), if any.
+        crash_dump: Option<PathBuf>,
     },
     /// The runtime was stopped as asked. Its contexts are gone.
     Disconnected {
@@ -76,6 +87,11 @@ pub enum Event {
     /// frame from the runtime, a diagnostic from the agent).
     Warning {
         session: SessionId,
+        message: String,
+    },
+    /// The manager itself failed and stopped; every runtime was stopped with
+    /// it. Nothing more will come, and commands are ignored.
+    ManagerFailed {
         message: String,
     },
 }
@@ -93,7 +109,9 @@ impl Event {
             | Event::Memory { session, .. }
             | Event::NodeDown { session, .. }
             | Event::Disconnected { session, .. }
+            | Event::Preparing { session, .. }
             | Event::Warning { session, .. } => Some(*session),
+            Event::ManagerFailed { .. } => None,
         }
     }
 }
@@ -124,6 +142,43 @@ pub enum Outcome {
     Aborted {
         reason: String,
     },
+}
+
+/// What ended a runtime that nobody asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DownCause {
+    /// It exited, or a signal killed it; the exit status says which.
+    Ended,
+    /// The kernel's out-of-memory killer killed it (a SIGKILL while the OOM
+    /// kill count of its memory cgroup went up). `peak_rss`: its largest
+    /// resident memory, in bytes.
+    OutOfMemory { peak_rss: Option<u64> },
+    /// It closed its protocol channel and did not exit; Runyard killed it.
+    ChannelClosed,
+    /// Its supervisor ended unexpectedly (`exit` is the supervisor's); Runyard
+    /// killed the runtime.
+    SupervisorLost,
+}
+
+impl DownCause {
+    /// One sentence for a banner or an error line.
+    pub fn describe(&self, exit: &ExitInfo) -> String {
+        match self {
+            DownCause::Ended => format!("The runtime node terminated unexpectedly with {exit}."),
+            DownCause::OutOfMemory { peak_rss } => {
+                let peak = peak_rss.map_or(String::new(), |bytes| {
+                    format!(" at {:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+                });
+                format!("The runtime node ran out of memory: the kernel's OOM killer ended it{peak} ({exit}).")
+            }
+            DownCause::ChannelClosed => {
+                "The runtime closed its protocol channel (its stdout), so Runyard stopped it.".to_string()
+            }
+            DownCause::SupervisorLost => format!(
+                "The runtime's supervisor process ended unexpectedly with {exit}, so Runyard stopped the runtime."
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub use events::{DisconnectReason, Event, NodeInfo, Outcome};
+pub use events::{DisconnectReason, DownCause, Event, NodeInfo, Outcome};
 
 use crate::runtime::RuntimeConfig;
 
@@ -89,6 +89,10 @@ pub enum Command {
     },
     /// Stop every runtime; the manager thread then ends.
     Shutdown,
+    /// Makes the manager thread panic, to test what a failure of the engine
+    /// looks like. Not for anything else.
+    #[doc(hidden)]
+    InjectPanic,
 }
 
 /// Called after each batch of events (e.g. `egui::Context::request_repaint`).
@@ -118,7 +122,20 @@ impl Manager {
         let thread = std::thread::Builder::new()
             .name("runyard-manager".into())
             .spawn(move || {
-                runtime.block_on(worker::run(command_rx, events::EventSink::new(event_tx, waker)));
+                let sink = events::EventSink::new(event_tx.clone(), waker.clone());
+                let run = std::panic::AssertUnwindSafe(|| runtime.block_on(worker::run(command_rx, sink)));
+                // Unwinding dropped the worker and with it every lifeline, so
+                // the supervisors are already killing the runtimes.
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    let cause = panic_message(panic.as_ref());
+                    tracing::error!("the manager thread failed: {cause}");
+                    let message = format!(
+                        "Runyard's runtime manager failed ({cause}) and every runtime was stopped. \
+                         Save your notebooks and restart Runyard."
+                    );
+                    let _ = event_tx.send(Event::ManagerFailed { message });
+                    waker();
+                }
             })?;
         Ok(Manager {
             commands: command_tx,
@@ -169,9 +186,17 @@ impl Manager {
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
-            tracing::error!("the manager thread panicked");
+            tracing::error!("the manager thread ended abnormally");
         }
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 impl Drop for Manager {

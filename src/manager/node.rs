@@ -5,21 +5,42 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedReadHalf;
+use tokio::net::unix::pipe::Receiver;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use crate::protocol::{Decoded, FrameDecoder};
-use crate::runtime::{ExitInfo, StderrTail};
+use crate::protocol::capture::{CaptureDecoder, Captured};
+use crate::protocol::{Decoded, FrameDecoder, Stream};
+use crate::runtime::supervisor::Report;
+use crate::runtime::{Capture, ExitInfo, StderrTail};
 
 pub(super) type NodeId = u64;
 
 /// What a node's tasks tell the worker.
 #[derive(Debug)]
 pub(super) enum NodeMsg {
+    /// The supervisor started the runtime.
+    Started {
+        pid: u32,
+    },
+    /// The supervisor could not start the runtime.
+    SpawnFailed {
+        errno: i32,
+        message: String,
+    },
     Decoded(Vec<Decoded>),
+    Captured(Stream, Vec<Captured>),
+    CaptureClosed(Stream),
     StdoutClosed,
-    /// The process ended; sent after everything it wrote to stdout was read.
-    Exited(ExitInfo),
+    /// The runtime ended; sent after everything it wrote was read.
+    Exited {
+        exit: ExitInfo,
+        peak_rss: Option<u64>,
+        /// The supervisor ended without reporting the runtime's end: `exit`
+        /// is the supervisor's.
+        supervisor_lost: bool,
+    },
     HelloTimeout,
     StopGraceOver,
     InterruptGraceOver {
@@ -30,39 +51,101 @@ pub(super) enum NodeMsg {
 
 pub(super) type Internal = (NodeId, NodeMsg);
 
-/// How long to wait, after the process ended, for its pipes to be read out.
+/// How long to wait, after the runtime ended, for its pipes to be read out.
+/// Its supervisor kills what it left, so they close at once unless a process
+/// is stuck in the kernel.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(250);
+/// A report line longer than this is not one of the supervisor's.
+const MAX_REPORT: u64 = 4096;
 
-/// Starts the tasks that watch one process.
+/// The streams of one started node, for `supervise`.
+pub(super) struct Streams {
+    pub supervisor: Child,
+    pub stdout: ChildStdout,
+    pub stderr: ChildStderr,
+    pub reports: OwnedReadHalf,
+    pub capture: Option<Capture>,
+}
+
+/// Starts the tasks that watch one node.
 pub(super) fn supervise(
     id: NodeId,
     name: String,
-    mut child: Child,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
+    streams: Streams,
     tail: StderrTail,
     internal: UnboundedSender<Internal>,
 ) {
-    let reader = tokio::spawn(read_frames(id, stdout, internal.clone()));
-    let stderr_reader = tokio::spawn(read_stderr(name.clone(), stderr, tail));
+    let Streams {
+        mut supervisor,
+        stdout,
+        stderr,
+        reports,
+        capture,
+    } = streams;
+    let mut readers = vec![
+        tokio::spawn(read_frames(id, stdout, internal.clone())),
+        tokio::spawn(read_stderr(name.clone(), stderr, tail)),
+    ];
+    if let Some(capture) = capture {
+        for (stream, pipe) in [(Stream::Stdout, capture.stdout), (Stream::Stderr, capture.stderr)] {
+            let decoder = CaptureDecoder::new(&capture.key);
+            readers.push(tokio::spawn(read_capture(id, stream, pipe, decoder, internal.clone())));
+        }
+    }
     tokio::spawn(async move {
-        let exit = match child.wait().await {
+        let mut ended = None;
+        let mut reports = BufReader::new(reports).take(MAX_REPORT);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            reports.set_limit(MAX_REPORT);
+            match reports.read_line(&mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let msg = match Report::parse(&line) {
+                Some(Report::Started { pid }) => NodeMsg::Started { pid },
+                Some(Report::SpawnFailed { errno, message }) => NodeMsg::SpawnFailed { errno, message },
+                Some(Report::Exited { code, signal, peak_rss }) => {
+                    ended = Some((ExitInfo { code, signal }, peak_rss));
+                    break;
+                }
+                None => {
+                    tracing::warn!(node = %name, "unexpected report from the supervisor: {line:?}");
+                    continue;
+                }
+            };
+            let _ = internal.send((id, msg));
+        }
+        for task in readers {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        let status = match supervisor.wait().await {
             Ok(status) => ExitInfo::from(status),
             Err(err) => {
-                tracing::error!(node = %name, %err, "could not wait for the runtime process");
+                tracing::error!(node = %name, %err, "could not wait for the supervisor");
                 ExitInfo {
                     code: None,
                     signal: None,
                 }
             }
         };
-        for task in [reader, stderr_reader] {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
-                abort.abort();
-            }
-        }
-        let _ = internal.send((id, NodeMsg::Exited(exit)));
+        let msg = match ended {
+            Some((exit, peak_rss)) => NodeMsg::Exited {
+                exit,
+                peak_rss,
+                supervisor_lost: false,
+            },
+            None => NodeMsg::Exited {
+                exit: status,
+                peak_rss: None,
+                supervisor_lost: true,
+            },
+        };
+        let _ = internal.send((id, msg));
     });
 }
 
@@ -86,6 +169,36 @@ async fn read_frames(id: NodeId, mut stdout: ChildStdout, internal: UnboundedSen
         let _ = internal.send((id, NodeMsg::Decoded(items)));
     }
     let _ = internal.send((id, NodeMsg::StdoutClosed));
+}
+
+async fn read_capture(
+    id: NodeId,
+    stream: Stream,
+    mut pipe: Receiver,
+    mut decoder: CaptureDecoder,
+    internal: UnboundedSender<Internal>,
+) {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut items = Vec::new();
+    loop {
+        let n = match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        decoder.push(&buf[..n], &mut items);
+        if !items.is_empty()
+            && internal
+                .send((id, NodeMsg::Captured(stream, std::mem::take(&mut items))))
+                .is_err()
+        {
+            return;
+        }
+    }
+    decoder.finish(&mut items);
+    if !items.is_empty() {
+        let _ = internal.send((id, NodeMsg::Captured(stream, items)));
+    }
+    let _ = internal.send((id, NodeMsg::CaptureClosed(stream)));
 }
 
 async fn read_stderr(name: String, stderr: ChildStderr, tail: StderrTail) {

@@ -7,17 +7,22 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use tokio::net::unix::OwnedWriteHalf;
+
 use super::events::EventSink;
 use super::node::{self, Internal, NodeId, NodeMsg};
-use super::{Command, DisconnectReason, Evaluation, Event, NodeInfo, Outcome, SessionId};
-use crate::protocol::{self, Decoded, FromAgent, Hello, LogLevel, PROTOCOL_VERSION, ResultStatus, ToAgent};
-use crate::runtime::{self, InitError, RuntimeConfig, StderrTail};
+use super::{Command, DisconnectReason, DownCause, Evaluation, Event, NodeInfo, Outcome, SessionId};
+use crate::protocol::capture::Captured;
+use crate::protocol::{self, Decoded, FromAgent, Hello, LogLevel, PROTOCOL_VERSION, ResultStatus, Stream, ToAgent};
+use crate::runtime::{self, InitError, RuntimeConfig, RuntimeKind, StderrTail};
 
 /// How long an interrupted evaluation may take to stop before the user is
 /// offered a hard kill.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 /// How long a process that closed its protocol stream may live on.
 const STDOUT_CLOSED_GRACE: Duration = Duration::from_millis(500);
+/// How long an agent that said it is preparing (compiling) may take to be ready.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub(super) async fn run(mut commands: UnboundedReceiver<Command>, events: EventSink) {
     let (internal_tx, mut internal_rx) = unbounded_channel();
@@ -41,6 +46,7 @@ pub(super) async fn run(mut commands: UnboundedReceiver<Command>, events: EventS
             }
             command = commands.recv() => match command {
                 Some(Command::Shutdown) | None => break,
+                Some(Command::InjectPanic) => panic!("a failure injected for testing"),
                 Some(command) => worker.on_command(command),
             },
         }
@@ -70,7 +76,19 @@ struct Slot {
 struct Node {
     session: SessionId,
     name: String,
+    /// The runtime's pid, once its supervisor reported it (0 before).
     pid: u32,
+    /// Closing it (for writing) tells the supervisor to kill everything.
+    lifeline: Option<OwnedWriteHalf>,
+    /// Where output from the manager-held pipes belongs, when the agent uses them.
+    capture: Option<CaptureState>,
+    /// Results that arrived before the end of their output on the pipes.
+    held: VecDeque<(String, Event)>,
+    /// Why Runyard itself killed the runtime, if it did.
+    killed_because: Option<DownCause>,
+    /// The OOM kill count of our memory cgroup when the node started.
+    oom_kills: Option<u64>,
+    crash_dump: Option<PathBuf>,
     phase: Phase,
     writer: UnboundedSender<Vec<u8>>,
     stderr: StderrTail,
@@ -90,6 +108,8 @@ enum Phase {
         token: String,
         pending: Vec<ToAgent>,
         hello_timer: tokio::task::AbortHandle,
+        /// What the hello timer was set to, for the error.
+        timeout: Duration,
     },
     Connected,
     /// Detached from its session (disconnected, failed): only waiting to end.
@@ -114,8 +134,8 @@ impl Worker {
             }
             Command::Disconnect { session } => self.detach_current(session, DisconnectReason::Requested),
             Command::Kill { session } => {
-                if let Some(id) = self.current(session) {
-                    runtime::kill_group(self.nodes[&id].pid);
+                if let Some(node) = self.current(session).and_then(|id| self.nodes.get_mut(&id)) {
+                    node.kill();
                 }
                 self.detach_current(session, DisconnectReason::Killed);
             }
@@ -140,7 +160,7 @@ impl Worker {
                     node.send(&ToAgent::Memory);
                 }
             }
-            Command::Shutdown => unreachable!("handled by the loop"),
+            Command::Shutdown | Command::InjectPanic => unreachable!("handled by the loop"),
         }
     }
 
@@ -155,12 +175,23 @@ impl Worker {
 
     fn start(&mut self, session: SessionId) {
         let config = self.sessions[&session].config.clone();
-        let name = runtime::node_name(&config);
-        let token = runtime::random_token();
-        let launch = match runtime::plan(&config, &name, &token, &self.resolved) {
-            Ok(launch) => launch,
-            Err(error) => {
+        let planned = runtime::node_name(&config).and_then(|name| {
+            let token = runtime::random_token()?;
+            let launch = runtime::plan(&config, &name, &token, &self.resolved);
+            Ok((name, token, launch))
+        });
+        let (name, token, launch) = match planned {
+            Ok((name, token, Ok(launch))) => (name, token, launch),
+            Ok((name, _, Err(error))) => {
                 let command = runtime::display_unplanned(&config, &name);
+                return self.events.send(Event::InitFailed {
+                    session,
+                    error,
+                    command,
+                });
+            }
+            Err(error) => {
+                let command = runtime::display_unplanned(&config, "");
                 return self.events.send(Event::InitFailed {
                     session,
                     error,
@@ -169,8 +200,9 @@ impl Worker {
             }
         };
         let command = launch.display.clone();
-        let spawned = match runtime::spawn_node(&launch, config.standalone())
-        {
+        // The Python agent takes its output pipes from us; Elixir captures in the BEAM.
+        let capture = matches!(config.kind, RuntimeKind::PythonStandalone(_));
+        let spawned = match runtime::spawn_node(&launch, config.standalone(), capture) {
             Ok(spawned) => spawned,
             Err(error) => {
                 return self.events.send(Event::InitFailed {
@@ -186,33 +218,40 @@ impl Worker {
         let (writer, frames) = unbounded_channel();
         tokio::spawn(node::write_frames(spawned.stdin, frames));
         let stderr = StderrTail::default();
+        let (reports, lifeline) = spawned.lifeline.into_split();
+        let capture = spawned.capture.as_ref().map(|_| CaptureState::default());
         node::supervise(
             id,
             name.clone(),
-            spawned.child,
-            spawned.stdout,
-            spawned.stderr,
+            node::Streams {
+                supervisor: spawned.supervisor,
+                stdout: spawned.stdout,
+                stderr: spawned.stderr,
+                reports,
+                capture: spawned.capture,
+            },
             stderr.clone(),
             self.internal.clone(),
         );
         let hello_timer = node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal);
-        tracing::info!(%session, node = %name, pid = spawned.pid, %command, "starting runtime");
-        self.events.send(Event::Starting {
-            session,
-            node: name.clone(),
-            pid: spawned.pid,
-            command: command.clone(),
-        });
+        tracing::info!(%session, node = %name, %command, "starting runtime");
         self.nodes.insert(
             id,
             Node {
                 session,
                 name,
-                pid: spawned.pid,
+                pid: 0,
+                lifeline: Some(lifeline),
+                capture,
+                held: VecDeque::new(),
+                killed_because: None,
+                oom_kills: runtime::oom_kills(),
+                crash_dump: launch.crash_dump,
                 phase: Phase::Starting {
                     token,
                     pending: Vec::new(),
                     hello_timer,
+                    timeout: config.init_timeout,
                 },
                 writer,
                 stderr,
@@ -261,7 +300,9 @@ impl Worker {
 
     fn interrupt(&mut self, session: SessionId) {
         let Some(id) = self.current(session) else { return };
-        let node = self.nodes.get_mut(&id).expect("a session's node is known");
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return self.lost_node(session, id);
+        };
         match &mut node.phase {
             Phase::Starting { pending, .. } => {
                 // Nothing runs yet: interrupting unqueues what waits.
@@ -298,7 +339,9 @@ impl Worker {
         };
         let Some(id) = slot.node.take() else { return };
         let grace = slot.config.stop_grace;
-        let node = self.nodes.get_mut(&id).expect("a session's node is known");
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return self.lost_node(session, id);
+        };
         let why = match reason {
             DisconnectReason::Requested | DisconnectReason::Reconnect => "the runtime was disconnected",
             DisconnectReason::Killed => "the runtime was killed",
@@ -307,6 +350,7 @@ impl Worker {
         let name = node.name.clone();
         node.send(&ToAgent::Stop);
         node.phase = Phase::Leaving;
+        node.release_held(&self.events);
         node::after(grace, id, NodeMsg::StopGraceOver, &self.internal);
         self.abort_in_flight(id, why);
         tracing::info!(%session, node = %name, ?reason, "disconnecting runtime");
@@ -318,7 +362,7 @@ impl Worker {
     }
 
     fn abort_in_flight(&mut self, id: NodeId, reason: &str) {
-        let node = self.nodes.get_mut(&id).expect("known node");
+        let Some(node) = self.nodes.get_mut(&id) else { return };
         let session = node.session;
         for evaluation_ref in std::mem::take(&mut node.in_flight) {
             self.events.send(Event::EvaluationFinished {
@@ -327,6 +371,15 @@ impl Worker {
                 outcome: Outcome::Aborted { reason: reason.into() },
                 duration: Duration::ZERO,
             });
+        }
+    }
+
+    /// A session pointed at a node that is gone: a bug, logged and mended
+    /// rather than taking the manager (and every runtime) down.
+    fn lost_node(&mut self, session: SessionId, id: NodeId) {
+        tracing::error!(%session, id, "the session's runtime node is not known; detaching it");
+        if let Some(slot) = self.sessions.get_mut(&session) {
+            slot.node = None;
         }
     }
 
@@ -339,21 +392,81 @@ impl Worker {
         let Some(node) = self.nodes.get_mut(&id) else { return };
         let session = node.session;
         match msg {
+            NodeMsg::Started { pid } => {
+                node.pid = pid;
+                if matches!(node.phase, Phase::Starting { .. }) {
+                    tracing::info!(%session, node = %node.name, pid, "runtime process started");
+                    self.events.send(Event::Starting {
+                        session,
+                        node: node.name.clone(),
+                        pid,
+                        command: node.command.clone(),
+                    });
+                }
+            }
+            NodeMsg::SpawnFailed { errno, message } => {
+                let path = PathBuf::from(node.command.split(' ').next().unwrap_or_default());
+                let error = match errno {
+                    libc::ENOENT => InitError::NoSuchFile { path },
+                    libc::EACCES | libc::ENOEXEC => InitError::NotExecutable { path },
+                    _ => InitError::SpawnFailed { path, message },
+                };
+                if matches!(node.phase, Phase::Starting { .. }) {
+                    self.init_failed(id, error);
+                }
+            }
             NodeMsg::Decoded(items) => {
                 for item in items {
                     self.on_decoded(id, item);
                 }
+            }
+            NodeMsg::Captured(stream, items) => {
+                let attached = !matches!(node.phase, Phase::Leaving);
+                for item in items {
+                    match item {
+                        Captured::Text(text) if attached => {
+                            let evaluation_ref = node.capture.as_ref().and_then(|c| c.current(stream).cloned());
+                            self.events.send(Event::Output {
+                                session,
+                                evaluation_ref,
+                                stream,
+                                text,
+                            });
+                        }
+                        Captured::Text(_) => {}
+                        Captured::Begin(evaluation_ref) => {
+                            if let Some(capture) = &mut node.capture {
+                                capture.begin(stream, evaluation_ref);
+                            }
+                        }
+                        Captured::End(evaluation_ref) => {
+                            if let Some(capture) = &mut node.capture {
+                                capture.end(stream, evaluation_ref);
+                            }
+                        }
+                    }
+                }
+                node.release_held(&self.events);
+            }
+            NodeMsg::CaptureClosed(stream) => {
+                if let Some(capture) = &mut node.capture {
+                    capture.close(stream);
+                }
+                node.release_held(&self.events);
             }
             NodeMsg::StdoutClosed => {
                 if matches!(node.phase, Phase::Connected) {
                     node::after(STDOUT_CLOSED_GRACE, id, NodeMsg::StdoutClosedGraceOver, &self.internal);
                 }
             }
-            NodeMsg::StdoutClosedGraceOver | NodeMsg::StopGraceOver => runtime::kill_group(node.pid),
+            NodeMsg::StdoutClosedGraceOver => {
+                node.killed_because.get_or_insert(DownCause::ChannelClosed);
+                node.kill();
+            }
+            NodeMsg::StopGraceOver => node.kill(),
             NodeMsg::HelloTimeout => {
-                if let Phase::Starting { .. } = node.phase {
-                    runtime::kill_group(node.pid);
-                    let timeout = self.sessions[&session].config.init_timeout;
+                if let Phase::Starting { timeout, .. } = node.phase {
+                    node.kill();
                     let error = InitError::Timeout {
                         timeout,
                         stderr_tail: node.stderr.text(),
@@ -372,9 +485,30 @@ impl Worker {
                     });
                 }
             }
-            NodeMsg::Exited(exit) => {
-                // The leader is gone; whatever it spawned must go too.
-                runtime::kill_group(node.pid);
+            NodeMsg::Exited {
+                exit,
+                peak_rss,
+                supervisor_lost,
+            } => {
+                // Everything it wrote has been read: what it answered counts.
+                if let Some(capture) = &mut node.capture {
+                    capture.close(Stream::Stdout);
+                    capture.close(Stream::Stderr);
+                }
+                node.release_held(&self.events);
+                let cause = if supervisor_lost {
+                    // Nobody is left to clean up below the runtime but us.
+                    runtime::kill_group(node.pid);
+                    DownCause::SupervisorLost
+                } else if let Some(cause) = node.killed_because {
+                    cause
+                } else if exit.signal == Some(libc::SIGKILL)
+                    && matches!((runtime::oom_kills(), node.oom_kills), (Some(now), Some(then)) if now > then)
+                {
+                    DownCause::OutOfMemory { peak_rss }
+                } else {
+                    DownCause::Ended
+                };
                 match node.phase {
                     Phase::Starting { .. } => {
                         let error = match &node.agent_init_error {
@@ -393,12 +527,15 @@ impl Worker {
                         if let Some(slot) = self.sessions.get_mut(&session) {
                             slot.node = None;
                         }
-                        tracing::warn!(%session, node = %node.name, %exit, "runtime node down");
+                        tracing::warn!(%session, node = %node.name, %exit, ?cause, "runtime node down");
+                        let crash_dump = node.crash_dump.take().filter(|dump| dump.is_file());
                         let event = Event::NodeDown {
                             session,
                             node: node.name.clone(),
                             exit,
+                            cause,
                             stderr_tail: node.stderr.text(),
+                            crash_dump,
                         };
                         // Node down first: a caller learns why before its evaluations end.
                         self.events.send(event);
@@ -413,7 +550,9 @@ impl Worker {
 
     /// Reports a failed start and detaches the node without a `Disconnected`.
     fn init_failed(&mut self, id: NodeId, error: InitError) {
-        let node = self.nodes.get_mut(&id).expect("known node");
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return tracing::error!(id, %error, "a start failed for a node that is not known");
+        };
         let session = node.session;
         node.phase = Phase::Leaving;
         let command = node.command.clone();
@@ -457,16 +596,27 @@ impl Worker {
     }
 
     fn on_handshake(&mut self, id: NodeId, message: FromAgent) {
-        let node = self.nodes.get_mut(&id).expect("known node");
+        let Some(node) = self.nodes.get_mut(&id) else { return };
         let Phase::Starting {
             token,
             pending,
             hello_timer,
+            timeout,
         } = &mut node.phase
         else {
             return;
         };
         let hello = match message {
+            FromAgent::Preparing { message } => {
+                // Work before the agent can answer (a first compile): the init
+                // timeout starts again, longer, and the user is told why.
+                hello_timer.abort();
+                *timeout = PREPARE_TIMEOUT.max(*timeout);
+                *hello_timer = node::after(*timeout, id, NodeMsg::HelloTimeout, &self.internal);
+                tracing::info!(node = %node.name, "{message}");
+                let session = node.session;
+                return self.events.send(Event::Preparing { session, message });
+            }
             FromAgent::Hello(hello) => hello,
             FromAgent::InitError { reason, message } => {
                 node.agent_init_error = Some((reason, message));
@@ -513,12 +663,14 @@ impl Worker {
     }
 
     fn fail_handshake(&mut self, id: NodeId, error: InitError) {
-        runtime::kill_group(self.nodes[&id].pid);
+        if let Some(node) = self.nodes.get_mut(&id) {
+            node.kill();
+        }
         self.init_failed(id, error);
     }
 
     fn on_message(&mut self, id: NodeId, message: FromAgent) {
-        let node = self.nodes.get_mut(&id).expect("known node");
+        let Some(node) = self.nodes.get_mut(&id) else { return };
         let session = node.session;
         match message {
             FromAgent::Output {
@@ -558,12 +710,15 @@ impl Worker {
                         formatted: String::new(),
                     }),
                 };
-                self.events.send(Event::EvaluationFinished {
+                let finished = Event::EvaluationFinished {
                     session,
-                    evaluation_ref,
+                    evaluation_ref: evaluation_ref.clone(),
                     outcome,
                     duration: Duration::from_micros(duration_us),
-                });
+                };
+                // The answer comes after the last of the output it explains.
+                node.held.push_back((evaluation_ref, finished));
+                node.release_held(&self.events);
             }
             FromAgent::Memory(usage) => self.events.send(Event::Memory { session, usage }),
             FromAgent::Log { level, message } => {
@@ -573,7 +728,7 @@ impl Worker {
                     LogLevel::Warn | LogLevel::Error => self.warn(session, message),
                 }
             }
-            other @ (FromAgent::Hello(_) | FromAgent::InitError { .. }) => {
+            other @ (FromAgent::Hello(_) | FromAgent::InitError { .. } | FromAgent::Preparing { .. }) => {
                 let message = format!(
                     "the runtime {} sent {} after its handshake",
                     node.name,
@@ -601,22 +756,47 @@ impl Worker {
         let deadline = tokio::time::Instant::now() + grace;
         while !self.nodes.is_empty() {
             match tokio::time::timeout_at(deadline, internal.recv()).await {
-                Ok(Some((id, NodeMsg::Exited(_)))) => {
-                    if let Some(node) = self.nodes.remove(&id) {
-                        runtime::kill_group(node.pid);
-                    }
+                Ok(Some((id, NodeMsg::Exited { .. }))) => {
+                    self.nodes.remove(&id);
                 }
                 Ok(Some(_)) => {}
                 Ok(None) | Err(_) => break,
             }
         }
-        for node in self.nodes.values() {
-            runtime::kill_group(node.pid);
+        // Closing the lifelines has each supervisor kill what is left.
+        for node in self.nodes.values_mut() {
+            node.kill();
         }
     }
 }
 
 impl Node {
+    /// Has the supervisor kill the runtime and everything it started.
+    fn kill(&mut self) {
+        // Dropping the write half shuts the lifeline down for writing.
+        self.lifeline = None;
+    }
+
+    /// Sends the results whose output has all been read, in order.
+    fn release_held(&mut self, events: &EventSink) {
+        while let Some((evaluation_ref, _)) = self.held.front() {
+            let leaving = matches!(self.phase, Phase::Leaving);
+            if !leaving && self.capture.as_ref().is_some_and(|c| !c.ended(evaluation_ref)) {
+                return;
+            }
+            let Some((evaluation_ref, event)) = self.held.pop_front() else {
+                return;
+            };
+            if let Some(capture) = &mut self.capture {
+                capture.forget(&evaluation_ref);
+            }
+            // A detached node's answers were already aborted for its session.
+            if !leaving {
+                events.send(event);
+            }
+        }
+    }
+
     fn send(&self, message: &ToAgent) {
         // A closed writer means the process is going away; its exit is reported.
         let _ = self.writer.send(protocol::encode(message));
@@ -627,6 +807,60 @@ impl Node {
             Phase::Starting { pending, .. } => pending.push(message),
             Phase::Connected => self.send(&message),
             Phase::Leaving => {}
+        }
+    }
+}
+
+/// Which evaluation the output on each of the manager-held pipes belongs
+/// to, from the agent's markers (see `protocol::capture`).
+#[derive(Debug, Default)]
+struct CaptureState {
+    current: [Option<String>; 2],
+    /// Evaluations whose end marker came through, per stream, not yet answered.
+    ended: [Vec<String>; 2],
+    closed: [bool; 2],
+}
+
+impl CaptureState {
+    fn index(stream: Stream) -> usize {
+        match stream {
+            Stream::Stdout => 0,
+            Stream::Stderr => 1,
+        }
+    }
+
+    fn current(&self, stream: Stream) -> Option<&String> {
+        self.current[Self::index(stream)].as_ref()
+    }
+
+    fn begin(&mut self, stream: Stream, evaluation_ref: String) {
+        self.current[Self::index(stream)] = Some(evaluation_ref);
+    }
+
+    fn end(&mut self, stream: Stream, evaluation_ref: String) {
+        let i = Self::index(stream);
+        self.current[i] = None;
+        // Bounded: markers of evaluations never answered must not pile up.
+        if self.ended[i].len() == 64 {
+            self.ended[i].remove(0);
+        }
+        self.ended[i].push(evaluation_ref);
+    }
+
+    fn close(&mut self, stream: Stream) {
+        let i = Self::index(stream);
+        self.closed[i] = true;
+        self.current[i] = None;
+    }
+
+    /// Whether all output of `evaluation_ref` has been read on both pipes.
+    fn ended(&self, evaluation_ref: &str) -> bool {
+        (0..2).all(|i| self.closed[i] || self.ended[i].iter().any(|r| r == evaluation_ref))
+    }
+
+    fn forget(&mut self, evaluation_ref: &str) {
+        for ended in &mut self.ended {
+            ended.retain(|r| r != evaluation_ref);
         }
     }
 }
@@ -655,5 +889,6 @@ fn describe(message: &FromAgent) -> &'static str {
         FromAgent::Memory(_) => "memory",
         FromAgent::Log { .. } => "a log line",
         FromAgent::InitError { .. } => "an init error",
+        FromAgent::Preparing { .. } => "a preparing notice",
     }
 }

@@ -105,7 +105,7 @@ pub fn install_agent(root: &Path) -> Result<PathBuf, InitError> {
     };
     std::fs::create_dir_all(&dir).map_err(|e| failed("cannot create the directory", e))?;
     // Unique per process *and* call: managers in one process may race too.
-    let tmp = dir.join(format!("{AGENT_FILE}.tmp{}-{}", std::process::id(), super::short_id()));
+    let tmp = dir.join(format!("{AGENT_FILE}.tmp{}-{}", std::process::id(), super::short_id()?));
     let written = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(AGENT_SOURCE.as_bytes()))
         .map_err(|e| failed("cannot write the agent", e))

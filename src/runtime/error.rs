@@ -31,6 +31,15 @@ pub enum InitError {
     /// The agent itself said why it cannot start (an unreachable attached node, say).
     #[error("{message}")]
     Agent { reason: String, message: String },
+    /// The Runyard binary that supervises runtimes was not found.
+    #[error(
+        "the runyard binary that supervises runtimes was not found (looked at {}); set RUNYARD_BIN to its path",
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    SupervisorNotFound { searched: Vec<PathBuf> },
+    /// The OS random source failed: no secret can be made for the runtime.
+    #[error("the system's random number source failed, so no secret could be made for the runtime: {message}")]
+    RandomSource { message: String },
     #[error("the runtime settings are invalid: {0}")]
     InvalidConfig(#[from] ConfigError),
 }

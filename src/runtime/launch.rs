@@ -34,12 +34,12 @@ pub struct Launch {
 /// A node name for a new runtime of this kind: `python-k3j9x2ab`, or
 /// `runyard-k3j9x2ab` for an Elixir node (it becomes `runyard-…@host`, which
 /// users see in `epmd -names` and `--remsh` into, so it says whose it is).
-pub fn node_name(config: &RuntimeConfig) -> String {
+pub fn node_name(config: &RuntimeConfig) -> Result<String, InitError> {
     let prefix = match config.kind {
         RuntimeKind::PythonStandalone(_) => "python",
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "runyard",
     };
-    format!("{prefix}-{}", super::short_id())
+    Ok(format!("{prefix}-{}", super::short_id()?))
 }
 
 /// Plans the start of `config` as node `node` with handshake `token`.
@@ -86,7 +86,7 @@ pub fn plan(
                 RuntimeKind::ElixirAttached(attached) => {
                     (Mode::Attach { target: &attached.node }, attached.cookie.clone())
                 }
-                _ => (Mode::Standalone, super::random_token()),
+                _ => (Mode::Standalone, super::random_token()?),
             };
             Ok(Launch {
                 display: elixir::display_command(&shown, extra, node, Some(&dir), mode),
@@ -138,13 +138,17 @@ mod tests {
 
     #[test]
     fn elixir_nodes_are_named_for_runyard() {
-        assert!(node_name(&RuntimeConfig::python()).starts_with("python-"));
-        let name = node_name(&RuntimeConfig::elixir());
+        assert!(node_name(&RuntimeConfig::python()).unwrap().starts_with("python-"));
+        let name = node_name(&RuntimeConfig::elixir()).unwrap();
         assert!(
             name.starts_with("runyard-") && name.len() == "runyard-".len() + 8,
             "{name}"
         );
-        assert!(node_name(&RuntimeConfig::elixir_attached("a", "c")).starts_with("runyard-"));
+        assert!(
+            node_name(&RuntimeConfig::elixir_attached("a", "c"))
+                .unwrap()
+                .starts_with("runyard-")
+        );
     }
 
     #[test]

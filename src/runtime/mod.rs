@@ -7,8 +7,10 @@ pub mod elixir;
 mod error;
 mod exit;
 mod launch;
+mod oom;
 pub mod python;
 mod spawn;
+pub mod supervisor;
 
 pub use config::{
     AttachedConfig, DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, RuntimeConfig, RuntimeKind, StandaloneConfig,
@@ -16,37 +18,31 @@ pub use config::{
 pub use error::{ConfigError, InitError};
 pub use exit::ExitInfo;
 pub use launch::{Launch, display_unplanned, node_name, plan};
-pub use spawn::{SpawnedNode, StderrTail, is_script, kill_group, resolve_executable, spawn_node};
+pub use oom::oom_kills;
+pub use spawn::{Capture, SpawnedNode, StderrTail, is_script, kill_group, resolve_executable, spawn_node};
 
 /// A fresh random token (32 hex digits) for handshakes and cookies.
-pub fn random_token() -> String {
+pub fn random_token() -> Result<String, InitError> {
     let mut bytes = [0u8; 16];
-    fill_random(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fill_random(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A short id for node names (8 characters of `a-z0-9`).
-pub fn short_id() -> String {
+pub fn short_id() -> Result<String, InitError> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = [0u8; 8];
-    fill_random(&mut bytes);
-    bytes
+    fill_random(&mut bytes)?;
+    Ok(bytes
         .iter()
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+        .collect())
 }
 
-fn fill_random(bytes: &mut [u8]) {
-    // The OS random source does not fail on any supported platform; if it ever
-    // did, a time-seeded value still keeps names unique enough to be useful.
-    if getrandom::fill(bytes).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-            ^ u128::from(std::process::id());
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (nanos >> ((i % 16) * 8)) as u8;
-        }
-    }
+/// The OS random source, or a failed start: these bytes become cookies and
+/// tokens, so a guessable fallback (the clock) would be a hole.
+fn fill_random(bytes: &mut [u8]) -> Result<(), InitError> {
+    getrandom::fill(bytes).map_err(|err| InitError::RandomSource {
+        message: err.to_string(),
+    })
 }

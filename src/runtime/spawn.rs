@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,16 +13,31 @@ use std::sync::{Arc, Mutex};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
-use super::{InitError, Launch, StandaloneConfig};
+use super::{InitError, Launch, StandaloneConfig, supervisor};
 
-/// A started child, before its handshake.
+/// A started supervisor and its runtime, before the handshake.
 #[derive(Debug)]
 pub struct SpawnedNode {
-    pub child: Child,
-    pub pid: u32,
+    /// The supervisor process (see `supervisor`); the runtime is its child,
+    /// whose pid arrives as the first report on the lifeline.
+    pub supervisor: Child,
     pub stdin: ChildStdin,
     pub stdout: ChildStdout,
     pub stderr: ChildStderr,
+    /// The manager's end of the supervisor's lifeline: reports come in on it,
+    /// and closing it for writing kills the runtime and all it started.
+    pub lifeline: tokio::net::UnixStream,
+    /// Read ends of the pipes the runtime's fds 1 and 2 write to, and the key
+    /// its markers carry, when the agent uses them.
+    pub capture: Option<Capture>,
+}
+
+/// The runtime's output pipes, held by the manager (see `protocol::capture`).
+#[derive(Debug)]
+pub struct Capture {
+    pub key: String,
+    pub stdout: tokio::net::unix::pipe::Receiver,
+    pub stderr: tokio::net::unix::pipe::Receiver,
 }
 
 /// Finds the executable to run: a path is checked as given, a bare name is
@@ -67,71 +83,125 @@ pub fn is_script(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Spawns `program args…` with piped stdio, in a new process group, with
-/// `death_signal` delivered to it if the spawning thread ends (Linux).
+/// Starts the supervisor that starts `launch` (see `supervisor`), with
+/// piped stdio, the lifeline, and (with `capture`) the output pipes.
 ///
 /// Must be called from a thread that lives as long as the manager: the
-/// parent-death signal fires when the *thread* that forked exits.
-pub fn spawn_node(launch: &Launch, config: &StandaloneConfig) -> Result<SpawnedNode, InitError> {
-    let program = launch.program.as_path();
-    let death_signal = launch.death_signal;
-    let mut command = Command::new(program);
+/// supervisor's parent-death signal fires when the *thread* that forked exits.
+pub fn spawn_node(launch: &Launch, config: &StandaloneConfig, capture: bool) -> Result<SpawnedNode, InitError> {
+    let supervisor = supervisor::program().map_err(|searched| InitError::SupervisorNotFound { searched })?;
+    let failed = |err: std::io::Error| InitError::SpawnFailed {
+        path: supervisor.clone(),
+        message: err.to_string(),
+    };
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(failed)?;
+    let pipes = if capture {
+        let (out_r, out_w) = std::io::pipe().map_err(failed)?;
+        let (err_r, err_w) = std::io::pipe().map_err(failed)?;
+        Some((out_r, out_w, err_r, err_w))
+    } else {
+        None
+    };
+    let key = capture.then(super::random_token).transpose()?;
+
+    let mut runtime_args = config.args.iter().map(OsString::from).collect::<Vec<_>>();
+    runtime_args.extend(launch.args.iter().cloned());
+    let mut command = Command::new(&supervisor);
     command
-        .args(&config.args)
-        .args(&launch.args)
+        .args(supervisor::args(
+            capture,
+            launch.death_signal,
+            &launch.program,
+            &runtime_args,
+        ))
         .envs(config.env.iter().map(|(k, v)| (k, v)))
         .envs(launch.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(key) = &key {
+        command.env(supervisor::CAPTURE_ENV, key);
+    }
     if let Some(cwd) = &config.cwd {
         command.current_dir(cwd);
     }
-    set_parent_death_signal(&mut command, death_signal);
+    let mut handed = vec![theirs.as_raw_fd()];
+    if let Some((_, out_w, _, err_w)) = &pipes {
+        handed.extend([out_w.as_raw_fd(), err_w.as_raw_fd()]);
+    }
+    prepare_supervisor(&mut command, handed);
 
-    let mut child = command.spawn().map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => InitError::NoSuchFile { path: program.into() },
-        std::io::ErrorKind::PermissionDenied => InitError::NotExecutable { path: program.into() },
-        _ => InitError::SpawnFailed {
-            path: program.into(),
-            message: err.to_string(),
-        },
-    })?;
-    let pid = child.id().unwrap_or_default();
+    let mut child = command.spawn().map_err(failed)?;
+    drop(theirs);
     let (Some(stdin), Some(stdout), Some(stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {
         unreachable!("all three streams were asked to be piped");
     };
+    let lifeline = ours
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::UnixStream::from_std(ours))
+        .map_err(failed)?;
+    let capture = match (pipes, key) {
+        (Some((out_r, out_w, err_r, err_w)), Some(key)) => {
+            // Our copies of the write ends must go, or the pipes never end.
+            drop((out_w, err_w));
+            let receiver = |r: std::io::PipeReader| {
+                tokio::net::unix::pipe::Receiver::from_owned_fd(std::os::fd::OwnedFd::from(r)).map_err(failed)
+            };
+            Some(Capture {
+                key,
+                stdout: receiver(out_r)?,
+                stderr: receiver(err_r)?,
+            })
+        }
+        _ => None,
+    };
     Ok(SpawnedNode {
-        child,
-        pid,
+        supervisor: child,
         stdin,
         stdout,
         stderr,
+        lifeline,
+        capture,
     })
 }
 
-#[cfg(target_os = "linux")]
-fn set_parent_death_signal(command: &mut Command, signal: Signal) {
+/// Hands `fds` to the supervisor as its fds 3, 4, 5…, and gives it SIGTERM
+/// if the manager's thread ends (Linux), which it answers by killing all.
+fn prepare_supervisor(command: &mut Command, fds: Vec<RawFd>) {
     let parent = nix::unistd::getpid();
     // SAFETY: the closure runs between fork and exec and only makes
-    // async-signal-safe system calls (prctl, getppid).
+    // async-signal-safe system calls (fcntl, dup2, prctl, getppid); it
+    // allocates nothing (the errors are plain errnos).
     unsafe {
         command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(signal)?;
-            // The parent may have died before prctl took effect.
-            if nix::unistd::getppid() != parent {
-                return Err(std::io::Error::other("the manager exited during start-up"));
+            // First out of the way (above any target number), then into place.
+            let mut high = [0; 3];
+            for (slot, &fd) in high.iter_mut().zip(&fds) {
+                *slot = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 16);
+                if *slot < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
+            for (target, &fd) in (3..).zip(&high[..fds.len()]) {
+                if libc::dup2(fd, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            #[cfg(target_os = "linux")]
+            {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+                // The parent may have died before prctl took effect.
+                if nix::unistd::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = parent;
             Ok(())
         });
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_parent_death_signal(_command: &mut Command, _signal: Signal) {
-    // Elsewhere the agent's stdin EOF is the lifeline.
 }
 
 /// Sends SIGKILL to a runtime's whole process group.

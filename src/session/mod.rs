@@ -27,6 +27,8 @@ pub enum RuntimeState {
         node: Option<String>,
         pid: Option<u32>,
         since: Instant,
+        /// What the runtime said it is doing first ("compiling the Elixir agent").
+        preparing: Option<String>,
     },
     Connected {
         info: NodeInfo,
@@ -233,6 +235,7 @@ impl Session {
             node: None,
             pid: None,
             since: Instant::now(),
+            preparing: None,
         };
         vec![Command::Connect {
             session: self.id,
@@ -279,12 +282,24 @@ impl Session {
     pub fn apply(&mut self, event: &Event) -> Vec<Command> {
         match event {
             Event::Starting { node, pid, .. } => {
+                let since = match self.runtime {
+                    RuntimeState::Starting { since, .. } => since,
+                    _ => Instant::now(),
+                };
                 self.runtime = RuntimeState::Starting {
                     node: Some(node.clone()),
                     pid: Some(*pid),
-                    since: Instant::now(),
+                    since,
+                    preparing: None,
                 };
             }
+            Event::Preparing { message, .. } => {
+                if let RuntimeState::Starting { preparing, .. } = &mut self.runtime {
+                    *preparing = Some(message.clone());
+                }
+            }
+            // The window shows this one itself: it concerns no one session.
+            Event::ManagerFailed { .. } => {}
             Event::Connected { info, .. } => {
                 self.runtime = RuntimeState::Connected {
                     info: info.clone(),
@@ -345,7 +360,9 @@ impl Session {
             Event::NodeDown {
                 node,
                 exit,
+                cause,
                 stderr_tail,
+                crash_dump,
                 ..
             } => {
                 self.runtime = RuntimeState::NodeDown {
@@ -355,7 +372,10 @@ impl Session {
                 self.contexts_lost(CellState::Aborted);
                 self.banner = Some(Banner {
                     kind: BannerKind::NodeDown,
-                    message: format!("The runtime node terminated unexpectedly with {exit}."),
+                    message: match crash_dump {
+                        Some(dump) => format!("{} It left a crash dump: {}", cause.describe(exit), dump.display()),
+                        None => cause.describe(exit),
+                    },
                     detail: detail_text(stderr_tail, None),
                 });
             }

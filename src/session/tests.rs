@@ -1,6 +1,7 @@
 //! The session model without a window or a process: events are built by hand.
 
 use super::*;
+use crate::manager::DownCause;
 use crate::protocol::Stream;
 use crate::session::CellKind;
 
@@ -91,7 +92,9 @@ fn buttons_follow_the_runtime_state() {
             code: None,
             signal: Some(9),
         },
+        cause: DownCause::Ended,
         stderr_tail: String::new(),
+        crash_dump: None,
     });
     assert_eq!(s.status(), Status::NodeDown);
     assert_eq!(enabled(&s), (true, false, true, false));
@@ -209,7 +212,9 @@ fn node_down_aborts_cells_keeps_outputs_and_shows_a_banner() {
             code: None,
             signal: Some(9),
         },
+        cause: DownCause::Ended,
         stderr_tail: "Killed".into(),
+        crash_dump: None,
     });
     assert_eq!(s.cell(a).unwrap().state, CellState::Aborted);
     assert_eq!(s.cell(b).unwrap().state, CellState::Aborted);
@@ -222,6 +227,40 @@ fn node_down_aborts_cells_keeps_outputs_and_shows_a_banner() {
     // Reconnecting replaces nothing until a newer failure; dismissing clears it.
     s.dismiss_banner();
     assert!(s.banner.is_none());
+}
+
+#[test]
+fn the_node_down_banner_names_the_cause_and_the_crash_dump() {
+    let signal9 = ExitInfo {
+        code: None,
+        signal: Some(9),
+    };
+    let banner_for = |cause, crash_dump: Option<&str>| {
+        let mut s = connected();
+        s.apply(&Event::NodeDown {
+            session: ID,
+            node: "n".into(),
+            exit: signal9,
+            cause,
+            stderr_tail: String::new(),
+            crash_dump: crash_dump.map(Into::into),
+        });
+        s.banner.expect("a banner").message
+    };
+    let oom = banner_for(
+        DownCause::OutOfMemory {
+            peak_rss: Some(300 * 1024 * 1024),
+        },
+        None,
+    );
+    assert!(oom.contains("OOM killer") && oom.contains("300.0 MiB"), "{oom}");
+    let closed = banner_for(DownCause::ChannelClosed, None);
+    assert!(closed.contains("closed its protocol channel"), "{closed}");
+    assert!(!closed.contains("SIGKILL"), "{closed}");
+    let lost = banner_for(DownCause::SupervisorLost, None);
+    assert!(lost.contains("supervisor"), "{lost}");
+    let dump = banner_for(DownCause::Ended, Some("/cache/crash-dumps/runyard-x.dump"));
+    assert!(dump.contains("crash dump: /cache/crash-dumps/runyard-x.dump"), "{dump}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::manager::{Command, Manager, ManagerError, SessionId};
+use crate::manager::{Command, Event, Manager, ManagerError, SessionId};
 use crate::runtime::RuntimeConfig;
 use crate::session::{CellId, CellState, Session, Status};
 use crate::settings::{self, Dirs, Settings};
@@ -58,6 +58,8 @@ impl AppOptions {
 
 pub struct RunyardApp {
     manager: Option<Manager>,
+    /// Why the manager thread stopped, if it failed: shown until restarted.
+    pub manager_failure: Option<String>,
     pub sessions: Vec<Session>,
     pub selected: Option<SessionId>,
     next_session: u64,
@@ -109,6 +111,7 @@ impl RunyardApp {
             .all_styles_mut(|style| style.visuals.text_cursor.blink = false);
         Ok(RunyardApp {
             manager: Some(manager),
+            manager_failure: None,
             sessions: Vec::new(),
             selected: None,
             next_session: 1,
@@ -238,6 +241,13 @@ impl RunyardApp {
         let Some(manager) = &self.manager else { return };
         let mut commands = Vec::new();
         while let Some(event) = manager.try_recv() {
+            if let Event::ManagerFailed { message } = &event {
+                for session in &mut self.sessions {
+                    session.manager_failed(message);
+                }
+                self.manager_failure = Some(message.clone());
+                continue;
+            }
             let Some(id) = event.session() else { continue };
             if let Some(session) = self.sessions.iter_mut().find(|s| s.id == id) {
                 commands.extend(session.apply(&event));
@@ -517,6 +527,41 @@ impl RunyardApp {
         }
     }
 
+    /// The manager thread failed: nothing runs until a new one is started.
+    fn failure_bar(&mut self, ui: &mut egui::Ui) {
+        let Some(failure) = self.manager_failure.clone() else {
+            return;
+        };
+        egui::Frame::new()
+            .fill(style::ERROR_FILL)
+            .inner_margin(6.0)
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.colored_label(style::ERROR_TEXT, failure);
+                    if ui.button("Restart the runtime manager").clicked() {
+                        self.restart_manager(ui.ctx());
+                    }
+                });
+            });
+    }
+
+    fn restart_manager(&mut self, ctx: &egui::Context) {
+        let ctx = ctx.clone();
+        match Manager::start(Arc::new(move || ctx.request_repaint())) {
+            Ok(manager) => {
+                self.manager = Some(manager);
+                self.manager_failure = None;
+            }
+            Err(err) => self.manager_failure = Some(format!("The runtime manager could not be restarted: {err}")),
+        }
+    }
+
+    /// Makes the manager thread fail, to test what the user then sees.
+    #[doc(hidden)]
+    pub fn inject_manager_panic(&self) {
+        self.send(vec![Command::InjectPanic]);
+    }
+
     fn notice_bar(&mut self, ui: &mut egui::Ui) {
         let Some(notice) = self.notice.clone() else { return };
         egui::Frame::new()
@@ -688,6 +733,7 @@ impl eframe::App for RunyardApp {
                 }
             });
         egui::CentralPanel::default().show(ui, |ui| {
+            self.failure_bar(ui);
             self.notice_bar(ui);
             self.file_prompts(ui);
             let selected = self.selected.filter(|id| self.session(*id).is_some());

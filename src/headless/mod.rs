@@ -128,12 +128,16 @@ pub enum RunError {
     CellFailed { cell: CellName },
     #[error("{cell} was interrupted")]
     CellInterrupted { cell: CellName },
-    #[error("the runtime terminated unexpectedly with {exit} during {cell}{}", tail(stderr_tail))]
+    #[error("during {cell}: {}{}", cause.describe_with_dump(exit, crash_dump.as_deref()), tail(stderr_tail))]
     NodeDown {
         cell: CellName,
         exit: crate::runtime::ExitInfo,
+        cause: crate::manager::DownCause,
         stderr_tail: String,
+        crash_dump: Option<PathBuf>,
     },
+    #[error("during {cell}: {message}")]
+    ManagerFailed { cell: CellName, message: String },
     #[error("{cell} did not finish: {reason}")]
     Aborted { cell: CellName, reason: String },
     #[error("cannot write output: {0}")]
@@ -286,19 +290,30 @@ fn wait_connected(manager: &Manager) -> Result<(), RunError> {
 enum Waited {
     NodeDown {
         exit: crate::runtime::ExitInfo,
+        cause: crate::manager::DownCause,
         stderr_tail: String,
+        crash_dump: Option<PathBuf>,
     },
+    ManagerFailed(String),
     Io(std::io::Error),
 }
 
 impl Waited {
     fn into_run_error(self, cell: CellName) -> RunError {
         match self {
-            Waited::NodeDown { exit, stderr_tail } => RunError::NodeDown {
+            Waited::NodeDown {
+                exit,
+                cause,
+                stderr_tail,
+                crash_dump,
+            } => RunError::NodeDown {
                 cell,
                 exit,
+                cause,
                 stderr_tail,
+                crash_dump,
             },
+            Waited::ManagerFailed(message) => RunError::ManagerFailed { cell, message },
             Waited::Io(e) => RunError::Write(e),
         }
     }
@@ -330,7 +345,21 @@ fn wait_finished(
                 outcome,
                 ..
             } if r == evaluation_ref => return Ok(outcome),
-            Event::NodeDown { exit, stderr_tail, .. } => return Err(Waited::NodeDown { exit, stderr_tail }),
+            Event::NodeDown {
+                exit,
+                cause,
+                stderr_tail,
+                crash_dump,
+                ..
+            } => {
+                return Err(Waited::NodeDown {
+                    exit,
+                    cause,
+                    stderr_tail,
+                    crash_dump,
+                });
+            }
+            Event::ManagerFailed { message } => return Err(Waited::ManagerFailed(message)),
             Event::Warning { message, .. } => tracing::warn!("{message}"),
             _ => {}
         }

@@ -161,6 +161,14 @@ pub enum DownCause {
 }
 
 impl DownCause {
+    /// For a banner or an error line: the cause, and the crash dump if one was left.
+    pub fn describe_with_dump(&self, exit: &ExitInfo, crash_dump: Option<&std::path::Path>) -> String {
+        match crash_dump {
+            Some(dump) => format!("{} It left a crash dump: {}", self.describe(exit), dump.display()),
+            None => self.describe(exit),
+        }
+    }
+
     /// One sentence for a banner or an error line.
     pub fn describe(&self, exit: &ExitInfo) -> String {
         match self {

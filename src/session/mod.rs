@@ -273,6 +273,20 @@ impl Session {
         }
     }
 
+    /// The manager stopped every runtime when it failed.
+    pub fn manager_failed(&mut self, message: &str) {
+        if !self.is_live() {
+            return;
+        }
+        self.runtime = RuntimeState::Disconnected;
+        self.contexts_lost(CellState::Aborted);
+        self.banner = Some(Banner {
+            kind: BannerKind::NodeDown,
+            message: "The runtime was stopped because Runyard's runtime manager failed.".into(),
+            detail: message.to_string(),
+        });
+    }
+
     pub fn dismiss_banner(&mut self) {
         self.banner = None;
     }
@@ -372,10 +386,7 @@ impl Session {
                 self.contexts_lost(CellState::Aborted);
                 self.banner = Some(Banner {
                     kind: BannerKind::NodeDown,
-                    message: match crash_dump {
-                        Some(dump) => format!("{} It left a crash dump: {}", cause.describe(exit), dump.display()),
-                        None => cause.describe(exit),
-                    },
+                    message: cause.describe_with_dump(exit, crash_dump.as_deref()),
                     detail: detail_text(stderr_tail, None),
                 });
             }

@@ -128,14 +128,8 @@ pub enum RunError {
     CellFailed { cell: CellName },
     #[error("{cell} was interrupted")]
     CellInterrupted { cell: CellName },
-    #[error("during {cell}: {}{}", cause.describe_with_dump(exit, crash_dump.as_deref()), tail(stderr_tail))]
-    NodeDown {
-        cell: CellName,
-        exit: crate::runtime::ExitInfo,
-        cause: crate::manager::DownCause,
-        stderr_tail: String,
-        crash_dump: Option<PathBuf>,
-    },
+    #[error("during {cell}: {}{}", down.cause.describe_with_dump(&down.exit, down.crash_dump.as_deref()), tail(&down.stderr_tail))]
+    NodeDown { cell: CellName, down: Box<NodeDown> },
     #[error("during {cell}: {message}")]
     ManagerFailed { cell: CellName, message: String },
     #[error("{cell} did not finish: {reason}")]
@@ -287,13 +281,17 @@ fn wait_connected(manager: &Manager) -> Result<(), RunError> {
     }
 }
 
+/// How the runtime ended under a cell.
+#[derive(Debug)]
+pub struct NodeDown {
+    pub exit: crate::runtime::ExitInfo,
+    pub cause: crate::manager::DownCause,
+    pub stderr_tail: String,
+    pub crash_dump: Option<PathBuf>,
+}
+
 enum Waited {
-    NodeDown {
-        exit: crate::runtime::ExitInfo,
-        cause: crate::manager::DownCause,
-        stderr_tail: String,
-        crash_dump: Option<PathBuf>,
-    },
+    NodeDown(Box<NodeDown>),
     ManagerFailed(String),
     Io(std::io::Error),
 }
@@ -301,18 +299,7 @@ enum Waited {
 impl Waited {
     fn into_run_error(self, cell: CellName) -> RunError {
         match self {
-            Waited::NodeDown {
-                exit,
-                cause,
-                stderr_tail,
-                crash_dump,
-            } => RunError::NodeDown {
-                cell,
-                exit,
-                cause,
-                stderr_tail,
-                crash_dump,
-            },
+            Waited::NodeDown(down) => RunError::NodeDown { cell, down },
             Waited::ManagerFailed(message) => RunError::ManagerFailed { cell, message },
             Waited::Io(e) => RunError::Write(e),
         }
@@ -352,12 +339,12 @@ fn wait_finished(
                 crash_dump,
                 ..
             } => {
-                return Err(Waited::NodeDown {
+                return Err(Waited::NodeDown(Box::new(NodeDown {
                     exit,
                     cause,
                     stderr_tail,
                     crash_dump,
-                });
+                })));
             }
             Event::ManagerFailed { message } => return Err(Waited::ManagerFailed(message)),
             Event::Warning { message, .. } => tracing::warn!("{message}"),

@@ -71,6 +71,11 @@ pub enum FromAgent {
         level: LogLevel,
         message: String,
     },
+    /// Sent before `hello` by an agent with slow work to do first (the Elixir
+    /// agent compiling itself on a first start): the init timer pauses.
+    Preparing {
+        message: String,
+    },
     /// Sent by an agent that cannot get ready (an attached bridge that cannot
     /// reach its target, say) just before it exits.
     InitError {

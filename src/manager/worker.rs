@@ -18,6 +18,9 @@ use crate::runtime::{self, InitError, RuntimeConfig, StderrTail};
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 /// How long a process that closed its protocol stream may live on.
 const STDOUT_CLOSED_GRACE: Duration = Duration::from_millis(500);
+/// How long an agent that said it is preparing (compiling itself) may take
+/// until its hello, in place of the init timeout.
+const PREPARING_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub(super) async fn run(mut commands: UnboundedReceiver<Command>, events: EventSink) {
     let (internal_tx, mut internal_rx) = unbounded_channel();
@@ -476,6 +479,15 @@ impl Worker {
                 tracing::info!(node = %node.name, ?level, "{message}");
                 return;
             }
+            FromAgent::Preparing { message } => {
+                // Preparation (a first compile) is not start-up: it gets a
+                // longer timer of its own instead of the init timeout.
+                tracing::info!(node = %node.name, "{message}");
+                hello_timer.abort();
+                let timeout = self.sessions[&node.session].config.init_timeout.max(PREPARING_TIMEOUT);
+                *hello_timer = node::after(timeout, id, NodeMsg::HelloTimeout, &self.internal);
+                return;
+            }
             other => {
                 let detail = format!("expected hello first, got {}", describe(&other));
                 return self.fail_handshake(id, InitError::BadHandshake { detail });
@@ -573,7 +585,7 @@ impl Worker {
                     LogLevel::Warn | LogLevel::Error => self.warn(session, message),
                 }
             }
-            other @ (FromAgent::Hello(_) | FromAgent::InitError { .. }) => {
+            other @ (FromAgent::Hello(_) | FromAgent::InitError { .. } | FromAgent::Preparing { .. }) => {
                 let message = format!(
                     "the runtime {} sent {} after its handshake",
                     node.name,
@@ -655,5 +667,6 @@ fn describe(message: &FromAgent) -> &'static str {
         FromAgent::Memory(_) => "memory",
         FromAgent::Log { .. } => "a log line",
         FromAgent::InitError { .. } => "an init error",
+        FromAgent::Preparing { .. } => "preparing",
     }
 }

@@ -31,6 +31,10 @@ pub enum InitError {
     /// The agent itself said why it cannot start (an unreachable attached node, say).
     #[error("{message}")]
     Agent { reason: String, message: String },
+    /// Elixir nodes register with the port mapper on 127.0.0.1, which was
+    /// neither running nor startable.
+    #[error("epmd (the Erlang port mapper) is not running on 127.0.0.1:{port} and could not be started: {message}")]
+    Epmd { port: u16, message: String },
     #[error("the runtime settings are invalid: {0}")]
     InvalidConfig(#[from] ConfigError),
 }

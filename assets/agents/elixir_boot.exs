@@ -11,7 +11,7 @@ beams = Path.join(dir, "beam-#{System.version()}-otp#{System.otp_release()}")
 Code.prepend_path(beams)
 
 unless Code.ensure_loaded?(RunyardAgent) do
-  IO.binwrite(~s(\x1E{"type":"preparing","message":"compiling the Elixir agent (first start)"}\n))
+  IO.binwrite([0x1E, ~s[{"type":"preparing","message":"compiling the Elixir agent (first start)"}], ?\n])
   lock = beams <> ".lock"
 
   compile = fn ->

@@ -534,7 +534,10 @@ mod tests {
             remsh_command("runyard-ab12@127.0.0.1", "C"),
             "iex --name remsh-ab12@127.0.0.1 --cookie C --remsh runyard-ab12@127.0.0.1"
         );
-        assert_eq!(remsh_command("app@vm", "C"), "iex --sname remsh-app --cookie C --remsh app@vm");
+        assert_eq!(
+            remsh_command("app@vm", "C"),
+            "iex --sname remsh-app --cookie C --remsh app@vm"
+        );
         assert_eq!(
             remsh_command("app@h.example", "C"),
             "iex --name remsh-app --cookie C --remsh app@h.example"
@@ -571,7 +574,13 @@ mod tests {
         // The newest four stay, with room for the fifth; other files are not ours.
         assert_eq!(
             left,
-            ["notes.txt", "runyard-4.dump", "runyard-5.dump", "runyard-6.dump", "runyard-7.dump"]
+            [
+                "notes.txt",
+                "runyard-4.dump",
+                "runyard-5.dump",
+                "runyard-6.dump",
+                "runyard-7.dump"
+            ]
         );
         let blocked = root.path().join("file");
         std::fs::write(&blocked, "").unwrap();
@@ -606,7 +615,11 @@ mod tests {
             return;
         }
         // A free port of our own, so that no shared epmd is touched.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         assert!(ensure_epmd(Some(&path), None, port).unwrap(), "it was not running");
         let kill = || {
             std::process::Command::new("epmd")
@@ -628,7 +641,11 @@ mod tests {
         let _ = kill();
         result.unwrap();
         // Nothing listens on a fresh port, and there is no epmd to start.
-        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let missing = ensure_epmd(Some(OsStr::new("/nowhere")), None, free);
         assert!(matches!(missing, Err(InitError::Epmd { .. })), "{missing:?}");
     }

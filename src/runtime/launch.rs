@@ -81,16 +81,25 @@ pub fn plan(
             })?;
             let dir = elixir::install_agent(&root)?;
             let node_env = |name: &str| {
-                config.standalone().env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+                config
+                    .standalone()
+                    .env
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
             };
             // The node starts distribution itself and needs epmd for it.
-            let path = node_env("PATH").map(OsString::from).or_else(|| std::env::var_os("PATH"));
+            let path = node_env("PATH")
+                .map(OsString::from)
+                .or_else(|| std::env::var_os("PATH"));
             elixir::ensure_epmd(
                 path.as_deref(),
                 program.parent(),
                 elixir::epmd_port(node_env("ERL_EPMD_PORT").as_deref()),
             )?;
-            let home = node_env("HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(PathBuf::from));
+            let home = node_env("HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(PathBuf::from));
             let erl_flags = elixir::erl_flags(elixir::needs_nocookie(home.as_deref()));
             // A standalone node gets a fresh random cookie: only the manager
             // (and a user who reads it in the runtime panel) can connect.
@@ -136,9 +145,14 @@ pub fn display_unplanned(config: &RuntimeConfig, node: &str) -> String {
     let extra = &config.standalone().args;
     match &config.kind {
         RuntimeKind::PythonStandalone(_) => python::display_command(config.executable(), extra, node),
-        RuntimeKind::ElixirStandalone(_) => {
-            elixir::display_command(config.executable(), extra, node, None, Mode::Standalone, elixir::ERL_FLAGS)
-        }
+        RuntimeKind::ElixirStandalone(_) => elixir::display_command(
+            config.executable(),
+            extra,
+            node,
+            None,
+            Mode::Standalone,
+            elixir::ERL_FLAGS,
+        ),
         RuntimeKind::ElixirAttached(attached) => elixir::display_command(
             config.executable(),
             extra,

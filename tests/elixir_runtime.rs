@@ -1054,3 +1054,133 @@ fn another_user_can_neither_read_a_cookie_nor_reach_a_node_from_outside() {
     // about the cookie, not about the probe (the owner's way in, below).
     assert_eq!(probe(&info.name, &cookie, "1 + 1"), "2");
 }
+
+/// `beam-<Elixir>-otp<OTP>`, the compiled agent's directory name.
+fn beams_dir_name() -> String {
+    let out = Proc::new(elixir_exe())
+        .args([
+            "-e",
+            "IO.write(\"beam-#{System.version()}-otp#{System.otp_release()}\")",
+        ])
+        .output()
+        .expect("elixir runs");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn eight_parallel_first_starts_on_an_empty_cache_all_connect() {
+    if skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let notebook = root.path().join("n.livemd");
+    std::fs::write(&notebook, "# Parallel\n\n```elixir\nIO.puts(\"node #{node()}\")\n```\n").unwrap();
+    let cache = root.path().join("cache");
+    // A compile lock left by a compiler that died: it must not stop anyone.
+    let agent = cache.join("agents/elixir").join(elixir::AGENT_KEY);
+    let lock = agent.join(format!("{}.lock", beams_dir_name()));
+    std::fs::create_dir_all(&lock).unwrap();
+    let mut dead = Proc::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    std::fs::write(lock.join("pid"), dead.id().to_string()).unwrap();
+
+    let runs: Vec<Child> = (0..8)
+        .map(|_| {
+            // The default 10 s init timeout, as `runyard run` has it.
+            Proc::new(env!("CARGO_BIN_EXE_runyard"))
+                .arg("run")
+                .arg(&notebook)
+                .env("RUNYARD_CACHE_DIR", &cache)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = runs.iter().map(Child::id).collect();
+    // Never hang: whatever is left after a generous while is killed.
+    let watchdog = std::thread::spawn(move || {
+        let left = wait_gone(&pids, Duration::from_secs(240));
+        for pid in &left {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        left
+    });
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stdout} {stderr}", out.status);
+        assert!(stdout.contains("node runyard-"), "{stdout} {stderr}");
+    }
+    assert_eq!(watchdog.join().unwrap(), Vec::<u32>::new(), "runs had to be killed");
+    // One compiled agent, no lock, no half-written copies.
+    let mut left: Vec<String> = std::fs::read_dir(&agent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, [beams_dir_name(), "elixir_agent.ex".into()]);
+}
+
+#[test]
+fn the_owner_gets_a_remote_shell_with_the_command_the_panel_shows() {
+    if skip() {
+        return;
+    }
+    if which_in_path("script").is_none() {
+        // iex --remsh needs a terminal; util-linux's `script` gives it one.
+        panic!("this test needs `script` (util-linux) in PATH");
+    }
+    let (mut h, info) = connected();
+    let command = elixir::remsh_command(&info.name, info.cookie.as_deref().expect("a cookie"));
+    let mut shell = Proc::new("script")
+        .args(["-qc", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdin = shell.stdin.take().unwrap();
+    let mut stdout = shell.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ = tx.send(seen.clone());
+        }
+    });
+    let wait_for = |what: &str| -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(seen) if seen.contains(what) => return seen,
+                Ok(_) => {}
+                Err(_) => panic!("no {what:?} from `{command}`"),
+            }
+        }
+    };
+    // The prompt names the node the shell evaluates on: Runyard's.
+    wait_for(&format!("iex({})", info.name));
+    use std::io::Write;
+    stdin
+        .write_all(b"IO.puts(\"remote:\" <> Atom.to_string(node()))\n")
+        .unwrap();
+    wait_for(&format!("remote:{}", info.name));
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(shell.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = shell.wait();
+    // The runtime lives on, undisturbed.
+    assert_eq!(h.eval(S, "after", None, "1 + 1").value(), Some("2"));
+}

@@ -384,7 +384,7 @@ fn prune_crash_dumps(dir: &Path, keep: usize) {
             Some((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), e.path()))
         })
         .collect();
-    dumps.sort_by(|a, b| b.0.cmp(&a.0));
+    dumps.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, path) in dumps.into_iter().skip(keep) {
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::info!(path = %path.display(), "removed an old crash dump"),

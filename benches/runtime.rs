@@ -248,6 +248,9 @@ impl Lang {
         let root = elixir::cache_root().ok_or("no cache directory")?;
         let dir = elixir::install_agent(&root).map_err(|e| e.to_string())?;
         let node = format!("runyard-rawbench{}", std::process::id());
+        // The agent starts distribution itself, which needs an epmd.
+        elixir::ensure_epmd(std::env::var_os("PATH").as_deref(), None, elixir::epmd_port(None))
+            .map_err(|e| e.to_string())?;
         Ok(Lang {
             config: RuntimeConfig::elixir().with_executable(exe),
             exe: exe.into(),
@@ -258,13 +261,7 @@ impl Lang {
                 "-e",
                 "for line <- IO.stream(:stdio, :line), do: IO.puts(elem(Code.eval_string(line), 0))",
             ],
-            raw_agent: elixir::agent_args(
-                &node,
-                &runyard::runtime::random_token().unwrap(),
-                &dir,
-                Mode::Standalone,
-                RAW_TOKEN,
-            ),
+            raw_agent: elixir::agent_args(&node, &dir, Mode::Standalone, RAW_TOKEN, elixir::ERL_FLAGS),
             // A new BEAM does some housekeeping in its first seconds (about
             // 1 ms of CPU in all, measured), then nothing.
             settle: Duration::from_secs(3),
@@ -582,6 +579,8 @@ impl RawAgent {
         let token = RAW_TOKEN;
         let mut child = Proc::new(exe)
             .args(args)
+            // The Elixir agent's cookie (the Python agent ignores it).
+            .env(elixir::COOKIE_ENV, runyard::runtime::random_token().unwrap())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -646,6 +645,8 @@ impl EvalLoop {
     fn spawn(exe: &str, args: &[&str]) -> R<EvalLoop> {
         let mut child = Proc::new(exe)
             .args(args)
+            // The Elixir agent's cookie (the Python agent ignores it).
+            .env(elixir::COOKIE_ENV, runyard::runtime::random_token().unwrap())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
+use common::other_user::{other_user, run_as_other};
 use common::*;
 use runyard::manager::{DisconnectReason, NodeInfo};
 use runyard::runtime::elixir;
@@ -166,8 +167,15 @@ fn probe(node: &str, cookie: &str, expr: &str) -> String {
          {{value, _}} = :rpc.call(:\"{node}\", Code, :eval_string, [{expr:?}])\n\
          IO.puts(inspect(value))"
     );
+    // A long-named node (runyard-…@127.0.0.1) is reached from a long-named one.
+    let long = node.split_once('@').is_some_and(|(_, host)| host.contains('.'));
+    let (switch, name) = if long {
+        ("--name", format!("{}@127.0.0.1", unique("probe")))
+    } else {
+        ("--sname", unique("probe"))
+    };
     let out = Proc::new(elixir_exe())
-        .args(["--sname", &unique("probe"), "--cookie", cookie, "-e", &code])
+        .args([switch, &name, "--cookie", cookie, "-e", &code])
         .stdin(Stdio::null())
         .output()
         .expect("elixir runs");
@@ -209,9 +217,8 @@ fn the_node_is_a_real_distributed_node_with_its_name_and_cookie_shown() {
         return;
     }
     let (mut h, info) = connected();
-    let host = short_host();
     assert!(
-        info.name.starts_with("runyard-") && info.name.ends_with(&format!("@{host}")),
+        info.name.starts_with("runyard-") && info.name.ends_with("@127.0.0.1"),
         "{info:?}"
     );
     assert_eq!(info.language, "elixir");
@@ -237,7 +244,11 @@ fn the_node_is_a_real_distributed_node_with_its_name_and_cookie_shown() {
     match command.as_slice() {
         [Event::Starting { command, .. }] => {
             assert!(!command.contains(&cookie), "{command}");
-            assert!(command.contains("--cookie <cookie>"), "{command}");
+            assert!(!command.contains("--cookie"), "{command}");
+            assert!(
+                command.contains(&format!("longnames {} standalone", info.name)),
+                "{command}"
+            );
             assert!(command.contains(elixir::AGENT_KEY), "{command}");
         }
         other => panic!("{other:?}"),
@@ -821,4 +832,359 @@ fn an_unreachable_or_unsuitable_node_fails_quickly_with_the_reason() {
         error.to_string().contains("iex --sname test --cookie mycookie -S mix"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Security: what another local user can see and reach (issue 10)
+// ---------------------------------------------------------------------------
+
+/// The pid the manager spawned, from the `Starting` event.
+fn spawned_pid(h: &mut Harness) -> u32 {
+    match h
+        .drain_matching(Duration::ZERO, |e| matches!(e, Event::Starting { .. }))
+        .as_slice()
+    {
+        [Event::Starting { pid, .. }] => *pid,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `pid` and every process below it.
+fn tree(pid: u32) -> Vec<u32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let p = all[i];
+        for task in std::fs::read_dir(format!("/proc/{p}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            all.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+        i += 1;
+    }
+    all
+}
+
+fn pids_named(comm: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect()
+}
+
+/// The TCP sockets process `pid` listens on, as (local address in hex as
+/// in /proc/net/tcp*, port).
+fn listening_sockets(pid: u32) -> Vec<(String, u16)> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|l| {
+            l.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // State 0A is LISTEN; field 9 is the inode.
+            if fields.len() > 9 && fields[3] == "0A" && inodes.iter().any(|i| i == fields[9]) {
+                let (addr, port) = fields[1].rsplit_once(':').unwrap();
+                found.push((addr.to_string(), u16::from_str_radix(port, 16).unwrap()));
+            }
+        }
+    }
+    found
+}
+
+fn is_loopback_hex(addr: &str) -> bool {
+    // 127.0.0.1 (little-endian hex) or ::1.
+    addr == "0100007F" || addr == "00000000000000000000000001000000"
+}
+
+/// This machine's addresses other than loopback (`hostname -I`).
+fn outside_addresses() -> Vec<std::net::IpAddr> {
+    let out = Proc::new("hostname")
+        .arg("-I")
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&out)
+        .split_whitespace()
+        .filter_map(|a| a.parse().ok())
+        .filter(|a: &std::net::IpAddr| !a.is_loopback())
+        .collect()
+}
+
+#[test]
+fn another_user_can_neither_read_a_cookie_nor_reach_a_node_from_outside() {
+    if skip() {
+        return;
+    }
+    other_user();
+    let mut h = Harness::new();
+    let info = h.connect(S, elixir_config());
+    let standalone_pid = spawned_pid(&mut h);
+    let cookie = info.cookie.clone().expect("a cookie");
+
+    // An attach bridge carries the user's own cookie.
+    let user_cookie = format!("user-cookie-{}", runyard::runtime::short_id().unwrap());
+    let target = Target::start("--sname", &unique("sec"), &user_cookie);
+    let b = SessionId(2);
+    let bridge = h.connect(b, attached_config(&target.node, &user_cookie));
+    assert_eq!(bridge.cookie.as_deref(), Some(user_cookie.as_str()));
+    let bridge_pid = spawned_pid(&mut h);
+
+    // A child of the runtime, started from a cell: its command line and
+    // environment carry nothing either, and the cookie is not inherited.
+    h.eval(S, "child", None, "Port.open({:spawn, \"sleep 60\"}, [])")
+        .value();
+    let env = h.eval(
+        S,
+        "env",
+        None,
+        "{System.get_env(\"RUNYARD_COOKIE\"), elem(System.cmd(\"env\", []), 0)}",
+    );
+    let env = env.value().unwrap().to_string();
+    assert!(env.starts_with("{nil,"), "{env}");
+    assert!(!env.contains(&cookie), "the cookie is inherited: {env}");
+
+    let mut pids = tree(standalone_pid);
+    pids.extend(tree(bridge_pid));
+    pids.extend(pids_named("epmd"));
+    let names: Vec<String> = pids
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    for expected in ["beam.smp", "erl_child_setup", "sleep", "epmd"] {
+        assert!(names.iter().any(|n| n == expected), "no {expected} among {names:?}");
+    }
+
+    // What the other user reads: every runtime process's command line and
+    // environment, and `ps` of everything.
+    let files: Vec<String> = pids
+        .iter()
+        .flat_map(|p| [format!("/proc/{p}/cmdline"), format!("/proc/{p}/environ")])
+        .collect();
+    let script = "for f in \"$@\"; do cat \"$f\" 2>/dev/null; echo; done; ps -eo args";
+    let mut args = vec!["-c", script, "sh"];
+    args.extend(files.iter().map(String::as_str));
+    let seen = run_as_other("sh", &args);
+    let seen = String::from_utf8_lossy(&seen.stdout).into_owned();
+    // The probe did read the runtimes' command lines (they name the nodes)…
+    let short = info.name.split('@').next().unwrap();
+    assert!(seen.contains(short), "the other user saw none of the runtime: {seen}");
+    assert!(seen.contains("runyard-"), "{seen}");
+    // …and found neither cookie in them.
+    assert!(
+        !seen.contains(&cookie),
+        "the standalone cookie is readable by another user"
+    );
+    // The target is the test's own node, started with --cookie; only
+    // Runyard's processes are examined for the user's cookie.
+    let runyard_only: String = pids
+        .iter()
+        .filter(|p| !tree(target.pid()).contains(p))
+        .map(|p| String::from_utf8_lossy(&std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default()).into_owned())
+        .collect();
+    assert!(!runyard_only.contains(&user_cookie), "{runyard_only}");
+    assert!(!seen.contains("RUNYARD_COOKIE="), "an environment was readable");
+
+    // Distribution listens on loopback only, for the standalone node and the
+    // bridge; so does an epmd Runyard started (one started by someone else,
+    // say a test's `elixir --sname` target, is not Runyard's to judge).
+    let mut ports = Vec::new();
+    for beam in [standalone_pid, bridge_pid] {
+        let sockets = listening_sockets(beam);
+        assert!(!sockets.is_empty(), "the node {beam} does not listen");
+        assert!(
+            sockets.iter().all(|(a, _)| is_loopback_hex(a)),
+            "{beam} listens on {sockets:?}"
+        );
+        ports.extend(sockets.iter().map(|(_, p)| *p));
+    }
+    for epmd in pids_named("epmd") {
+        let cmdline = std::fs::read(format!("/proc/{epmd}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains("-address\x00127.0.0.1") {
+            let sockets = listening_sockets(epmd);
+            assert!(
+                sockets.iter().all(|(a, _)| is_loopback_hex(a)),
+                "epmd listens on {sockets:?}"
+            );
+        }
+    }
+    // From another address of this machine, the nodes cannot be reached at all.
+    for addr in outside_addresses() {
+        for port in &ports {
+            let reached = std::net::TcpStream::connect_timeout(&(addr, *port).into(), Duration::from_secs(2));
+            assert!(reached.is_err(), "{addr}:{port} accepts connections");
+        }
+    }
+    // And the other user, with the cookies it could know (its own default
+    // and the one a `-nocookie` node starts with), is refused on loopback.
+    for guess in ["nocookie", "runyard"] {
+        let code = format!("IO.puts(Node.ping(:\"{}\"))", info.name);
+        let out = run_as_other(
+            &which_in_path(&elixir_exe())
+                .unwrap_or_else(|| PathBuf::from(elixir_exe()))
+                .to_string_lossy(),
+            &[
+                "--name",
+                &format!("{}@127.0.0.1", unique("intruder")),
+                "--cookie",
+                guess,
+                "-e",
+                &code,
+            ],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.trim(),
+            "pang",
+            "{guess}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The same probe with the real cookie gets in, so the refusals above are
+    // about the cookie, not about the probe (the owner's way in, below).
+    assert_eq!(probe(&info.name, &cookie, "1 + 1"), "2");
+}
+
+/// `beam-<Elixir>-otp<OTP>`, the compiled agent's directory name.
+fn beams_dir_name() -> String {
+    let out = Proc::new(elixir_exe())
+        .args([
+            "-e",
+            "IO.write(\"beam-#{System.version()}-otp#{System.otp_release()}\")",
+        ])
+        .output()
+        .expect("elixir runs");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn eight_parallel_first_starts_on_an_empty_cache_all_connect() {
+    if skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let notebook = root.path().join("n.livemd");
+    std::fs::write(&notebook, "# Parallel\n\n```elixir\nIO.puts(\"node #{node()}\")\n```\n").unwrap();
+    let cache = root.path().join("cache");
+    // A compile lock left by a compiler that died: it must not stop anyone.
+    let agent = cache.join("agents/elixir").join(elixir::AGENT_KEY);
+    let lock = agent.join(format!("{}.lock", beams_dir_name()));
+    std::fs::create_dir_all(&lock).unwrap();
+    let mut dead = Proc::new("true").spawn().unwrap();
+    dead.wait().unwrap();
+    std::fs::write(lock.join("pid"), dead.id().to_string()).unwrap();
+
+    let runs: Vec<Child> = (0..8)
+        .map(|_| {
+            // The default 10 s init timeout, as `runyard run` has it.
+            Proc::new(env!("CARGO_BIN_EXE_runyard"))
+                .arg("run")
+                .arg(&notebook)
+                .env("RUNYARD_CACHE_DIR", &cache)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let pids: Vec<u32> = runs.iter().map(Child::id).collect();
+    // Never hang: whatever is left after a generous while is killed.
+    let watchdog = std::thread::spawn(move || {
+        let left = wait_gone(&pids, Duration::from_secs(240));
+        for pid in &left {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        left
+    });
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stdout} {stderr}", out.status);
+        assert!(stdout.contains("node runyard-"), "{stdout} {stderr}");
+    }
+    assert_eq!(watchdog.join().unwrap(), Vec::<u32>::new(), "runs had to be killed");
+    // One compiled agent, no lock, no half-written copies.
+    let mut left: Vec<String> = std::fs::read_dir(&agent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, [beams_dir_name(), "elixir_agent.ex".into()]);
+}
+
+#[test]
+fn the_owner_gets_a_remote_shell_with_the_command_the_panel_shows() {
+    if skip() {
+        return;
+    }
+    if which_in_path("script").is_none() {
+        // iex --remsh needs a terminal; util-linux's `script` gives it one.
+        panic!("this test needs `script` (util-linux) in PATH");
+    }
+    let (mut h, info) = connected();
+    let command = elixir::remsh_command(&info.name, info.cookie.as_deref().expect("a cookie"));
+    let mut shell = Proc::new("script")
+        .args(["-qc", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdin = shell.stdin.take().unwrap();
+    let mut stdout = shell.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ = tx.send(seen.clone());
+        }
+    });
+    let wait_for = |what: &str| -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(seen) if seen.contains(what) => return seen,
+                Ok(_) => {}
+                Err(_) => panic!("no {what:?} from `{command}`"),
+            }
+        }
+    };
+    // The prompt names the node the shell evaluates on: Runyard's.
+    wait_for(&format!("iex({})", info.name));
+    use std::io::Write;
+    stdin
+        .write_all(b"IO.puts(\"remote:\" <> Atom.to_string(node()))\n")
+        .unwrap();
+    wait_for(&format!("remote:{}", info.name));
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(shell.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let _ = shell.wait();
+    // The runtime lives on, undisturbed.
+    assert_eq!(h.eval(S, "after", None, "1 + 1").value(), Some("2"));
 }

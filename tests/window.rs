@@ -266,7 +266,11 @@ fn an_elixir_session_evaluates_and_shows_its_node_cookie_and_memory_parts() {
     );
     let info = w.app().sessions[0].node_info().unwrap().clone();
     assert!(info.name.starts_with("runyard-"), "{info:?}");
-    w.harness.get_by_label(info.cookie.as_deref().expect("a cookie"));
+    let cookie = info.cookie.as_deref().expect("a cookie");
+    w.harness.get_by_label(cookie);
+    // How the owner gets a shell on the node, with its name and cookie.
+    w.harness
+        .get_by_label(&runyard::runtime::elixir::remsh_command(&info.name, cookie));
     w.wait_until("memory parts", |app| {
         app.sessions[0].memory().is_some_and(|m| m.parts.len() > 1)
     });

@@ -58,26 +58,48 @@ def agent_dir(cache_root):
     return d
 
 
-def agent_argv(cache_root, mode_args, token, name=None, cookie=None):
+def agent_argv(cache_root, mode_args, token, name=None, long_names=True):
+    """No --sname/--name/--cookie: the command line is readable by every local
+    user. The agent starts distribution on 127.0.0.1 itself, with the cookie
+    from RUNYARD_COOKIE (see agent_env); epmd must be running (ensure_epmd)."""
     name = name or "runyard-" + secrets.token_hex(4)
-    cookie = cookie or secrets.token_hex(16)
+    if long_names and "@" not in name:
+        name += "@127.0.0.1"
     return [
         shutil.which("elixir") or "elixir",
-        "--sname", name,
-        "--cookie", cookie,
         "--erl", ERL_FLAGS,
         "-e", open(BOOT).read(),
         "--", agent_dir(cache_root),
+        "longnames" if long_names else "shortnames", name,
     ] + list(mode_args) + [token]
+
+
+def agent_env(cookie=None):
+    return dict(os.environ, RUNYARD_COOKIE=cookie or secrets.token_hex(16))
+
+
+def ensure_epmd():
+    """What the manager does: an epmd on 127.0.0.1:4369, started on loopback only if none answers."""
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", 4369), timeout=1).close()
+    except OSError:
+        subprocess.run(["epmd", "-daemon", "-address", "127.0.0.1"], check=True)
+        time.sleep(0.2)
 
 
 class Agent:
     def __init__(self, cache_root, mode_args=("standalone",), name=None, cookie=None):
         self.token = secrets.token_hex(16)
-        argv = agent_argv(cache_root, mode_args, self.token, name, cookie)
+        ensure_epmd()
+        # An attach bridge takes its target's naming mode (short for name@host).
+        target = mode_args[1] if len(mode_args) > 1 else ""
+        long_names = mode_args[0] == "standalone" or "." in target.partition("@")[2]
+        argv = agent_argv(cache_root, mode_args, self.token, name, long_names)
         self.t0 = time.perf_counter()
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+                                  stderr=subprocess.PIPE, start_new_session=True, bufsize=0,
+                                  env=agent_env(cookie))
         self.frames = queue.Queue()
         self.stray = bytearray()
         self.stderr = bytearray()
@@ -131,6 +153,9 @@ class Agent:
 
     def wait_hello(self, timeout=15):
         m = self.next(timeout)
+        # A first start says it is compiling first; the wait starts anew.
+        while m and m.get("type") == "preparing":
+            m = self.next(300)
         self.hello_at = time.perf_counter()
         self.hello = m
         return m
@@ -396,8 +421,9 @@ def standalone_checks(cache, quick):
 
 def roundtrip_direct(cache, n):
     """1+1 round trip with the pipes read directly (no thread hand-off)."""
+    ensure_epmd()
     argv = agent_argv(cache, ["standalone"], "tok")
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=agent_env(),
                          start_new_session=True)
     rfd, wfd = p.stdout.fileno(), p.stdin.fileno()
     buf = b""

@@ -509,9 +509,52 @@ defmodule RunyardAgent do
 
   ## Entry point (called by the bootstrap with the arguments after the cache dir)
 
-  def main(argv) do
+  def main([names, name | argv]) do
     port = Port.open({:fd, 0, 1}, [:binary, :eof, {:line, 65_536}])
 
+    case start_distribution(names, name) do
+      :ok -> run(port, argv)
+      {:error, message} -> init_error(port, "distribution", message)
+    end
+  end
+
+  def main(argv) do
+    IO.puts(:stderr, "runyard agent: bad arguments #{inspect(argv)}")
+    :erlang.halt(2)
+  end
+
+  # The node is started without --sname/--name/--cookie, which every local
+  # user could read from its command line: distribution starts here, bound to
+  # 127.0.0.1, and the cookie comes from the environment (owner-only). It is
+  # removed from the environment first, so no child process inherits it.
+  defp start_distribution(names, name) do
+    cookie = System.get_env("RUNYARD_COOKIE", "")
+    System.delete_env("RUNYARD_COOKIE")
+    mode = if names == "longnames", do: :longnames, else: :shortnames
+    Application.put_env(:kernel, :inet_dist_use_interface, {127, 0, 0, 1})
+
+    cond do
+      cookie == "" ->
+        {:error, "no cookie was given (RUNYARD_COOKIE is empty)"}
+
+      node() != :nonode@nohost ->
+        {:error, "the node was started with distribution already (#{node()}); start it without --sname/--name"}
+
+      true ->
+        case :net_kernel.start([String.to_atom(name), mode]) do
+          {:ok, _} ->
+            Node.set_cookie(String.to_atom(cookie))
+            :ok
+
+          {:error, reason} ->
+            {:error,
+             "cannot start distribution as #{name} (is epmd running on 127.0.0.1?): " <>
+               inspect(reason)}
+        end
+    end
+  end
+
+  defp run(port, argv) do
     case argv do
       ["standalone", token] ->
         start(port, node(), true, token)

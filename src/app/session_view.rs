@@ -136,6 +136,24 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                     ui.end_row();
                 }
             });
+        // The owner's way into the node: the cookie is on no command line of
+        // Runyard's, so the panel spells out the one to run.
+        if let Some(info) = session.node_info().cloned()
+            && let Some(cookie) = &info.cookie
+        {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Remote shell").weak());
+                let command = crate::runtime::elixir::remsh_command(&info.name, cookie);
+                ui.add(egui::Label::new(RichText::new(&command).monospace()).selectable(true))
+                    .on_hover_text(
+                        "Run this in a terminal for an IEx shell on the node. While it runs, \
+                         its --cookie is visible to other users of this machine (ps).",
+                    );
+                if ui.small_button("Copy").clicked() {
+                    ui.ctx().copy_text(command);
+                }
+            });
+        }
         if let Some(memory) = session.memory().filter(|m| m.parts.len() > 1) {
             memory_bar(ui, memory);
         }

@@ -2,9 +2,14 @@
 //! for the node to load, and the command lines of a standalone node and of an
 //! attach bridge (see `assets/agents/README.md`, "What the manager does").
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
 
@@ -127,42 +132,99 @@ pub enum Mode<'a> {
     Attach { target: &'a str },
 }
 
-/// The name switch and value for the node: `--sname runyard-<id>`, or, to
-/// reach a target with a long name (a host with a dot), `--name`, since
-/// short- and long-named nodes cannot connect to each other.
-pub fn name_switch(node: &str, mode: Mode<'_>) -> (&'static str, String) {
+/// The node's naming mode: short- and long-named nodes cannot connect to
+/// each other, so a bridge takes its target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// `name@host.example` or `name@127.0.0.1` (`--name`).
+    Long,
+    /// `name@host` (`--sname`).
+    Short,
+}
+
+impl Names {
+    /// The `elixir`/`iex` switch that starts a node named this way.
+    pub fn switch(self) -> &'static str {
+        match self {
+            Names::Long => "--name",
+            Names::Short => "--sname",
+        }
+    }
+
+    /// The word the agent's argv carries (`:net_kernel.start/1`'s mode).
+    fn word(self) -> &'static str {
+        match self {
+            Names::Long => "longnames",
+            Names::Short => "shortnames",
+        }
+    }
+}
+
+/// How the node is named. A standalone node is `<node>@127.0.0.1`: a long
+/// name on the loopback address it listens on, so that no hostname lookup is
+/// involved (Debian maps the hostname to 127.0.1.1, where nothing listens).
+/// A bridge matches its target: a short name for `app` or `app@vm`, a long
+/// one for a target with a dot in its host.
+pub fn node_naming(node: &str, mode: Mode<'_>) -> (Names, String) {
     let Mode::Attach { target } = mode else {
-        return ("--sname", node.to_string());
+        return (Names::Long, format!("{node}@127.0.0.1"));
     };
     let host = target.split_once('@').map_or("", |(_, host)| host);
     if !host.contains('.') {
-        return ("--sname", node.to_string());
+        return (Names::Short, node.to_string());
     }
     // A target on a loopback address is reached from one; elsewhere Erlang
     // picks this machine's fully qualified name.
     if host.starts_with("127.") {
-        ("--name", format!("{node}@127.0.0.1"))
+        (Names::Long, format!("{node}@127.0.0.1"))
     } else {
-        ("--name", node.to_string())
+        (Names::Long, node.to_string())
     }
 }
 
+/// The environment variable that carries the cookie to the agent, which
+/// removes it from its environment at once (so `System.cmd` children do not
+/// inherit it). A process's environment, unlike its command line, is
+/// readable by its owner alone.
+pub const COOKIE_ENV: &str = "RUNYARD_COOKIE";
+
+/// The `--erl` value. `-nocookie` keeps the BEAM from reading (or creating)
+/// `~/.erlang.cookie` when distribution starts; it is used only where there
+/// is no home directory to find that file in, because until the agent sets
+/// the real cookie (microseconds later) the node would accept the cookie
+/// `nocookie`, while with the default it accepts only the owner's own.
+pub fn erl_flags(nocookie: bool) -> String {
+    if nocookie {
+        format!("{ERL_FLAGS} -nocookie")
+    } else {
+        ERL_FLAGS.to_string()
+    }
+}
+
+/// Whether the node needs `-nocookie` (see [`erl_flags`]): when `home` (the
+/// node's `HOME`) is missing or not a directory, distribution could not
+/// start otherwise.
+pub fn needs_nocookie(home: Option<&Path>) -> bool {
+    !home.is_some_and(Path::is_dir)
+}
+
 /// Arguments after `elixir`, one argv element each:
-/// `--sname <node> --cookie <cookie> --erl <flags> -e <boot> -- <dir> standalone <token>`
-/// (or `… -- <dir> attach <target> <token>`).
-pub fn agent_args(node: &str, cookie: &str, dir: &Path, mode: Mode<'_>, token: &str) -> Vec<OsString> {
-    let (switch, name) = name_switch(node, mode);
+/// `--erl <flags> -e <boot> -- <dir> <longnames|shortnames> <name> standalone <token>`
+/// (or `… attach <target> <token>`). No cookie and no `--sname`/`--name`:
+/// a command line is readable by every local user, so the agent starts
+/// distribution itself, bound to 127.0.0.1, with the cookie from
+/// [`COOKIE_ENV`].
+pub fn agent_args(node: &str, dir: &Path, mode: Mode<'_>, token: &str, erl_flags: &str) -> Vec<OsString> {
+    let (names, name) = node_naming(node, mode);
     let mut args: Vec<OsString> = vec![
-        switch.into(),
-        name.into(),
-        "--cookie".into(),
-        cookie.into(),
         "--erl".into(),
-        ERL_FLAGS.into(),
+        erl_flags.into(),
         "-e".into(),
         BOOT_SOURCE.into(),
         "--".into(),
         dir.into(),
+        names.word().into(),
+        name.into(),
     ];
     match mode {
         Mode::Standalone => args.push("standalone".into()),
@@ -172,30 +234,29 @@ pub fn agent_args(node: &str, cookie: &str, dir: &Path, mode: Mode<'_>, token: &
     args
 }
 
-/// The command line as shown to users: the bootstrap and the token elided,
-/// and the cookie too — the runtime panel shows it from the handshake, and a
-/// command line ends up in logs and bug reports.
+/// The command line as shown to users: the real one with the bootstrap and
+/// the token elided (the cookie is not on it; the runtime panel shows it
+/// from the handshake).
 pub fn display_command(
     executable: &str,
     extra_args: &[String],
     node: &str,
     dir: Option<&Path>,
     mode: Mode<'_>,
+    erl_flags: &str,
 ) -> String {
-    let (switch, name) = name_switch(node, mode);
+    let (names, name) = node_naming(node, mode);
     let mut parts = vec![executable.to_string()];
     parts.extend(extra_args.iter().cloned());
     parts.extend([
-        switch.to_string(),
-        name,
-        "--cookie".into(),
-        "<cookie>".into(),
         "--erl".into(),
-        format!("\"{ERL_FLAGS}\""),
+        format!("\"{erl_flags}\""),
         "-e".into(),
         "<runyard elixir boot>".into(),
         "--".into(),
         dir.map_or_else(|| "<agent dir>".into(), |d| d.display().to_string()),
+        names.word().into(),
+        name,
     ]);
     match mode {
         Mode::Standalone => parts.push("standalone".into()),
@@ -203,6 +264,133 @@ pub fn display_command(
     }
     parts.push("<token>".into());
     parts.join(" ")
+}
+
+/// The command with which the owner opens a remote shell on `node` (as
+/// `hello` reported it) with `cookie` (as the runtime panel shows it). The
+/// shell's own node is named the same way, since short- and long-named nodes
+/// cannot connect; on a loopback node it is on 127.0.0.1 too.
+pub fn remsh_command(node: &str, cookie: &str) -> String {
+    let (name, host) = node.split_once('@').unwrap_or((node, ""));
+    let me = format!("remsh-{}", name.trim_start_matches("runyard-"));
+    let (switch, me) = if !host.contains('.') {
+        ("--sname", me)
+    } else if host.starts_with("127.") {
+        ("--name", format!("{me}@127.0.0.1"))
+    } else {
+        ("--name", me)
+    };
+    format!("iex {switch} {me} --cookie {cookie} --remsh {node}")
+}
+
+/// The port mapper's port: `ERL_EPMD_PORT` as the node will see it, else 4369.
+pub fn epmd_port(node_env: Option<&str>) -> u16 {
+    node_env
+        .map(str::to_owned)
+        .or_else(|| std::env::var("ERL_EPMD_PORT").ok())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(4369)
+}
+
+/// How long a freshly started epmd gets to answer.
+const EPMD_START_WAIT: Duration = Duration::from_secs(5);
+
+/// Makes sure an epmd answers on 127.0.0.1:`port`, which the node needs to
+/// start distribution (a node started without `--sname`/`--name` does not
+/// start one itself). When none answers, starts `epmd -daemon -address
+/// 127.0.0.1`, found in `search_path` (the node's `PATH`) or `extra_dir`
+/// (the `elixir` executable's directory), listening on loopback only.
+///
+/// The daemon is shared by every node of this machine and, by design,
+/// outlives them and Runyard, like the one `iex --sname` starts. It is
+/// started here, detached in its own session, rather than by the node: a
+/// runtime's processes all end with the runtime. Returns whether it was
+/// started.
+pub fn ensure_epmd(search_path: Option<&OsStr>, extra_dir: Option<&Path>, port: u16) -> Result<bool, InitError> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let answers = || TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok();
+    if answers() {
+        return Ok(false);
+    }
+    let failed = |message: String| InitError::Epmd { port, message };
+    let dirs = search_path
+        .map(|p| std::env::split_paths(p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let program = dirs
+        .into_iter()
+        .chain(extra_dir.map(Path::to_path_buf))
+        .map(|dir| dir.join("epmd"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| failed("epmd was not found in PATH".into()))?;
+    let status = std::process::Command::new(&program)
+        .args(["-daemon", "-address", "127.0.0.1", "-port", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Not in Runyard's process group: a Ctrl-C in its terminal is not for epmd.
+        .process_group(0)
+        .status()
+        .map_err(|e| failed(format!("{}: {e}", program.display())))?;
+    // `-daemon` forks and the parent exits at once; another Runyard may have
+    // won the race to the port, which is as good.
+    let deadline = Instant::now() + EPMD_START_WAIT;
+    loop {
+        if answers() {
+            tracing::info!(program = %program.display(), port, "started epmd on 127.0.0.1");
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Err(failed(format!(
+                "{} -daemon exited with {status} and nothing answers",
+                program.display()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How many crash dumps are kept (each can be hundreds of megabytes).
+pub const CRASH_DUMPS_KEPT: usize = 5;
+
+/// Where node `node` writes a crash dump: `<root>/crash-dumps/<node>.dump`,
+/// in a directory only the owner can read (a dump holds the node's memory,
+/// its cookie included). Removes all but the newest [`CRASH_DUMPS_KEPT`]
+/// `- 1` dumps there, leaving room for this one. `None` (logged) when the
+/// directory cannot be made: a start does not fail for want of it.
+pub fn crash_dump_path(root: &Path, node: &str) -> Option<PathBuf> {
+    let dir = root.join("crash-dumps");
+    let made = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        // An existing directory keeps its mode; make sure of it.
+        .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)));
+    if let Err(error) = made {
+        tracing::warn!(dir = %dir.display(), %error, "no crash dump directory");
+        return None;
+    }
+    prune_crash_dumps(&dir, CRASH_DUMPS_KEPT.saturating_sub(1));
+    Some(dir.join(format!("{node}.dump")))
+}
+
+/// Removes all but the newest `keep` `*.dump` files of `dir`.
+fn prune_crash_dumps(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut dumps: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "dump"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
+            Some((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), e.path()))
+        })
+        .collect();
+    dumps.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    for (_, path) in dumps.into_iter().skip(keep) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(path = %path.display(), "removed an old crash dump"),
+            Err(error) => tracing::debug!(path = %path.display(), %error, "cannot remove a crash dump"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -278,58 +466,187 @@ mod tests {
     }
 
     #[test]
-    fn argv_is_exactly_the_documented_one() {
+    fn argv_is_exactly_the_documented_one_and_holds_no_cookie() {
         let dir = Path::new("/cache/agents/elixir/k");
-        let args = agent_args("runyard-ab12", "c00k1e", dir, Mode::Standalone, "tok");
+        let args = agent_args("runyard-ab12", dir, Mode::Standalone, "tok", ERL_FLAGS);
         let expected: Vec<OsString> = [
-            "--sname",
-            "runyard-ab12",
-            "--cookie",
-            "c00k1e",
             "--erl",
             ERL_FLAGS,
             "-e",
             BOOT_SOURCE,
             "--",
             "/cache/agents/elixir/k",
+            "longnames",
+            "runyard-ab12@127.0.0.1",
             "standalone",
             "tok",
         ]
         .map(OsString::from)
         .into();
         assert_eq!(args, expected);
-        let attach = agent_args("runyard-ab12", "c", dir, Mode::Attach { target: "app@vm" }, "tok");
-        assert_eq!(&attach[10..], ["attach", "app@vm", "tok"].map(OsString::from));
+        let attach = agent_args("runyard-ab12", dir, Mode::Attach { target: "app@vm" }, "tok", ERL_FLAGS);
+        assert_eq!(
+            &attach[6..],
+            ["shortnames", "runyard-ab12", "attach", "app@vm", "tok"].map(OsString::from)
+        );
+        assert!(!args.iter().any(|a| a == "--cookie" || a == "--sname" || a == "--name"));
+        assert_eq!(erl_flags(true), format!("{ERL_FLAGS} -nocookie"));
+        assert!(needs_nocookie(None));
+        assert!(needs_nocookie(Some(Path::new("/no/such/home"))));
+        assert!(!needs_nocookie(Some(Path::new("/"))));
     }
 
     #[test]
-    fn a_long_named_target_gets_a_long_named_bridge() {
-        let attach = |target| name_switch("runyard-x", Mode::Attach { target });
-        assert_eq!(attach("app"), ("--sname", "runyard-x".into()));
-        assert_eq!(attach("app@vm"), ("--sname", "runyard-x".into()));
-        assert_eq!(attach("app@127.0.0.1"), ("--name", "runyard-x@127.0.0.1".into()));
-        assert_eq!(attach("app@host.example.com"), ("--name", "runyard-x".into()));
+    fn a_bridge_is_named_as_its_target_and_a_standalone_node_on_loopback() {
+        let attach = |target| node_naming("runyard-x", Mode::Attach { target });
+        assert_eq!(attach("app"), (Names::Short, "runyard-x".into()));
+        assert_eq!(attach("app@vm"), (Names::Short, "runyard-x".into()));
+        assert_eq!(attach("app@127.0.0.1"), (Names::Long, "runyard-x@127.0.0.1".into()));
+        assert_eq!(attach("app@host.example.com"), (Names::Long, "runyard-x".into()));
         assert_eq!(
-            name_switch("runyard-x", Mode::Standalone),
-            ("--sname", "runyard-x".into())
+            node_naming("runyard-x", Mode::Standalone),
+            (Names::Long, "runyard-x@127.0.0.1".into())
         );
     }
 
     #[test]
-    fn the_shown_command_hides_the_cookie_boot_code_and_token() {
+    fn the_shown_command_is_the_real_one_without_boot_code_and_token() {
         let shown = display_command(
             "/usr/bin/elixir",
             &[],
             "runyard-ab12",
             Some(Path::new("/c/k")),
             Mode::Attach { target: "app@vm" },
+            ERL_FLAGS,
         );
         assert_eq!(
             shown,
             format!(
-                "/usr/bin/elixir --sname runyard-ab12 --cookie <cookie> --erl \"{ERL_FLAGS}\" \
-                 -e <runyard elixir boot> -- /c/k attach app@vm <token>"
+                "/usr/bin/elixir --erl \"{ERL_FLAGS}\" -e <runyard elixir boot> -- /c/k \
+                 shortnames runyard-ab12 attach app@vm <token>"
             )
         );
+    }
+
+    #[test]
+    fn the_remote_shell_command_matches_the_nodes_naming() {
+        assert_eq!(
+            remsh_command("runyard-ab12@127.0.0.1", "C"),
+            "iex --name remsh-ab12@127.0.0.1 --cookie C --remsh runyard-ab12@127.0.0.1"
+        );
+        assert_eq!(
+            remsh_command("app@vm", "C"),
+            "iex --sname remsh-app --cookie C --remsh app@vm"
+        );
+        assert_eq!(
+            remsh_command("app@h.example", "C"),
+            "iex --name remsh-app --cookie C --remsh app@h.example"
+        );
+    }
+
+    #[test]
+    fn epmd_port_follows_the_nodes_environment() {
+        assert_eq!(epmd_port(Some("4400")), 4400);
+        assert_eq!(epmd_port(Some(" 4401\n")), 4401);
+    }
+
+    #[test]
+    fn crash_dumps_go_to_a_private_directory_and_old_ones_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("crash-dumps");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let base = SystemTime::now() - Duration::from_secs(3600);
+        for i in 0..8u64 {
+            let file = std::fs::File::create(dir.join(format!("runyard-{i}.dump"))).unwrap();
+            file.set_modified(base + Duration::from_secs(i * 60)).unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), "not a dump").unwrap();
+        let path = crash_dump_path(root.path(), "runyard-new").unwrap();
+        assert_eq!(path, dir.join("runyard-new.dump"));
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        // The newest four stay, with room for the fifth; other files are not ours.
+        assert_eq!(
+            left,
+            [
+                "notes.txt",
+                "runyard-4.dump",
+                "runyard-5.dump",
+                "runyard-6.dump",
+                "runyard-7.dump"
+            ]
+        );
+        let blocked = root.path().join("file");
+        std::fs::write(&blocked, "").unwrap();
+        assert_eq!(crash_dump_path(&blocked, "n"), None);
+    }
+
+    /// Listening sockets on `port` from /proc/net/tcp and tcp6, as
+    /// (local address hex, port).
+    fn listeners(port: u16) -> Vec<String> {
+        let mut found = Vec::new();
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let text = std::fs::read_to_string(table).unwrap_or_default();
+            for line in text.lines().skip(1) {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // State 0A is LISTEN.
+                if fields.len() > 3 && fields[3] == "0A" {
+                    let (addr, p) = fields[1].rsplit_once(':').unwrap();
+                    if u16::from_str_radix(p, 16).unwrap() == port {
+                        found.push(addr.to_string());
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn a_started_epmd_listens_on_loopback_only() {
+        let Some(path) = std::env::var_os("PATH") else { return };
+        if !std::env::split_paths(&path).any(|d| d.join("epmd").is_file()) {
+            eprintln!("skipped: no epmd in PATH");
+            return;
+        }
+        // A free port of our own, so that no shared epmd is touched.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        assert!(ensure_epmd(Some(&path), None, port).unwrap(), "it was not running");
+        let kill = || {
+            std::process::Command::new("epmd")
+                .args(["-port", &port.to_string(), "-kill"])
+                .output()
+        };
+        let found = listeners(port);
+        let result = std::panic::catch_unwind(|| {
+            assert!(!found.is_empty());
+            // 127.0.0.1 and ::1 (epmd adds the latter to a loopback address).
+            for addr in &found {
+                assert!(
+                    addr == "0100007F" || addr == "00000000000000000000000001000000",
+                    "epmd listens on {addr}: {found:?}"
+                );
+            }
+            assert!(!ensure_epmd(Some(&path), None, port).unwrap(), "it answers now");
+        });
+        let _ = kill();
+        result.unwrap();
+        // Nothing listens on a fresh port, and there is no epmd to start.
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let missing = ensure_epmd(Some(OsStr::new("/nowhere")), None, free);
+        assert!(matches!(missing, Err(InitError::Epmd { .. })), "{missing:?}");
     }
 }

@@ -40,6 +40,10 @@ pub enum InitError {
     /// The OS random source failed: no secret can be made for the runtime.
     #[error("the system's random number source failed, so no secret could be made for the runtime: {message}")]
     RandomSource { message: String },
+    /// Elixir nodes register with the port mapper on 127.0.0.1, which was
+    /// neither running nor startable.
+    #[error("epmd (the Erlang port mapper) is not running on 127.0.0.1:{port} and could not be started: {message}")]
+    Epmd { port: u16, message: String },
     #[error("the runtime settings are invalid: {0}")]
     InvalidConfig(#[from] ConfigError),
 }

@@ -80,6 +80,27 @@ pub fn plan(
                 ),
             })?;
             let dir = elixir::install_agent(&root)?;
+            let node_env = |name: &str| {
+                config
+                    .standalone()
+                    .env
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            // The node starts distribution itself and needs epmd for it.
+            let path = node_env("PATH")
+                .map(OsString::from)
+                .or_else(|| std::env::var_os("PATH"));
+            elixir::ensure_epmd(
+                path.as_deref(),
+                program.parent(),
+                elixir::epmd_port(node_env("ERL_EPMD_PORT").as_deref()),
+            )?;
+            let home = node_env("HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(PathBuf::from));
+            let erl_flags = elixir::erl_flags(elixir::needs_nocookie(home.as_deref()));
             // A standalone node gets a fresh random cookie: only the manager
             // (and a user who reads it in the runtime panel) can connect.
             let (mode, cookie) = match &config.kind {
@@ -88,14 +109,19 @@ pub fn plan(
                 }
                 _ => (Mode::Standalone, super::random_token()?),
             };
+            let mut env = vec![(OsString::from(elixir::COOKIE_ENV), OsString::from(cookie))];
+            let crash_dump = elixir::crash_dump_path(&root, node);
+            if let Some(dump) = &crash_dump {
+                env.push(("ERL_CRASH_DUMP".into(), dump.into()));
+            }
             Ok(Launch {
-                display: elixir::display_command(&shown, extra, node, Some(&dir), mode),
-                args: elixir::agent_args(node, &cookie, &dir, mode, token),
+                display: elixir::display_command(&shown, extra, node, Some(&dir), mode, &erl_flags),
+                args: elixir::agent_args(node, &dir, mode, token, &erl_flags),
                 death_signal: elixir::DEATH_SIGNAL,
                 program,
                 wrapper,
-                env: Vec::new(),
-                crash_dump: None,
+                env,
+                crash_dump,
             })
         }
     }
@@ -104,7 +130,7 @@ pub fn plan(
 /// Whether the interpreter an agent reported takes this kind's arguments.
 /// The Elixir agent reports the `elixir` script of its installation (which
 /// skips a version manager's shim), but falls back to `erl` where there is
-/// none: that one would not understand `--sname … -e …`.
+/// none: that one would not understand `--erl … -e …`.
 fn runs_the_same_way(config: &RuntimeConfig, real: &Path) -> bool {
     match config.kind {
         RuntimeKind::PythonStandalone(_) => true,
@@ -119,15 +145,21 @@ pub fn display_unplanned(config: &RuntimeConfig, node: &str) -> String {
     let extra = &config.standalone().args;
     match &config.kind {
         RuntimeKind::PythonStandalone(_) => python::display_command(config.executable(), extra, node),
-        RuntimeKind::ElixirStandalone(_) => {
-            elixir::display_command(config.executable(), extra, node, None, Mode::Standalone)
-        }
+        RuntimeKind::ElixirStandalone(_) => elixir::display_command(
+            config.executable(),
+            extra,
+            node,
+            None,
+            Mode::Standalone,
+            elixir::ERL_FLAGS,
+        ),
         RuntimeKind::ElixirAttached(attached) => elixir::display_command(
             config.executable(),
             extra,
             node,
             None,
             Mode::Attach { target: &attached.node },
+            elixir::ERL_FLAGS,
         ),
     }
 }

@@ -582,6 +582,26 @@ fn disconnect_stops_the_node_and_a_killed_node_is_node_down() {
     assert!(downs.is_empty(), "one NodeDown only: {downs:?}");
 }
 
+#[test]
+fn a_crashed_node_leaves_its_crash_dump_in_the_cache_and_says_where() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.submit(S, "main", "halt", None, ":erlang.halt('runyard test crash')");
+    let (cause, dump) = h.wait_for("node down", |e| match e {
+        Event::NodeDown { cause, crash_dump, .. } => Some((*cause, crash_dump.clone())),
+        _ => None,
+    });
+    assert_eq!(cause, runyard::manager::DownCause::Ended);
+    let dump = dump.expect("the crash dump is named");
+    let cache = elixir::cache_root().unwrap();
+    assert!(dump.starts_with(cache.join("crash-dumps")), "{}", dump.display());
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert!(text.contains("runyard test crash"), "the dump is the node's");
+    let _ = std::fs::remove_file(&dump);
+}
+
 // ---------------------------------------------------------------------------
 // Lifetime: the manager's host SIGKILLed
 // ---------------------------------------------------------------------------

@@ -287,3 +287,31 @@ fn an_attached_session_asks_for_the_node_and_cookie() {
     w.click("Apply");
     w.harness.get_by_label_contains("node name");
 }
+
+#[test]
+fn a_failed_manager_shows_a_fatal_bar_and_a_new_one_can_be_started() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.evaluate_code(1, "x = 1");
+    w.wait_until("evaluated", |app| {
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
+    });
+    let pid = w.app().sessions[0].node_info().unwrap().pid;
+    w.app().inject_manager_panic();
+    w.wait_until("the failure shown", |app| app.manager_failure.is_some());
+    w.harness.get_by_label_contains("every runtime was stopped");
+    w.harness
+        .get_by_label_contains("The runtime was stopped because Runyard's runtime manager failed");
+    assert!(
+        wait_gone(&[pid], Duration::from_secs(10)).is_empty(),
+        "the runtime was stopped"
+    );
+    assert_eq!(w.status(), Status::Disconnected);
+
+    w.click("Restart the runtime manager");
+    assert!(w.app().manager_failure.is_none());
+    w.click("Connect");
+    w.wait_until("connected to the new manager", |app| {
+        app.sessions[0].status() == Status::Idle
+    });
+}

@@ -315,3 +315,43 @@ fn a_failed_manager_shows_a_fatal_bar_and_a_new_one_can_be_started() {
         app.sessions[0].status() == Status::Idle
     });
 }
+
+/// Text typed in the same frame as Shift+Enter (a fast typist) is part of
+/// what runs: the code sent is the editor's text at the key press.
+#[test]
+fn text_typed_in_the_frame_of_shift_enter_is_evaluated() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    // Connected first, so that the evaluation is sent at once.
+    w.evaluate_code(1, "x = 1");
+    w.wait_until("evaluated", |app| {
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
+    });
+    let editor = || by().predicate(|node| node.placeholder() == Some("Code for cell 2"));
+    w.harness.get(editor()).focus();
+    w.harness.step();
+    // Both in one frame's input, as a fast typist's events arrive (the
+    // harness's own event queue would give each event a frame).
+    let shift = egui::Modifiers::SHIFT;
+    let events = &mut w.harness.input_mut().events;
+    events.push(egui::Event::Text("print('typed fast, all of it')".into()));
+    events.push(egui::Event::Key {
+        key: egui::Key::Enter,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: shift,
+    });
+    w.harness.step();
+    w.wait_until("evaluated", |app| {
+        let cell = app.sessions[0].nth_cell(1).unwrap();
+        !matches!(
+            cell.state,
+            CellState::Queued | CellState::Evaluating { .. } | CellState::Fresh
+        )
+    });
+    let cell = w.app().sessions[0].nth_cell(1).unwrap();
+    assert_eq!(cell.code, "print('typed fast, all of it')");
+    assert_eq!(cell.output.text(), "typed fast, all of it\n", "state {:?}", cell.state);
+    assert!(matches!(cell.state, CellState::Evaluated { .. }), "{:?}", cell.state);
+}

@@ -323,7 +323,7 @@ fn code_editor(
     actions: &mut Vec<Action>,
 ) {
     let editor_id = ui.make_persistent_id(("editor", cell.id.0));
-    keyboard(ui, editor_id, cell.id, actions);
+    let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
     let error_line = match &cell.result {
         Some(CellResult::Error(error)) => error.line,
         _ => None,
@@ -354,6 +354,8 @@ fn code_editor(
             response.surrender_focus();
         }
     });
+    // After the edit: what is evaluated is the text typed up to the key press.
+    actions.extend(evaluate);
 }
 
 /// Line numbers beside the editor; the line an error points at is marked.
@@ -382,9 +384,13 @@ fn gutter(ui: &mut egui::Ui, lines: usize, error_line: Option<u32>) {
     });
 }
 
-fn keyboard(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId, actions: &mut Vec<Action>) {
+/// Takes Shift+Enter / Ctrl+Enter away from the editor (which would insert
+/// a newline) and returns the evaluation they ask for. The caller pushes it
+/// after the editor's own edit of this frame, so that text typed in the same
+/// frame, before the key press, is evaluated too.
+fn evaluate_shortcut(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId) -> Option<Action> {
     if !ui.memory(|m| m.has_focus(editor_id)) {
-        return;
+        return None;
     }
     let (advance, in_place) = ui.input_mut(|i| {
         (
@@ -392,9 +398,7 @@ fn keyboard(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId, actions: &mut 
             i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter),
         )
     });
-    if advance || in_place {
-        actions.push(Action::Evaluate { cell, advance });
-    }
+    (advance || in_place).then_some(Action::Evaluate { cell, advance })
 }
 
 fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) {
@@ -408,7 +412,7 @@ fn markdown_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut N
     let editing = view.editing.contains(&cell.id) || cell.code.trim().is_empty();
     if editing {
         let editor_id = ui.make_persistent_id(("markdown", cell.id.0));
-        keyboard(ui, editor_id, cell.id, actions);
+        let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
         let mut text = cell.code.clone();
         let response = ui.add(
             egui::TextEdit::multiline(&mut text)
@@ -424,6 +428,7 @@ fn markdown_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut N
         if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
             view.editing.remove(&cell.id);
         }
+        actions.extend(evaluate);
     } else {
         let response = CommonMarkViewer::new()
             .show(ui, &mut view.markdown, &cell.code)

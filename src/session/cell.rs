@@ -83,6 +83,9 @@ pub struct Cell {
     pub execution_count: Option<u64>,
     /// Its state when it was queued, to return to if unqueued.
     before_queue: Option<CellState>,
+    /// The code its current evaluation was sent with: a result for other
+    /// code than the cell shows is stale.
+    sent_code: Option<String>,
     /// Its outputs are still those read from the notebook file (written back
     /// as they were, rich data included) rather than ones it produced here.
     pub outputs_from_file: bool,
@@ -99,6 +102,7 @@ impl Cell {
             result: None,
             execution_count: None,
             before_queue: None,
+            sent_code: None,
             outputs_from_file: false,
         }
     }
@@ -138,13 +142,16 @@ impl Cell {
         self.before_queue.take().unwrap_or(CellState::Fresh)
     }
 
-    pub(super) fn start(&mut self, count: u64) {
+    /// Starts an evaluation of the cell's code as it is now; returns that code.
+    pub(super) fn start(&mut self, count: u64) -> String {
+        self.sent_code = Some(self.code.clone());
         self.before_queue = None;
         self.state = CellState::Evaluating { since: Instant::now() };
         self.output.clear();
         self.result = None;
         self.outputs_from_file = false;
         self.execution_count = Some(count);
+        self.code.clone()
     }
 
     pub(super) fn finish(&mut self, outcome: &Outcome, duration: Duration) {
@@ -154,7 +161,13 @@ impl Cell {
             Outcome::Interrupted(error) => (CellState::Interrupted, Some(CellResult::Interrupted(error.clone()))),
             Outcome::Aborted { reason } => (CellState::Aborted, Some(CellResult::Aborted(reason.clone()))),
         };
-        self.state = state;
+        // Edited while it ran: the result is for code the cell no longer shows.
+        let edited = self.sent_code.take().is_some_and(|sent| sent != self.code);
+        self.state = if edited && matches!(state, CellState::Evaluated { .. } | CellState::Errored { .. }) {
+            CellState::Stale
+        } else {
+            state
+        };
         self.result = result;
     }
 }

@@ -93,7 +93,7 @@ impl Session {
         self.mark_stale_from(s, c + 1);
         self.evaluation_count += 1;
         let cell = &mut self.sections[s].cells[c];
-        cell.start(self.evaluation_count);
+        let code = cell.start(self.evaluation_count);
         self.running = Some(id);
         let (prev_container, prev_evaluation_ref) = match prev {
             Some((prev_container, prev_ref)) => {
@@ -108,7 +108,7 @@ impl Session {
                 evaluation_ref: cell.evaluation_ref(),
                 prev_evaluation_ref,
                 prev_container,
-                code: cell.code.clone(),
+                code,
                 file: format!("cell {number}"),
             },
         }]

@@ -478,3 +478,18 @@ fn duplicates_are_fresh_copies() {
     assert_eq!(s.cell(copy).unwrap().state, CellState::Fresh);
     assert_eq!(s.nth_cell(1).unwrap().id, copy);
 }
+
+#[test]
+fn a_cell_edited_while_it_runs_is_stale_when_its_result_comes() {
+    let mut s = connected();
+    let a = s.add_cell("x = 1");
+    let sent = evaluations(&s.evaluate(a));
+    assert_eq!(sent.len(), 1);
+    s.set_code(a, "x = 2".into());
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    assert_eq!(s.cell(a).unwrap().state, CellState::Stale, "the result is for `x = 1`");
+    // Evaluated again as shown, it is up to date.
+    s.evaluate(a);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    assert!(matches!(s.cell(a).unwrap().state, CellState::Evaluated { .. }));
+}

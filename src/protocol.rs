@@ -209,6 +209,58 @@ pub struct FrameDecoder {
     state: State,
     frame: Vec<u8>,
     max_frame: usize,
+    /// Stray text's character split across reads.
+    stray: Utf8Stream,
+}
+
+/// Decodes UTF-8 that arrives in pieces: a character split across pieces is
+/// put together, invalid bytes become U+FFFD.
+#[derive(Debug, Default)]
+pub struct Utf8Stream {
+    partial: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// Decodes `bytes` after what is pending; `flush` ends a split character
+    /// (something else follows), else its start waits for the next piece.
+    pub fn decode(&mut self, bytes: &[u8], flush: bool) -> String {
+        let joined;
+        let mut rest: &[u8] = if self.partial.is_empty() {
+            bytes
+        } else {
+            let mut all = std::mem::take(&mut self.partial);
+            all.extend_from_slice(bytes);
+            joined = all;
+            &joined
+        };
+        let mut decoded = String::with_capacity(rest.len());
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(valid) => {
+                    decoded.push_str(valid);
+                    return decoded;
+                }
+                Err(error) => {
+                    let (valid, after) = rest.split_at(error.valid_up_to());
+                    decoded.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                    match error.error_len() {
+                        Some(bad) => {
+                            decoded.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        None if flush => {
+                            decoded.push(char::REPLACEMENT_CHARACTER);
+                            return decoded;
+                        }
+                        None => {
+                            self.partial = after.to_vec();
+                            return decoded;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +285,7 @@ impl FrameDecoder {
             state: State::Outside,
             frame: Vec::new(),
             max_frame,
+            stray: Utf8Stream::default(),
         }
     }
 
@@ -242,8 +295,10 @@ impl FrameDecoder {
             match self.state {
                 State::Outside => {
                     let end = memchr(RS, bytes).unwrap_or(bytes.len());
-                    if end > 0 {
-                        out.push(Decoded::Stray(String::from_utf8_lossy(&bytes[..end]).into_owned()));
+                    // A frame after it ends the stray text; else it may go on in the next read.
+                    let text = self.stray.decode(&bytes[..end], end < bytes.len());
+                    if !text.is_empty() {
+                        out.push(Decoded::Stray(text));
                     }
                     if end < bytes.len() {
                         self.state = State::InFrame;
@@ -291,6 +346,10 @@ impl FrameDecoder {
 
     /// Bytes of an unfinished frame held at end of stream, if any.
     pub fn finish(&mut self, out: &mut Vec<Decoded>) {
+        let text = self.stray.decode(&[], true);
+        if !text.is_empty() {
+            out.push(Decoded::Stray(text));
+        }
         if self.state == State::InFrame && !self.frame.is_empty() {
             out.push(Decoded::Bad(FrameError::Truncated { len: self.frame.len() }));
         }

@@ -7,10 +7,10 @@ use egui_extras::syntax_highlighting::{CodeTheme, TokenType};
 
 /// A highlighted layout of `code` in `language` ("python", "elixir"; other
 /// languages are shown plain).
-pub fn highlight(ui: &egui::Ui, code: &str, language: &str) -> LayoutJob {
-    let theme = CodeTheme::from_style(ui.style());
+pub fn highlight(ctx: &egui::Context, style: &egui::Style, code: &str, language: &str) -> LayoutJob {
+    let theme = CodeTheme::from_style(style);
     match language {
-        "python" => egui_extras::syntax_highlighting::highlight(ui.ctx(), ui.style(), &theme, code, "py"),
+        "python" => egui_extras::syntax_highlighting::highlight(ctx, style, &theme, code, "py"),
         "elixir" => {
             let mut job = LayoutJob::default();
             for (token, text) in elixir_tokens(code) {
@@ -71,93 +71,115 @@ const ELIXIR_KEYWORDS: &[&str] = &[
 ];
 
 /// Splits Elixir source into highlighted pieces that cover it exactly.
+/// The lexer only ever advances by whole characters, so whatever the user
+/// types (it runs on every frame from the editor's layouter) it cannot
+/// slice a character in two.
 pub fn elixir_tokens(code: &str) -> Vec<(TokenType, &str)> {
-    let bytes = code.as_bytes();
     let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        let c = bytes[i];
-        let token = if c == b'#' {
-            i = find(bytes, i, |b| b == b'\n');
+    let mut at = Cursor { code, i: 0 };
+    while let Some(c) = at.peek(0) {
+        let start = at.i;
+        let token = if c == '#' {
+            at.eat_while(|c| c != '\n');
             TokenType::Comment
-        } else if code[i..].starts_with("\"\"\"") || code[i..].starts_with("'''") {
-            let quote = &code[i..i + 3];
-            i = code[i + 3..].find(quote).map_or(bytes.len(), |end| i + 3 + end + 3);
+        } else if at.rest().starts_with("\"\"\"") || at.rest().starts_with("\'\'\'") {
+            let quote = &at.rest()[..3];
+            let body = &at.rest()[3..];
+            at.i += 3 + body.find(quote).map_or(body.len(), |end| end + 3);
             TokenType::StringLiteral
-        } else if c == b'"' || c == b'\'' {
-            i = end_of_quoted(bytes, i);
+        } else if c == '"' || c == '\'' {
+            at.bump();
+            at.quoted(c);
             TokenType::StringLiteral
-        } else if c == b'~' && bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
+        } else if c == '~' && at.peek(1).is_some_and(|c| c.is_ascii_alphabetic()) {
             // A sigil: ~r/.../, ~s(...), with any of Elixir's delimiters.
-            i += 2;
-            if let Some(&open) = bytes.get(i) {
+            at.bump();
+            at.bump();
+            if let Some(open) = at.bump() {
                 let close = match open {
-                    b'(' => b')',
-                    b'[' => b']',
-                    b'{' => b'}',
-                    b'<' => b'>',
+                    '(' => ')',
+                    '[' => ']',
+                    '{' => '}',
+                    '<' => '>',
                     other => other,
                 };
-                i = (find(bytes, i + 1, |b| b == close) + 1).min(bytes.len());
-                i = find(bytes, i, |b| !b.is_ascii_alphabetic());
+                at.eat_while(|c| c != close);
+                at.bump();
+                at.eat_while(|c| c.is_ascii_alphabetic());
             }
             TokenType::StringLiteral
-        } else if c == b':' && bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_') {
-            i = find(bytes, i + 1, |b| !is_word(b));
+        } else if c == ':' && at.peek(1).is_some_and(|c| c.is_ascii_alphabetic() || c == '_') {
+            at.bump();
+            at.eat_while(is_word);
             TokenType::StringLiteral
         } else if c.is_ascii_digit() {
-            i = find(bytes, i, |b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            at.eat_while(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
             TokenType::Literal
         } else if is_word(c) {
-            i = find(bytes, i, |b| !is_word(b));
-            let word = &code[start..i];
-            if bytes.get(i) == Some(&b':') && bytes.get(i + 1) != Some(&b':') {
-                i += 1; // a keyword-list key, `name:`
+            at.eat_while(is_word);
+            let word = &code[start..at.i];
+            if at.peek(0) == Some(':') && at.peek(1) != Some(':') {
+                at.bump(); // a keyword-list key, `name:`
                 TokenType::StringLiteral
             } else if ELIXIR_KEYWORDS.contains(&word) {
                 TokenType::Keyword
-            } else if bytes.get(i) == Some(&b'(') || word.starts_with(|c: char| c.is_ascii_uppercase()) {
+            } else if at.peek(0) == Some('(') || word.starts_with(|c: char| c.is_ascii_uppercase()) {
                 TokenType::Function
             } else {
                 TokenType::Literal
             }
-        } else if c.is_ascii_whitespace() {
-            i = find(bytes, i, |b| !b.is_ascii_whitespace());
+        } else if c.is_whitespace() {
+            at.eat_while(char::is_whitespace);
             TokenType::Whitespace
         } else {
-            // One character, kept whole if it is multi-byte.
-            i += code[i..].chars().next().map_or(1, char::len_utf8);
+            at.bump();
             TokenType::Punctuation
         };
-        tokens.push((token, &code[start..i]));
+        tokens.push((token, &code[start..at.i]));
     }
     tokens
 }
 
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'?' || b == b'!' || b >= 0x80
+/// A position in the source that moves by whole characters only.
+struct Cursor<'a> {
+    code: &'a str,
+    i: usize,
 }
 
-/// The index of the first byte from `from` on that matches, or the end.
-fn find(bytes: &[u8], from: usize, stop: impl Fn(u8) -> bool) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| stop(b))
-        .map_or(bytes.len(), |p| from + p)
-}
+impl Cursor<'_> {
+    fn rest(&self) -> &str {
+        &self.code[self.i..]
+    }
 
-fn end_of_quoted(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b if b == quote => return i + 1,
-            _ => i += 1,
+    fn peek(&self, n: usize) -> Option<char> {
+        self.rest().chars().nth(n)
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek(0)?;
+        self.i += c.len_utf8();
+        Some(c)
+    }
+
+    fn eat_while(&mut self, keep: impl Fn(char) -> bool) {
+        let end = self.rest().find(|c: char| !keep(c)).unwrap_or(self.rest().len());
+        self.i += end;
+    }
+
+    /// After an opening `quote`: through the closing one, skipping escapes.
+    fn quoted(&mut self, quote: char) {
+        while let Some(c) = self.bump() {
+            if c == '\\' {
+                self.bump();
+            } else if c == quote {
+                return;
+            }
         }
     }
-    bytes.len()
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '?' || c == '!'
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 mod configure;
 mod files;
-mod highlight;
+pub mod highlight;
 mod logs;
 mod notebook_view;
 mod output_view;

@@ -332,7 +332,7 @@ fn code_editor(
         gutter(ui, cell.code.lines().count().max(1), error_line);
         let mut code = cell.code.clone();
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
-            let mut job = highlight::highlight(ui, text.as_str(), language);
+            let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language);
             job.wrap.max_width = wrap_width;
             ui.fonts_mut(|f| f.layout_job(job))
         };

@@ -6,7 +6,7 @@ use egui::{Color32, RichText};
 
 use super::style;
 use crate::protocol::Stream;
-use crate::session::output::{Line, OutputBuffer, Row, Style};
+use crate::session::output::{Color, Line, OutputBuffer, Row, Style};
 
 pub fn show(ui: &mut egui::Ui, id: impl egui::AsIdSalt, output: &OutputBuffer, greyed: bool) {
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
@@ -43,20 +43,32 @@ fn line_job(ui: &egui::Ui, line: &Line, greyed: bool) -> LayoutJob {
         Stream::Stderr => style::STDERR_TEXT,
     };
     let dark = ui.visuals().dark_mode;
+    let page = ui.visuals().extreme_bg_color;
     let format = |s: Style| {
-        let mut color = s.color.map(|c| ansi_color(c, dark)).unwrap_or(base);
-        if greyed {
-            color = color.gamma_multiply(0.5);
+        let mut color = s.fg.map(|c| terminal_color(c, dark)).unwrap_or(base);
+        let mut background = s.bg.map(|c| terminal_color(c, dark));
+        if s.reverse {
+            (color, background) = (background.unwrap_or(page), Some(color));
         }
-        let mut format = egui::TextFormat::simple(font.clone(), color);
+        if s.dim {
+            color = color.gamma_multiply(0.6);
+        }
         if s.bold {
             // The monospace font has no bold face: strengthen the colour instead.
-            format.color = if dark {
+            color = if dark {
                 color.linear_multiply(1.3)
             } else {
                 color.linear_multiply(0.7)
             };
-            format.underline = egui::Stroke::NONE;
+        }
+        if greyed {
+            color = color.gamma_multiply(0.5);
+        }
+        let mut format = egui::TextFormat::simple(font.clone(), color);
+        format.background = background.unwrap_or(Color32::TRANSPARENT);
+        format.italics = s.italic;
+        if s.underline {
+            format.underline = egui::Stroke::new(1.0, color);
         }
         format
     };
@@ -73,6 +85,28 @@ fn line_job(ui: &egui::Ui, line: &Line, greyed: bool) -> LayoutJob {
     }
     job.append(&line.text[start..], 0.0, format(current));
     job
+}
+
+/// A colour as a terminal shows it: the 16 basic ones tuned for the theme,
+/// the 256-colour palette (6×6×6 cube, then greys), or 24-bit as given.
+pub fn terminal_color(color: Color, dark: bool) -> Color32 {
+    match color {
+        Color::Indexed(n @ 0..=15) => ansi_color(n, dark),
+        Color::Indexed(n @ 16..=231) => {
+            const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+            let i = n - 16;
+            Color32::from_rgb(
+                LEVELS[(i / 36) as usize],
+                LEVELS[(i / 6 % 6) as usize],
+                LEVELS[(i % 6) as usize],
+            )
+        }
+        Color::Indexed(n) => {
+            let grey = 8 + 10 * (n - 232);
+            Color32::from_gray(grey)
+        }
+        Color::Rgb(r, g, b) => Color32::from_rgb(r, g, b),
+    }
 }
 
 /// The 16 basic terminal colours, tuned for light and dark backgrounds.
@@ -115,4 +149,27 @@ fn ansi_color(index: u8, dark: bool) -> Color32 {
     ];
     let table = if dark { &DARK } else { &LIGHT };
     table[(index & 15) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_256_colour_palette_and_24_bit_colours_are_a_terminals() {
+        assert_eq!(terminal_color(Color::Indexed(31), true), Color32::from_rgb(0, 135, 175));
+        assert_eq!(terminal_color(Color::Indexed(16), false), Color32::from_rgb(0, 0, 0));
+        assert_eq!(
+            terminal_color(Color::Indexed(231), false),
+            Color32::from_rgb(255, 255, 255)
+        );
+        assert_eq!(terminal_color(Color::Indexed(232), false), Color32::from_gray(8));
+        assert_eq!(terminal_color(Color::Indexed(255), false), Color32::from_gray(238));
+        assert_eq!(terminal_color(Color::Rgb(0, 0, 32), true), Color32::from_rgb(0, 0, 32));
+        // The 16 basic ones follow the theme.
+        assert_ne!(
+            terminal_color(Color::Indexed(1), true),
+            terminal_color(Color::Indexed(1), false)
+        );
+    }
 }

@@ -31,6 +31,9 @@ pub struct PercentCell {
 /// code cell of its own unless it is blank; blank cells are kept, so that
 /// cell numbers match what an editor shows.
 pub fn parse(text: &str) -> Vec<PercentCell> {
+    // A lone CR ends a line, as Python's universal newlines read it; `lines`
+    // alone would keep it in the line and lose it on the next read.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = text.lines().collect();
     let markers: Vec<usize> = (0..lines.len()).filter(|&i| marker(lines[i]).is_some()).collect();
     let mut cells = Vec::new();

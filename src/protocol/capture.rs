@@ -8,6 +8,8 @@
 //! marker split across reads is put together; a 0x1E that starts no marker
 //! is output like any other byte.
 
+use super::Utf8Stream;
+
 /// What one read of a capture pipe held, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Captured {
@@ -27,8 +29,8 @@ pub struct CaptureDecoder {
     marker: Vec<u8>,
     /// Bytes that may begin a marker, kept for the next read.
     carry: Vec<u8>,
-    /// The start of a UTF-8 sequence split across reads.
-    partial: Vec<u8>,
+    /// A character split across reads.
+    utf8: Utf8Stream,
 }
 
 impl CaptureDecoder {
@@ -38,7 +40,7 @@ impl CaptureDecoder {
         CaptureDecoder {
             marker,
             carry: Vec::new(),
-            partial: Vec::new(),
+            utf8: Utf8Stream::default(),
         }
     }
 
@@ -123,40 +125,9 @@ impl CaptureDecoder {
         }
     }
 
-    /// Decodes `bytes` after what is pending; `flush` ends a split sequence
-    /// (a marker or the end follows), else it waits for its next bytes.
     fn text(&mut self, bytes: &mut Vec<u8>, out: &mut Vec<Captured>, flush: bool) {
-        let mut data = std::mem::take(&mut self.partial);
-        data.append(bytes);
-        let mut decoded = String::new();
-        let mut rest = &data[..];
-        loop {
-            match std::str::from_utf8(rest) {
-                Ok(valid) => {
-                    decoded.push_str(valid);
-                    break;
-                }
-                Err(error) => {
-                    let (valid, after) = rest.split_at(error.valid_up_to());
-                    // SAFETY-free: from_utf8 said these bytes are valid.
-                    decoded.push_str(std::str::from_utf8(valid).unwrap_or_default());
-                    match error.error_len() {
-                        Some(bad) => {
-                            decoded.push(char::REPLACEMENT_CHARACTER);
-                            rest = &after[bad..];
-                        }
-                        None if flush => {
-                            decoded.push(char::REPLACEMENT_CHARACTER);
-                            break;
-                        }
-                        None => {
-                            self.partial = after.to_vec();
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+        let decoded = self.utf8.decode(bytes, flush);
+        bytes.clear();
         if !decoded.is_empty() {
             out.push(Captured::Text(decoded));
         }

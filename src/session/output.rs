@@ -5,8 +5,10 @@
 //! memory nor slows the window; the lines left out go to an anonymous
 //! temporary file, so the whole output can still be saved. A carriage return
 //! overwrites the current line, as a terminal does, so progress bars render as
-//! one line. ANSI colours (the 16 basic ones) and bold are kept as styles;
-//! other escape sequences are dropped, never shown raw.
+//! one line. Escape sequences are parsed by `vte` (the parser of Alacritty's
+//! terminal): SGR colours (16, 256 and 24-bit, foreground and background),
+//! bold, dim, italic, underline and reverse become styles; every other
+//! sequence is consumed, never shown raw.
 
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -23,12 +25,24 @@ pub struct Line {
     pub styles: Vec<(usize, Style)>,
 }
 
-/// What ANSI SGR codes set: one of the 16 basic colours, and bold.
+/// A terminal colour as SGR sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// 0–7 normal, 8–15 bright, 16–231 the 6×6×6 cube, 232–255 greys.
+    Indexed(u8),
+    Rgb(u8, u8, u8),
+}
+
+/// What ANSI SGR codes set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Style {
-    /// 0–7 normal, 8–15 bright.
-    pub color: Option<u8>,
+    pub fg: Option<Color>,
+    pub bg: Option<Color>,
     pub bold: bool,
+    pub dim: bool,
+    pub italic: bool,
+    pub underline: bool,
+    pub reverse: bool,
 }
 
 impl Line {
@@ -41,37 +55,52 @@ impl Line {
     }
 }
 
-#[derive(Debug, Clone)]
 pub struct OutputBuffer {
+    /// One escape-sequence parser per stream: a sequence split across two
+    /// reads of stdout must not be cut by stderr between them.
+    parsers: [vte::Parser; 2],
+    lines: Lines,
+}
+
+/// A copy holds the same lines; its parsers start afresh (a copy is made of
+/// finished output: a duplicated cell).
+impl Clone for OutputBuffer {
+    fn clone(&self) -> Self {
+        OutputBuffer {
+            parsers: [vte::Parser::new(), vte::Parser::new()],
+            lines: self.lines.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for OutputBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputBuffer")
+            .field("lines", &self.lines)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kept lines and the pen: what the parsers act on.
+#[derive(Debug, Clone)]
+struct Lines {
     head: Vec<Line>,
     tail: VecDeque<Line>,
     /// Lines dropped between head and tail.
     omitted: usize,
-    /// The unfinished last line, per stream.
+    /// The unfinished last line.
     partial: Option<Line>,
     head_limit: usize,
     tail_limit: usize,
-    escape: EscapeState,
-    /// Parameters of the CSI sequence being read.
-    csi: String,
-    style: Style,
+    /// The stream whose text is being parsed.
+    stream: Stream,
+    /// The style of each stream's next characters.
+    pens: [Style; 2],
     /// A `\r` was seen: the next character starts the line afresh.
     carriage_return: bool,
     bytes: usize,
     /// Lines left out, kept on disk for "save output".
     spill: Option<Arc<std::fs::File>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum EscapeState {
-    #[default]
-    Text,
-    /// After ESC.
-    Escape,
-    /// Inside a CSI sequence (`ESC [` … final byte).
-    Csi,
-    /// Inside an OSC sequence (`ESC ]` … BEL or ST).
-    Osc,
 }
 
 /// Default bounds: 100,000 lines shown in full, a longer output keeps its
@@ -87,119 +116,183 @@ impl Default for OutputBuffer {
     }
 }
 
+fn index(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+    }
+}
+
 impl OutputBuffer {
     pub fn with_limits(head_limit: usize, tail_limit: usize) -> Self {
         OutputBuffer {
-            head: Vec::new(),
-            tail: VecDeque::new(),
-            omitted: 0,
-            partial: None,
-            head_limit,
-            tail_limit,
-            escape: EscapeState::Text,
-            csi: String::new(),
-            style: Style::default(),
-            carriage_return: false,
-            bytes: 0,
-            spill: None,
+            parsers: [vte::Parser::new(), vte::Parser::new()],
+            lines: Lines {
+                head: Vec::new(),
+                tail: VecDeque::new(),
+                omitted: 0,
+                partial: None,
+                head_limit,
+                tail_limit,
+                stream: Stream::Stdout,
+                pens: [Style::default(); 2],
+                carriage_return: false,
+                bytes: 0,
+                spill: None,
+            },
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.head.is_empty() && self.tail.is_empty() && self.partial.is_none()
+        self.lines.head.is_empty() && self.lines.tail.is_empty() && self.lines.partial.is_none()
     }
 
     /// Lines left out between the first and the last ones kept.
     pub fn omitted(&self) -> usize {
-        self.omitted
+        self.lines.omitted
     }
 
     /// Bytes received in all (kept or not).
     pub fn bytes_received(&self) -> usize {
-        self.bytes
+        self.lines.bytes
     }
 
     pub fn clear(&mut self) {
-        *self = Self::with_limits(self.head_limit, self.tail_limit);
+        *self = Self::with_limits(self.lines.head_limit, self.lines.tail_limit);
     }
 
     /// Appends streamed text.
     pub fn push(&mut self, stream: Stream, text: &str) {
-        self.bytes += text.len();
-        for ch in text.chars() {
-            match self.escape {
-                EscapeState::Text => match ch {
-                    '\u{1b}' => self.escape = EscapeState::Escape,
-                    '\n' => {
-                        self.carriage_return = false;
-                        self.end_line(stream);
-                    }
-                    // The cursor goes back to the line's start: what is
-                    // printed next overwrites it (a progress bar redraws the
-                    // whole line), but a line ended by \r\n keeps its text.
-                    '\r' => self.carriage_return = true,
-                    '\t' => self.push_char(stream, '\t'),
-                    c if c.is_control() => {}
-                    c => self.push_char(stream, c),
-                },
-                EscapeState::Escape => {
-                    self.csi.clear();
-                    self.escape = match ch {
-                        '[' => EscapeState::Csi,
-                        ']' => EscapeState::Osc,
-                        _ => EscapeState::Text,
-                    }
-                }
-                EscapeState::Csi => {
-                    if ('\u{40}'..='\u{7e}').contains(&ch) {
-                        self.escape = EscapeState::Text;
-                        if ch == 'm' {
-                            self.apply_sgr(stream);
-                        }
-                    } else if self.csi.len() < 64 {
-                        self.csi.push(ch);
-                    }
-                }
-                EscapeState::Osc => {
-                    if ch == '\u{7}' || ch == '\\' {
-                        self.escape = EscapeState::Text;
-                    }
-                }
+        self.lines.bytes += text.len();
+        self.lines.stream = stream;
+        self.parsers[index(stream)].advance(&mut self.lines, text.as_bytes());
+    }
+
+    /// Writes the whole output, the lines left out included, as plain text.
+    pub fn write_all_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        self.lines.write_all_to(out)
+    }
+
+    /// Number of rows to show: kept lines, plus the unfinished one, plus a
+    /// marker row where lines were left out.
+    pub fn row_count(&self) -> usize {
+        self.lines.row_count()
+    }
+
+    /// Row `index` of [`Self::row_count`]: a line, or the omission marker.
+    pub fn row(&self, index: usize) -> Row<'_> {
+        self.lines.row(index)
+    }
+
+    /// All kept text, with a note where lines were left out.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for i in 0..self.row_count() {
+            match self.row(i) {
+                Row::Line(line) => out.push_str(&line.text),
+                Row::Omitted(n) => out.push_str(&format!("[… {n} lines left out …]")),
             }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl vte::Perform for Lines {
+    fn print(&mut self, c: char) {
+        self.push_char(c);
+    }
+
+    fn execute(&mut self, byte: u8) {
+        match byte {
+            b'\n' => {
+                self.carriage_return = false;
+                self.end_line(self.stream);
+            }
+            // The cursor goes back to the line's start: what is printed next
+            // overwrites it (a progress bar redraws the whole line), but a
+            // line ended by \r\n keeps its text.
+            b'\r' => self.carriage_return = true,
+            b'\t' => self.push_char('\t'),
+            _ => {} // bell, backspace, shifts: nothing to draw
         }
     }
 
-    /// Applies an SGR sequence (`ESC [ … m`) to the current style.
-    fn apply_sgr(&mut self, stream: Stream) {
-        let mut style = self.style;
-        let params = std::mem::take(&mut self.csi);
-        for code in params.split(';').map(|p| p.parse::<u16>().unwrap_or(0)) {
-            match code {
-                0 => style = Style::default(),
-                1 => style.bold = true,
-                22 => style.bold = false,
-                30..=37 => style.color = Some((code - 30) as u8),
-                90..=97 => style.color = Some((code - 90 + 8) as u8),
-                39 => style.color = None,
-                _ => {}
+    fn csi_dispatch(&mut self, params: &vte::Params, intermediates: &[u8], _ignore: bool, action: char) {
+        if action == 'm' && intermediates.is_empty() {
+            let pen = &mut self.pens[index(self.stream)];
+            let mut style = *pen;
+            apply_sgr(&mut style, params);
+            if style != *pen {
+                *pen = style;
+                let stream = self.stream;
+                let line = self.partial_mut(stream);
+                let at = line.text.len();
+                line.styles.retain(|(offset, _)| *offset < at);
+                line.styles.push((at, style));
             }
         }
-        if style != self.style {
-            self.style = style;
-            let line = self.partial_mut(stream);
-            let at = line.text.len();
-            line.styles.retain(|(offset, _)| *offset < at);
-            line.styles.push((at, style));
+    }
+}
+
+/// Applies one SGR sequence's parameters (`ESC [ … m`) to `style`.
+fn apply_sgr(style: &mut Style, params: &vte::Params) {
+    let mut params = params.iter();
+    while let Some(param) = params.next() {
+        match param {
+            [] | [0] => *style = Style::default(),
+            [1] => style.bold = true,
+            [2] => style.dim = true,
+            [3] => style.italic = true,
+            [4, 0] | [24] => style.underline = false,
+            [4, ..] => style.underline = true,
+            [7] => style.reverse = true,
+            [22] => (style.bold, style.dim) = (false, false),
+            [23] => style.italic = false,
+            [27] => style.reverse = false,
+            [n @ 30..=37] => style.fg = Some(Color::Indexed((n - 30) as u8)),
+            [n @ 90..=97] => style.fg = Some(Color::Indexed((n - 90 + 8) as u8)),
+            [39] => style.fg = None,
+            [n @ 40..=47] => style.bg = Some(Color::Indexed((n - 40) as u8)),
+            [n @ 100..=107] => style.bg = Some(Color::Indexed((n - 100 + 8) as u8)),
+            [49] => style.bg = None,
+            [38, rest @ ..] => style.fg = extended_color(rest, &mut params),
+            [48, rest @ ..] => style.bg = extended_color(rest, &mut params),
+            _ => {}
         }
     }
+}
 
+/// The colour after 38 or 48: `5;n` / `2;r;g;b` as further parameters, or
+/// `5:n` / `2:r:g:b` / `2::r:g:b` as sub-parameters (`colon`).
+fn extended_color<'a>(colon: &[u16], params: &mut impl Iterator<Item = &'a [u16]>) -> Option<Color> {
+    let byte = |v: u16| u8::try_from(v).ok();
+    if !colon.is_empty() {
+        return match colon {
+            [5, n] => byte(*n).map(Color::Indexed),
+            [2, r, g, b] | [2, _, r, g, b] => Some(Color::Rgb(byte(*r)?, byte(*g)?, byte(*b)?)),
+            _ => None,
+        };
+    }
+    let mut next = || params.next().and_then(|p| p.first().copied());
+    match next()? {
+        5 => byte(next()?).map(Color::Indexed),
+        2 => {
+            let (r, g, b) = (next()?, next()?, next()?);
+            Some(Color::Rgb(byte(r)?, byte(g)?, byte(b)?))
+        }
+        _ => None,
+    }
+}
+
+impl Lines {
     fn partial_mut(&mut self, stream: Stream) -> &mut Line {
         if self.partial.as_ref().is_some_and(|p| p.stream != stream) {
             // Another stream interleaves: the unfinished line ends here.
             let other = self.partial.as_ref().map(|p| p.stream).unwrap_or(stream);
             self.end_line(other);
         }
-        let style = self.style;
+        let style = self.pens[index(stream)];
         self.partial.get_or_insert_with(|| {
             let mut line = Line::new(stream);
             if style != Style::default() {
@@ -209,9 +302,10 @@ impl OutputBuffer {
         })
     }
 
-    fn push_char(&mut self, stream: Stream, ch: char) {
+    fn push_char(&mut self, ch: char) {
+        let stream = self.stream;
         if std::mem::take(&mut self.carriage_return) {
-            let style = self.style;
+            let style = self.pens[index(stream)];
             let line = self.partial_mut(stream);
             line.text.clear();
             line.styles.clear();
@@ -257,8 +351,7 @@ impl OutputBuffer {
         }
     }
 
-    /// Writes the whole output, the lines left out included, as plain text.
-    pub fn write_all_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+    fn write_all_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for line in &self.head {
             writeln!(out, "{}", line.text)?;
         }
@@ -283,14 +376,11 @@ impl OutputBuffer {
         Ok(())
     }
 
-    /// Number of rows to show: kept lines, plus the unfinished one, plus a
-    /// marker row where lines were left out.
-    pub fn row_count(&self) -> usize {
+    fn row_count(&self) -> usize {
         self.head.len() + self.tail.len() + usize::from(self.partial.is_some()) + usize::from(self.omitted > 0)
     }
 
-    /// Row `index` of [`Self::row_count`]: a line, or the omission marker.
-    pub fn row(&self, index: usize) -> Row<'_> {
+    fn row(&self, index: usize) -> Row<'_> {
         let mut i = index;
         if i < self.head.len() {
             return Row::Line(&self.head[i]);
@@ -309,19 +399,6 @@ impl OutputBuffer {
             Some(line) => Row::Line(line),
             None => Row::Omitted(0),
         }
-    }
-
-    /// All kept text, with a note where lines were left out.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        for i in 0..self.row_count() {
-            match self.row(i) {
-                Row::Line(line) => out.push_str(&line.text),
-                Row::Omitted(n) => out.push_str(&format!("[… {n} lines left out …]")),
-            }
-            out.push('\n');
-        }
-        out
     }
 }
 
@@ -396,18 +473,62 @@ mod tests {
         let Row::Line(line) = out.row(0) else { panic!() };
         assert_eq!(line.text, "plain red bold back green");
         let red = Style {
-            color: Some(1),
+            fg: Some(Color::Indexed(1)),
             bold: true,
+            ..Style::default()
         };
         let green = Style {
-            color: Some(10),
-            bold: false,
+            fg: Some(Color::Indexed(10)),
+            ..Style::default()
         };
         assert_eq!(line.styles, [(6, red), (14, Style::default()), (20, green)]);
         // The style carries on to the next line, as in a terminal.
         out.push(Stream::Stdout, "still green\n");
         let Row::Line(line) = out.row(1) else { panic!() };
         assert_eq!(line.styles, [(0, green)]);
+    }
+
+    /// Each form a terminal program writes, with the style it must give.
+    #[test]
+    fn every_sgr_form_becomes_its_style() {
+        let style_of = |sequence: &str| {
+            let mut out = OutputBuffer::default();
+            out.push(Stream::Stdout, &format!("a{sequence}b\n"));
+            let Row::Line(line) = out.row(0) else { panic!() };
+            assert_eq!(line.text, "ab", "{sequence:?} left no trace in the text");
+            line.styles.last().map(|(at, style)| {
+                assert_eq!(*at, 1);
+                *style
+            })
+        };
+        let fg = |c| Style {
+            fg: Some(c),
+            ..Style::default()
+        };
+        let bg = |c| Style {
+            bg: Some(c),
+            ..Style::default()
+        };
+        assert_eq!(style_of("\x1b[31m"), Some(fg(Color::Indexed(1))));
+        assert_eq!(style_of("\x1b[97m"), Some(fg(Color::Indexed(15))));
+        assert_eq!(style_of("\x1b[38;5;31m"), Some(fg(Color::Indexed(31))));
+        assert_eq!(style_of("\x1b[38:5:31m"), Some(fg(Color::Indexed(31))));
+        assert_eq!(style_of("\x1b[38;2;0;0;32m"), Some(fg(Color::Rgb(0, 0, 32))));
+        assert_eq!(style_of("\x1b[38:2::10:20:30m"), Some(fg(Color::Rgb(10, 20, 30))));
+        assert_eq!(style_of("\x1b[44m"), Some(bg(Color::Indexed(4))));
+        assert_eq!(style_of("\x1b[103m"), Some(bg(Color::Indexed(11))));
+        assert_eq!(style_of("\x1b[48;5;200m"), Some(bg(Color::Indexed(200))));
+        assert_eq!(style_of("\x1b[48;2;1;2;3m"), Some(bg(Color::Rgb(1, 2, 3))));
+        let flags = style_of("\x1b[1;2;3;4;7m").unwrap();
+        assert!(flags.bold && flags.dim && flags.italic && flags.underline && flags.reverse);
+        // What `tput sgr0` writes: a charset designation, then a reset.
+        assert_eq!(style_of("\x1b(B\x1b[m"), None);
+        assert_eq!(style_of("\x1b[?25l\x1b[2K\x1b]8;;http://x\x1b\\"), None);
+        // Resets of single attributes.
+        let mut out = OutputBuffer::default();
+        out.push(Stream::Stdout, "\x1b[1;3;4;7;31;42mx\x1b[22;23;24;27;39;49my\n");
+        let Row::Line(line) = out.row(0) else { panic!() };
+        assert_eq!(line.styles.last(), Some(&(1, Style::default())));
     }
 
     #[test]

@@ -746,7 +746,7 @@ fn attached_sessions_evaluate_on_the_target_and_leave_it_running() {
     let t0 = Instant::now();
     h.manager.connect(a, attached_config(&node, "not-the-cookie"));
     match h.wait_init_failed(a) {
-        InitError::Agent { reason, message } => {
+        InitError::Agent { reason, message, .. } => {
             assert_eq!(reason, "wrong_cookie");
             assert!(message.contains("cookie"), "{message}");
         }
@@ -826,7 +826,9 @@ fn an_unreachable_or_unsuitable_node_fails_quickly_with_the_reason() {
         let t0 = Instant::now();
         h.manager.connect(S, attached_config(&node, "cookie"));
         match h.wait_init_failed(S) {
-            InitError::Agent { reason: got, message } => {
+            InitError::Agent {
+                reason: got, message, ..
+            } => {
                 assert_eq!(got, reason, "{node}: {message}");
                 assert!(!message.is_empty());
             }
@@ -838,7 +840,7 @@ fn an_unreachable_or_unsuitable_node_fails_quickly_with_the_reason() {
     let erlang = Target::start_erlang(&unique("erlang"), "cookie");
     h.manager.connect(S, attached_config(&erlang.node, "cookie"));
     match h.wait_init_failed(S) {
-        InitError::Agent { reason, message } => {
+        InitError::Agent { reason, message, .. } => {
             assert_eq!(reason, "incompatible", "{message}");
             assert!(message.contains("Elixir"), "{message}");
         }

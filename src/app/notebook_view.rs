@@ -232,6 +232,7 @@ fn cell_view(
                 }
             }
             CellKind::Markdown => markdown_cell(ui, cell, number, view, actions),
+            CellKind::Raw => raw_cell(ui, cell, number, actions),
         }
     });
 }
@@ -240,12 +241,14 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut No
     ui.horizontal(|ui| {
         match cell.kind {
             CellKind::Code => {
-                let count = cell
-                    .execution_count
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| " ".into());
-                ui.label(RichText::new(format!("[{count}]")).monospace().weak())
-                    .on_hover_text(format!("Execution count; tracebacks call this cell \"cell {number}\""));
+                // One number per cell, the one its tracebacks use; the
+                // evaluation counter (Jupyter's In [n]) is in the tooltip.
+                let runs = match cell.execution_count {
+                    Some(n) => format!("Evaluation {n} of this session (Jupyter's In [{n}])"),
+                    None => "Not evaluated yet".to_string(),
+                };
+                ui.label(RichText::new(format!("cell {number}")).monospace().weak())
+                    .on_hover_text(format!("Tracebacks call this cell \"cell {number}\". {runs}"));
                 if ui
                     .button("Evaluate")
                     .on_hover_text("Ctrl+Enter; Shift+Enter evaluates and moves on")
@@ -260,6 +263,10 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut No
                     actions.push(Action::Unqueue(cell.id));
                 }
                 ui.label(RichText::new(state_text(&cell.state)).color(style::cell_state_color(&cell.state)));
+            }
+            CellKind::Raw => {
+                ui.label(RichText::new("Raw").weak())
+                    .on_hover_text("A raw cell: kept in the file as written, neither run nor rendered");
             }
             CellKind::Markdown => {
                 let editing = view.editing.contains(&cell.id);
@@ -308,8 +315,9 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut No
             })
             .response
             .on_hover_text("Cell actions");
-            // Tracebacks name cells by this number.
-            ui.label(RichText::new(format!("cell {number}")).small().weak());
+            if cell.kind != CellKind::Code {
+                ui.label(RichText::new(format!("cell {number}")).small().weak());
+            }
         });
     });
 }
@@ -405,6 +413,21 @@ fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) 
     if view.focus == Some(id) {
         response.request_focus();
         view.focus = None;
+    }
+}
+
+/// A raw cell's text, editable, shown as it is.
+fn raw_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, actions: &mut Vec<Action>) {
+    let mut text = cell.code.clone();
+    let response = ui.add(
+        egui::TextEdit::multiline(&mut text)
+            .code_editor()
+            .desired_rows(1)
+            .desired_width(f32::INFINITY)
+            .hint_text(format!("Raw text for cell {number}")),
+    );
+    if response.changed() {
+        actions.push(Action::Edit(cell.id, text));
     }
 }
 

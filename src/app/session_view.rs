@@ -89,6 +89,45 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
             ui.heading(&session.name);
             style::status_badge(ui, session.status());
         });
+        // First, so that rows appearing below (start-up time, memory) never move them.
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(session.can_connect(), egui::Button::new("Connect"))
+                .clicked()
+            {
+                commands.extend(session.connect());
+            }
+            if ui
+                .add_enabled(session.can_disconnect(), egui::Button::new("Disconnect"))
+                .clicked()
+            {
+                commands.extend(session.disconnect());
+            }
+            if ui
+                .add_enabled(session.can_reconnect(), egui::Button::new("Reconnect"))
+                .clicked()
+            {
+                commands.extend(session.reconnect());
+            }
+            if ui
+                .add_enabled(session.can_interrupt(), egui::Button::new("Interrupt"))
+                .clicked()
+            {
+                commands.extend(session.interrupt());
+            }
+            if ui.button("Configure…").clicked() {
+                wants.configure = true;
+            }
+            // Last: appearing, it moves no other button.
+            if session.interrupt_unanswered
+                && ui
+                    .button(RichText::new("Kill runtime").color(style::ERROR_TEXT))
+                    .on_hover_text("The evaluation ignores the interrupt: kill the runtime's processes")
+                    .clicked()
+            {
+                commands.extend(session.kill());
+            }
+        });
         egui::Grid::new(("runtime-grid", session.id))
             .num_columns(4)
             .spacing([16.0, 4.0])
@@ -106,7 +145,14 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                     .map(|i| i.executable.clone())
                     .unwrap_or_else(|| session.config.executable().to_string());
                 ui.label(RichText::new(executable).monospace());
-                ui.label(RichText::new("PID").weak());
+                // An attached session's process is Runyard's bridge node, not the target.
+                let attached = matches!(session.config.kind, crate::runtime::RuntimeKind::ElixirAttached(_));
+                let pid_label = if attached { "Bridge PID" } else { "PID" };
+                ui.label(RichText::new(pid_label).weak()).on_hover_text(if attached {
+                    "The OS process of Runyard's bridge node, which evaluates on the target node"
+                } else {
+                    "The runtime's OS process"
+                });
                 ui.label(info.as_ref().map(|i| i.pid.to_string()).unwrap_or_else(|| "—".into()));
                 ui.end_row();
 
@@ -163,43 +209,6 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                 .map_or("Starting".to_string(), crate::text::capitalise);
             ui.label(RichText::new(format!("{doing}… ({} so far)", format_duration(since.elapsed()))).weak());
         }
-        ui.horizontal(|ui| {
-            if ui
-                .add_enabled(session.can_connect(), egui::Button::new("Connect"))
-                .clicked()
-            {
-                commands.extend(session.connect());
-            }
-            if ui
-                .add_enabled(session.can_disconnect(), egui::Button::new("Disconnect"))
-                .clicked()
-            {
-                commands.extend(session.disconnect());
-            }
-            if ui
-                .add_enabled(session.can_reconnect(), egui::Button::new("Reconnect"))
-                .clicked()
-            {
-                commands.extend(session.reconnect());
-            }
-            if ui
-                .add_enabled(session.can_interrupt(), egui::Button::new("Interrupt"))
-                .clicked()
-            {
-                commands.extend(session.interrupt());
-            }
-            if session.interrupt_unanswered
-                && ui
-                    .button(RichText::new("Kill runtime").color(style::ERROR_TEXT))
-                    .on_hover_text("The evaluation ignores the interrupt: kill the runtime's processes")
-                    .clicked()
-            {
-                commands.extend(session.kill());
-            }
-            if ui.button("Configure…").clicked() {
-                wants.configure = true;
-            }
-        });
     });
 }
 

@@ -515,6 +515,7 @@ impl Worker {
                             Some((reason, message)) => InitError::Agent {
                                 reason: reason.clone(),
                                 message: message.clone(),
+                                stderr_tail: node.stderr.text(),
                             },
                             None => InitError::ExitedEarly {
                                 status: exit,

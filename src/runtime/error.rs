@@ -30,7 +30,12 @@ pub enum InitError {
     AgentInstall { path: PathBuf, message: String },
     /// The agent itself said why it cannot start (an unreachable attached node, say).
     #[error("{message}")]
-    Agent { reason: String, message: String },
+    Agent {
+        reason: String,
+        message: String,
+        #[serde(default)]
+        stderr_tail: String,
+    },
     /// The Runyard binary that supervises runtimes was not found.
     #[error(
         "the runyard binary that supervises runtimes was not found (looked at {}); set RUNYARD_BIN to its path",
@@ -52,9 +57,9 @@ impl InitError {
     /// The last lines the runtime wrote to stderr, where there are any.
     pub fn stderr_tail(&self) -> Option<&str> {
         match self {
-            InitError::ExitedEarly { stderr_tail, .. } | InitError::Timeout { stderr_tail, .. } => {
-                Some(stderr_tail.as_str()).filter(|s| !s.is_empty())
-            }
+            InitError::ExitedEarly { stderr_tail, .. }
+            | InitError::Timeout { stderr_tail, .. }
+            | InitError::Agent { stderr_tail, .. } => Some(stderr_tail.as_str()).filter(|s| !s.is_empty()),
             _ => None,
         }
     }

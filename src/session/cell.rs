@@ -68,6 +68,8 @@ pub enum CellResult {
 pub enum CellKind {
     Code,
     Markdown,
+    /// Jupyter's raw cell: text kept as written, neither run nor rendered.
+    Raw,
 }
 
 #[derive(Debug, Clone)]

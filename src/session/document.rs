@@ -48,7 +48,8 @@ impl Session {
             for file_cell in &section.cells {
                 let kind = match file_cell.kind {
                     notebook::CellKind::Code => CellKind::Code,
-                    notebook::CellKind::Markdown | notebook::CellKind::Raw => CellKind::Markdown,
+                    notebook::CellKind::Markdown => CellKind::Markdown,
+                    notebook::CellKind::Raw => CellKind::Raw,
                 };
                 let id = session.insert_cell(section_id, last, kind, file_cell.source.clone());
                 last = Some(id);
@@ -95,11 +96,11 @@ impl Session {
             .unwrap_or_else(|| notebook::Cell::new(notebook::CellKind::Code, ""));
         file_cell.kind = match (cell.kind, file_cell.kind) {
             (CellKind::Code, _) => notebook::CellKind::Code,
-            (CellKind::Markdown, notebook::CellKind::Raw) => notebook::CellKind::Raw,
+            (CellKind::Raw, _) => notebook::CellKind::Raw,
             (CellKind::Markdown, _) => notebook::CellKind::Markdown,
         };
         file_cell.source = cell.code.clone();
-        if cell.kind == CellKind::Markdown {
+        if cell.kind != CellKind::Code {
             file_cell.outputs.clear();
             file_cell.execution_count = None;
         } else if !cell.outputs_from_file {

@@ -207,11 +207,10 @@ impl Session {
 
     // --- Which action applies in which state. ---
 
+    /// A node that went down is brought back with Reconnect (same settings),
+    /// so Connect is offered only where there is nothing to reconnect.
     pub fn can_connect(&self) -> bool {
-        matches!(
-            self.status(),
-            Status::Disconnected | Status::NodeDown | Status::InitFailed
-        )
+        matches!(self.status(), Status::Disconnected | Status::InitFailed)
     }
 
     pub fn can_disconnect(&self) -> bool {

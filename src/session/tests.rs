@@ -97,7 +97,8 @@ fn buttons_follow_the_runtime_state() {
         crash_dump: None,
     });
     assert_eq!(s.status(), Status::NodeDown);
-    assert_eq!(enabled(&s), (true, false, true, false));
+    // Reconnect brings it back; Connect would be a second button for the same.
+    assert_eq!(enabled(&s), (false, false, true, false));
 
     s.connect();
     s.apply(&Event::InitFailed {
@@ -492,4 +493,38 @@ fn a_cell_edited_while_it_runs_is_stale_when_its_result_comes() {
     s.evaluate(a);
     s.apply(&finished(&a.evaluation_ref(), ok()));
     assert!(matches!(s.cell(a).unwrap().state, CellState::Evaluated { .. }));
+}
+
+#[test]
+fn an_agents_init_error_shows_what_it_wrote_to_stderr() {
+    let mut s = Session::new(ID, "Notebook", RuntimeConfig::elixir_attached("app@host", "wrong"));
+    s.connect();
+    s.apply(&Event::InitFailed {
+        session: ID,
+        error: crate::runtime::InitError::Agent {
+            reason: "connect".into(),
+            message: "cannot connect to app@host: wrong cookie?".into(),
+            stderr_tail: "** Connection attempt from disallowed node".into(),
+        },
+        command: "elixir …".into(),
+    });
+    let banner = s.banner.clone().expect("a banner");
+    assert!(banner.detail.contains("disallowed node"), "{}", banner.detail);
+    assert!(!banner.detail.contains("Nothing was written"), "{}", banner.detail);
+}
+
+#[test]
+fn a_raw_cell_stays_raw_is_never_evaluated_and_saves_as_raw() {
+    let text = r##"{"cells": [
+      {"cell_type": "raw", "metadata": {}, "source": ["\\documentclass{article}"]},
+      {"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": ["x = 1"]}
+     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"##;
+    let notebook = crate::notebook::parse(crate::notebook::Format::Ipynb, text).unwrap();
+    let mut s = Session::from_notebook(ID, "n", RuntimeConfig::python(), &notebook);
+    let raw = s.nth_cell(0).unwrap().id;
+    assert_eq!(s.cell(raw).unwrap().kind, CellKind::Raw);
+    assert!(s.evaluate(raw).is_empty(), "a raw cell is not run");
+    let saved = s.to_notebook();
+    let kinds: Vec<_> = saved.sections.iter().flat_map(|x| &x.cells).map(|c| c.kind).collect();
+    assert_eq!(kinds[0], crate::notebook::CellKind::Raw);
 }

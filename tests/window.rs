@@ -355,3 +355,20 @@ fn text_typed_in_the_frame_of_shift_enter_is_evaluated() {
     assert_eq!(cell.output.text(), "typed fast, all of it\n", "state {:?}", cell.state);
     assert!(matches!(cell.state, CellState::Evaluated { .. }), "{:?}", cell.state);
 }
+
+/// A long output gets a box of its own that can be collapsed; a short one
+/// is shown whole.
+#[test]
+fn a_long_output_can_be_collapsed_and_shown_again() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.evaluate_code(1, "for i in range(2000):\n    print(i)");
+    w.wait_until("evaluated", |app| {
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
+    });
+    w.harness.run_steps(2);
+    w.click("Hide output (2000 lines)");
+    assert!(w.harness.query_by_label("Show output (2000 lines)").is_some());
+    w.click("Show output (2000 lines)");
+    assert!(w.harness.query_by_label("Hide output (2000 lines)").is_some());
+}

@@ -412,6 +412,8 @@ fn evaluate_shortcut(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId) -> Op
 fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) {
     if view.focus == Some(id) {
         response.request_focus();
+        // A cell added below by Shift+Enter may be off-screen: bring it in.
+        response.scroll_to_me(None);
         view.focus = None;
     }
 }

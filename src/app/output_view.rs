@@ -8,32 +8,69 @@ use super::style;
 use crate::protocol::Stream;
 use crate::session::output::{Color, Line, OutputBuffer, Row, Style};
 
+/// Outputs up to this many rows are shown whole, without a box of their own.
+const SHORT_ROWS: usize = 20;
+/// A longer output's box starts this tall; its corner resizes it.
+const DEFAULT_HEIGHT: f32 = 320.0;
+
 pub fn show(ui: &mut egui::Ui, id: impl egui::AsIdSalt, output: &OutputBuffer, greyed: bool) {
     let row_height = ui.text_style_height(&egui::TextStyle::Monospace);
     let rows = output.row_count();
-    egui::ScrollArea::both()
-        .id_salt(id)
-        .max_height(320.0)
-        .auto_shrink([false, true])
-        .stick_to_bottom(true)
-        .show_rows(ui, row_height, rows, |ui, range| {
-            for i in range {
-                match output.row(i) {
-                    Row::Line(line) => {
-                        let job = line_job(ui, line, greyed);
-                        ui.add(
-                            egui::Label::new(job)
-                                .wrap_mode(egui::TextWrapMode::Extend)
-                                .selectable(true),
-                        );
-                    }
-                    Row::Omitted(n) => {
-                        let text = format!("… {n} lines left out (Save output… keeps them all) …");
-                        ui.label(RichText::new(text).monospace().italics().weak());
-                    }
-                }
-            }
+    let id = ui.make_persistent_id(id);
+    if rows <= SHORT_ROWS {
+        egui::ScrollArea::horizontal()
+            .id_salt(id)
+            .auto_shrink([false, true])
+            .show(ui, |ui| show_rows(ui, output, 0..rows, greyed));
+        return;
+    }
+    let collapsed_id = id.with("collapsed");
+    let collapsed = ui.data(|d| d.get_temp::<bool>(collapsed_id)).unwrap_or(false);
+    let toggle = if collapsed {
+        format!("Show output ({rows} lines)")
+    } else {
+        format!("Hide output ({rows} lines)")
+    };
+    if ui.small_button(toggle).clicked() {
+        ui.data_mut(|d| d.insert_temp(collapsed_id, !collapsed));
+    }
+    if collapsed {
+        return;
+    }
+    let full = rows as f32 * (row_height + ui.spacing().item_spacing.y);
+    egui::Resize::default()
+        .id_salt(id.with("resize"))
+        .resizable([false, true])
+        .default_width(ui.available_width())
+        .default_height(DEFAULT_HEIGHT.min(full))
+        .min_height(4.0 * row_height)
+        .max_height(full + 2.0 * row_height)
+        .show(ui, |ui| {
+            egui::ScrollArea::both()
+                .id_salt(id.with("scroll"))
+                .auto_shrink([false, false])
+                .stick_to_bottom(true)
+                .show_rows(ui, row_height, rows, |ui, range| show_rows(ui, output, range, greyed));
         });
+}
+
+fn show_rows(ui: &mut egui::Ui, output: &OutputBuffer, range: std::ops::Range<usize>, greyed: bool) {
+    for i in range {
+        match output.row(i) {
+            Row::Line(line) => {
+                let job = line_job(ui, line, greyed);
+                ui.add(
+                    egui::Label::new(job)
+                        .wrap_mode(egui::TextWrapMode::Extend)
+                        .selectable(true),
+                );
+            }
+            Row::Omitted(n) => {
+                let text = format!("… {n} lines left out (Save output… keeps them all) …");
+                ui.label(RichText::new(text).monospace().italics().weak());
+            }
+        }
+    }
 }
 
 fn line_job(ui: &egui::Ui, line: &Line, greyed: bool) -> LayoutJob {

@@ -135,6 +135,26 @@ fn invalid_runtime_settings_are_refused_in_the_dialog() {
         "python3",
         "nothing was applied"
     );
+    // Edited, the old refusal goes; what is said is about the new text.
+    let field = |value: &'static str| {
+        by().role(egui::accesskit::Role::TextInput)
+            .predicate(move |node| node.value().as_deref() == Some(value))
+    };
+    w.harness
+        .get(field("/no/such/python"))
+        .set_text_value_accesskit("/no/such/python3");
+    w.harness.run_steps(2);
+    assert!(w.harness.query_by_label("/no/such/python does not exist").is_none());
+    w.harness.get_by_label("/no/such/python3 does not exist");
+    // A bare name is looked up in PATH when applied.
+    w.harness
+        .get(field("/no/such/python3"))
+        .set_text_value_accesskit("no-such-python-anywhere");
+    w.harness.run_steps(2);
+    w.click("Apply");
+    w.harness
+        .get_by_label_contains("such-python-anywhere was not found in PATH");
+    assert_eq!(w.app().sessions[0].config.executable(), "python3");
 }
 
 #[test]

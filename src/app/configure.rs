@@ -18,7 +18,11 @@ pub struct ConfigureDialog {
     init_timeout: f64,
     /// For an attached runtime: the target node and its cookie.
     attached: Option<(String, String)>,
+    /// Why Apply was refused; cleared as soon as a field changes.
     error: Option<String>,
+    /// The fields as last checked, and why the executable would not start
+    /// then: checked when they change, not on every frame.
+    checked: Option<(String, Option<String>)>,
 }
 
 pub enum Outcome {
@@ -47,11 +51,36 @@ impl ConfigureDialog {
                 _ => None,
             },
             error: None,
+            checked: None,
         }
     }
 
+    fn fields(&self) -> String {
+        format!(
+            "{:?}",
+            (
+                &self.executable,
+                &self.args,
+                &self.env,
+                &self.cwd,
+                &self.attached,
+                self.init_timeout
+            )
+        )
+    }
+
+    /// Re-checks after an edit: an old refusal no longer applies.
+    fn recheck(&mut self) {
+        let fields = self.fields();
+        if self.checked.as_ref().is_some_and(|(checked, _)| *checked == fields) {
+            return;
+        }
+        self.error = None;
+        self.checked = Some((fields, self.executable_warning()));
+    }
+
     /// The configuration the fields describe, or why they cannot work.
-    pub fn config(&self) -> Result<RuntimeConfig, String> {
+    fn fields_config(&self) -> Result<RuntimeConfig, String> {
         let mut config = self.base.clone();
         let standalone = config.standalone_mut();
         let executable = self.executable.trim();
@@ -67,19 +96,23 @@ impl ConfigureDialog {
         config.init_timeout = Duration::try_from_secs_f64(self.init_timeout)
             .map_err(|_| format!("{} is not a valid number of seconds", self.init_timeout))?;
         config.validate().map_err(|e| capitalise(&e.to_string()))?;
-        // A path must exist now; a bare name may still appear in PATH before
-        // the next start, so it is only warned about (see `executable_warning`).
-        if let Some(executable) = config.standalone().executable.as_deref().filter(|e| e.contains('/'))
-            && let Err(err) = crate::runtime::resolve_executable(executable, config.standalone())
-        {
-            return Err(capitalise(&err.to_string()));
-        }
         Ok(config)
+    }
+
+    /// What Apply applies: the fields' configuration, whose executable is
+    /// there — a path that exists, or a bare name found in PATH (the
+    /// configured one, if the environment sets it).
+    pub fn config(&self) -> Result<RuntimeConfig, String> {
+        let config = self.fields_config()?;
+        match self.executable_warning() {
+            Some(error) => Err(error),
+            None => Ok(config),
+        }
     }
 
     /// Why the executable will not start as things are, if it will not.
     fn executable_warning(&self) -> Option<String> {
-        let config = self.config().ok()?;
+        let config = self.fields_config().ok()?;
         crate::runtime::resolve_executable(config.executable(), config.standalone())
             .err()
             .map(|err| capitalise(&err.to_string()))
@@ -175,12 +208,9 @@ impl ConfigureDialog {
                         );
                         ui.end_row();
                     });
-                if let Some(error) = &self.error {
-                    ui.colored_label(super::style::ERROR_TEXT, error);
-                } else if let Some(warning) = self.executable_warning() {
-                    ui.colored_label(super::style::WARNING_TEXT, warning);
-                }
+                self.recheck();
                 ui.label(egui::RichText::new("Changes apply at the next connect.").weak());
+                // Above the messages, so that a message appearing never moves them.
                 ui.horizontal(|ui| {
                     if ui.button("Apply").clicked() {
                         match self.config() {
@@ -197,6 +227,12 @@ impl ConfigureDialog {
                         outcome = Outcome::Cancelled;
                     }
                 });
+                let warning = self.checked.as_ref().and_then(|(_, warning)| warning.clone());
+                if let Some(error) = &self.error {
+                    ui.colored_label(super::style::ERROR_TEXT, error);
+                } else if let Some(warning) = warning {
+                    ui.colored_label(super::style::WARNING_TEXT, warning);
+                }
             });
         if !open {
             outcome = Outcome::Cancelled;

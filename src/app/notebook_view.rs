@@ -138,10 +138,11 @@ fn next_cell_or_new(session: &mut Session, id: CellId) -> CellId {
     let next = session.cells().map(|c| c.id).skip_while(|c| *c != id).nth(1);
     match next {
         Some(next) => next,
-        None => {
-            let section = session.section_of(id).expect("the cell exists");
-            session.insert_cell(section, Some(id), CellKind::Code, String::new())
-        }
+        // The last cell (or one deleted in this frame: then at the end).
+        None => match session.section_of(id) {
+            Some(section) => session.insert_cell(section, Some(id), CellKind::Code, String::new()),
+            None => session.add_cell(""),
+        },
     }
 }
 

@@ -78,7 +78,10 @@ impl Session {
         let Some(id) = self.queue.pop_front() else {
             return Vec::new();
         };
-        let (s, c) = self.locate(id).expect("queued cells exist");
+        // Deleting a cell takes it off the queue; should one slip through, skip it.
+        let Some((s, c)) = self.locate(id) else {
+            return self.pump();
+        };
         let container = self.sections[s].id.container();
         // The nearest code cell above, in this section or a section above.
         let prev = self

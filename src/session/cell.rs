@@ -145,10 +145,10 @@ impl Cell {
     }
 
     /// Starts an evaluation of the cell's code as it is now; returns that code.
-    pub(super) fn start(&mut self, count: u64) -> String {
+    pub(super) fn start(&mut self, count: u64, now: Instant) -> String {
         self.sent_code = Some(self.code.clone());
         self.before_queue = None;
-        self.state = CellState::Evaluating { since: Instant::now() };
+        self.state = CellState::Evaluating { since: now };
         self.output.clear();
         self.result = None;
         self.outputs_from_file = false;

@@ -113,7 +113,13 @@ pub struct Session {
     /// What the file held that the session does not show (metadata, cell ids,
     /// outputs of cells not re-run), written back on save.
     document: document::Document,
+    /// Where the model reads the time (start-up and evaluation durations
+    /// shown while they run); injected so that its tests are deterministic.
+    clock: Clock,
 }
+
+/// The model's clock: `Instant::now` unless a test sets another.
+pub type Clock = fn() -> Instant;
 
 const MAX_WARNINGS: usize = 20;
 
@@ -139,7 +145,14 @@ impl Session {
             saved_revision: 0,
             file: None,
             document: document::Document::default(),
+            clock: Instant::now,
         }
+    }
+
+    /// Replaces the clock the model reads (for tests that need time to
+    /// stand still or jump).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// True when the notebook changed since it was last saved (or created).
@@ -233,7 +246,7 @@ impl Session {
         self.runtime = RuntimeState::Starting {
             node: None,
             pid: None,
-            since: Instant::now(),
+            since: (self.clock)(),
             preparing: None,
         };
         vec![Command::Connect {
@@ -297,7 +310,7 @@ impl Session {
             Event::Starting { node, pid, .. } => {
                 let since = match self.runtime {
                     RuntimeState::Starting { since, .. } => since,
-                    _ => Instant::now(),
+                    _ => (self.clock)(),
                 };
                 self.runtime = RuntimeState::Starting {
                     node: Some(node.clone()),
@@ -316,7 +329,7 @@ impl Session {
             Event::Connected { info, .. } => {
                 self.runtime = RuntimeState::Connected {
                     info: info.clone(),
-                    since: Instant::now(),
+                    since: (self.clock)(),
                     memory: None,
                 };
                 if self.banner.as_ref().is_some_and(|b| b.kind == BannerKind::InitError) {

@@ -95,8 +95,9 @@ impl Session {
         let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
         self.mark_stale_from(s, c + 1);
         self.evaluation_count += 1;
+        let now = (self.clock)();
         let cell = &mut self.sections[s].cells[c];
-        let code = cell.start(self.evaluation_count);
+        let code = cell.start(self.evaluation_count, now);
         self.running = Some(id);
         let (prev_container, prev_evaluation_ref) = match prev {
             Some((prev_container, prev_ref)) => {

@@ -169,8 +169,7 @@ impl Worker {
             }
         };
         let command = launch.display.clone();
-        let spawned = match runtime::spawn_node(&launch, config.standalone())
-        {
+        let spawned = match runtime::spawn_node(&launch, config.standalone()) {
             Ok(spawned) => spawned,
             Err(error) => {
                 return self.events.send(Event::InitFailed {

@@ -17,7 +17,13 @@ pub fn other_user() -> (u32, u32) {
             return ids;
         }
         let status = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                OTHER_USER,
+            ])
             .status();
         // Two test binaries may race to create it: whoever lost finds it now.
         if let Some(ids) = lookup() {

@@ -7,6 +7,7 @@
 //! - [`notebook`]: notebook file formats.
 
 pub mod app;
+pub mod fsutil;
 pub mod headless;
 pub mod manager;
 pub mod notebook;

@@ -29,6 +29,19 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// [`private_dir`] for `dir` and every folder between it and `root`
+/// (inclusive), for a tree Runyard owns, such as its cache.
+pub fn private_tree(root: &Path, dir: &Path) -> io::Result<()> {
+    private_dir(dir)?;
+    for ancestor in dir.ancestors().skip(1) {
+        if !ancestor.starts_with(root) {
+            break;
+        }
+        private_dir(ancestor)?;
+    }
+    Ok(())
+}
+
 /// Opens `path` for appending, creating it (and its directory) private; an
 /// existing file that others could read is narrowed to 0600.
 pub fn open_private_append(path: &Path) -> io::Result<File> {
@@ -79,18 +92,59 @@ impl LockFile {
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(LockFile {
-                path: path.into(),
-                _file: file,
-            }),
-            Err(TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
-            Err(TryLockError::Error(err)) => Err(err),
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),
+            Err(TryLockError::Error(err)) => return Err(err),
         }
+        // A sweeper may have unlinked the file between our open and lock (it
+        // unlinks only while holding the lock): then the lock guards nothing.
+        if !same_file(path, &file) {
+            return Err(io::Error::other("the lock file was removed while it was being taken"));
+        }
+        Ok(LockFile {
+            path: path.into(),
+            _file: file,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+impl Drop for LockFile {
+    /// A clean exit removes its lock file (still holding the lock, so no one
+    /// mistakes the unlink for a free lock).
+    fn drop(&mut self) {
+        if same_file(&self.path, &self._file) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` names the open `file` (and not a file put in its place).
+pub(crate) fn same_file(path: &Path, file: &File) -> bool {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .zip(file.metadata().ok())
+        .is_some_and(|(named, open)| named.ino() == open.ino() && named.dev() == open.dev())
+}
+
+/// Removes a lock file that no live process holds. The unlink happens while
+/// holding its lock, so a holder that is just taking it notices (see
+/// [`LockFile::acquire`]). True if it was removed.
+pub fn remove_if_unlocked(path: &Path) -> bool {
+    let Ok(file) = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    file.metadata().is_ok_and(|m| m.is_file())
+        && file.try_lock().is_ok()
+        && same_file(path, &file)
+        && std::fs::remove_file(path).is_ok()
 }
 
 /// Whether a live process holds the lock on `path`. A missing file, or one
@@ -133,6 +187,27 @@ mod tests {
     }
 
     #[test]
+    fn a_tree_is_private_from_its_root_down() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = root.path().join("cache");
+        std::fs::create_dir_all(cache.join("agents")).unwrap();
+        for dir in [&cache, &cache.join("agents")] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_tree(&cache, &cache.join("agents/elixir/key")).unwrap();
+        for dir in [
+            "cache",
+            "cache/agents",
+            "cache/agents/elixir",
+            "cache/agents/elixir/key",
+        ] {
+            assert_eq!(mode(&root.path().join(dir)), 0o700, "{dir}");
+        }
+        assert_eq!(mode(root.path()), 0o755, "above the root is not ours");
+    }
+
+    #[test]
     fn appended_files_are_private_and_symlinks_refused() {
         let root = tempfile::tempdir().unwrap();
         let log = root.path().join("logs/runyard.log");
@@ -156,7 +231,12 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert!(is_locked(&path));
         assert_eq!(LockFile::acquire(&path).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert!(!remove_if_unlocked(&path), "a held lock is not swept");
         drop(lock);
+        assert!(!path.exists(), "a clean release removes the file");
         assert!(!is_locked(&path));
+        let left = LockFile::acquire(&path).unwrap();
+        std::mem::forget(left); // as a killed holder would leave it, then:
+        assert!(is_locked(&path), "still held by the leaked descriptor");
     }
 }

@@ -13,6 +13,7 @@ pub mod manager;
 pub mod notebook;
 pub mod protocol;
 pub mod runtime;
+pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod text;

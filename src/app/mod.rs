@@ -80,6 +80,10 @@ pub struct RunyardApp {
     files: files::FileState,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
+    /// This Runyard's lock on its autosaves.
+    instance: files::Instance,
+    /// Where an attached node's cookie is kept between runs.
+    secrets: crate::secrets::SecretStore,
     last_autosave: Instant,
     /// Each session's scroll position, remembered at exit.
     scroll: HashMap<SessionId, f32>,
@@ -97,6 +101,9 @@ impl RunyardApp {
         let ctx = cc.egui_ctx.clone();
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
         let dirs = options.dirs.clone();
+        if let Err(err) = dirs.prepare() {
+            tracing::warn!(%err, "Runyard's folders could not be made private (0700)");
+        }
         let settings_path = options.dirs.settings_file();
         let (settings, error) = settings::load(&settings_path);
         if let Some(error) = &error {
@@ -126,6 +133,8 @@ impl RunyardApp {
             last_memory_poll: Instant::now(),
             window_size: None,
             pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            instance: files::Instance::start(&dirs),
+            secrets: crate::secrets::SecretStore::new(&dirs.data),
             dirs,
             files: files::FileState::default(),
             last_autosave: Instant::now(),

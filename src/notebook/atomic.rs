@@ -119,11 +119,7 @@ fn create_temporary(dir: &Path, path: &Path) -> io::Result<(File, PathBuf)> {
         file.lock()?;
         // A cleaner may have taken it for stale between create and lock (it
         // unlinks while holding the lock): then the name is no longer ours.
-        let ours = std::fs::symlink_metadata(&tmp)
-            .ok()
-            .zip(file.metadata().ok())
-            .is_some_and(|(named, open)| named.ino() == open.ino() && named.dev() == open.dev());
-        if ours {
+        if crate::fsutil::same_file(&tmp, &file) {
             return Ok((file, tmp));
         }
     }

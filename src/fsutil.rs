@@ -17,12 +17,24 @@ pub const PRIVATE_FILE: u32 = 0o600;
 
 /// Creates `dir` (and missing parents) as 0700, and narrows an existing one
 /// that is looser: folders made by older versions were 0755. A directory
-/// owned by someone else is left alone (it is not ours to change; opening
-/// files in it then fails or succeeds on its own terms).
+/// owned by someone else is refused: another user could have made it in a
+/// shared place (`/tmp/runyard` when there is no home) to read what we put
+/// there.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(PRIVATE_DIR).create(dir)?;
     let meta = std::fs::metadata(dir)?;
-    if meta.mode() & 0o077 != 0 && meta.uid() == nix::unistd::geteuid().as_raw() {
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to another user (uid {}); Runyard keeps its files only in folders of its own",
+                dir.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(PRIVATE_DIR))?;
         tracing::info!(dir = %dir.display(), "made private (0700)");
     }
@@ -184,6 +196,15 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         private_dir(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700, "an old 0755 folder is narrowed");
+        // One that another user made for us is refused, not used (giving it
+        // away needs root).
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        std::os::unix::fs::chown(&dir, Some(54321), None).unwrap();
+        let err = private_dir(&dir).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(err.to_string().contains("another user"), "{err}");
     }
 
     #[test]

@@ -78,6 +78,90 @@ impl Instance {
     }
 }
 
+/// What the autosave writer does, in the order asked (a removal after a
+/// write of the same session removes what that write wrote).
+pub(super) enum AutosaveJob {
+    Write {
+        id: SessionId,
+        revision: u64,
+        notebook: (PathBuf, Vec<u8>),
+        manifest: (PathBuf, Vec<u8>),
+    },
+    Remove {
+        stem: PathBuf,
+    },
+}
+
+/// Autosaves are written on a thread of their own: a notebook can be tens
+/// of megabytes, and the window must not stall every 5 s for it.
+pub(super) struct Autosaver {
+    jobs: Option<std::sync::mpsc::Sender<AutosaveJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// (session, revision, error) of writes that failed.
+    pub(super) failed: std::sync::mpsc::Receiver<(SessionId, u64, std::io::Error)>,
+}
+
+impl Autosaver {
+    pub(super) fn start() -> Autosaver {
+        let (jobs, receive) = std::sync::mpsc::channel::<AutosaveJob>();
+        let (report, failed) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("runyard-autosave".into())
+            .spawn(move || {
+                for job in receive {
+                    match job {
+                        AutosaveJob::Write {
+                            id,
+                            revision,
+                            notebook,
+                            manifest,
+                        } => {
+                            let written = write_private(&notebook.0, &notebook.1)
+                                .and_then(|_| write_private(&manifest.0, &manifest.1));
+                            if let Err(err) = written {
+                                let _ = report.send((id, revision, err));
+                            }
+                        }
+                        AutosaveJob::Remove { stem } => {
+                            for ext in ["json", "ipynb", "livemd"] {
+                                let _ = std::fs::remove_file(stem.with_extension(ext));
+                            }
+                        }
+                    }
+                }
+            });
+        let thread = match thread {
+            Ok(thread) => Some(thread),
+            Err(err) => {
+                tracing::error!(%err, "the autosave thread could not start; unsaved work is not autosaved");
+                None
+            }
+        };
+        Autosaver {
+            jobs: thread.as_ref().map(|_| jobs),
+            thread,
+            failed,
+        }
+    }
+
+    fn send(&self, job: AutosaveJob) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(job);
+        }
+    }
+}
+
+impl Drop for Autosaver {
+    /// Finishes what was asked (at exit: the removals) before the lock that
+    /// marks these autosaves as this instance's is released.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// The store key of an attached node's cookie: one per node, as a node has one cookie.
 fn cookie_key(node: &str) -> String {
     format!("elixir-cookie:{}", node.trim())
@@ -395,22 +479,31 @@ impl RunyardApp {
                 scroll: 0.0,
             };
             let manifest = serde_json::to_vec_pretty(&remembered).expect("serialisable");
-            let result = write_private(&notebook_path, text.as_bytes())
-                .and_then(|_| write_private(&stem.with_extension("json"), &manifest));
-            match result {
-                Ok(()) => {
-                    self.files.autosaved.insert(id, revision);
-                }
-                Err(err) => tracing::warn!(%err, "autosave failed"),
+            // Marked at once so that the next frame does not queue it again;
+            // a failure reported back unmarks it, so it is tried again.
+            self.files.autosaved.insert(id, revision);
+            self.autosaver.send(AutosaveJob::Write {
+                id,
+                revision,
+                notebook: (notebook_path, text.into_bytes()),
+                manifest: (stem.with_extension("json"), manifest),
+            });
+        }
+    }
+
+    /// Takes the autosave writer's reports: a failed write is tried again.
+    pub(super) fn autosave_results(&mut self) {
+        while let Ok((id, revision, err)) = self.autosaver.failed.try_recv() {
+            tracing::warn!(%err, "autosave failed");
+            if self.files.autosaved.get(&id) == Some(&revision) {
+                self.files.autosaved.remove(&id);
             }
         }
     }
 
     pub(super) fn remove_autosave(&mut self, id: SessionId) {
         let stem = self.autosave_stem(id);
-        for ext in ["json", "ipynb", "livemd"] {
-            let _ = std::fs::remove_file(stem.with_extension(ext));
-        }
+        self.autosaver.send(AutosaveJob::Remove { stem });
         self.files.autosaved.remove(&id);
     }
 

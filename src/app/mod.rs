@@ -80,6 +80,9 @@ pub struct RunyardApp {
     files: files::FileState,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
+    /// Writes autosaves off the UI thread. Declared before `instance`, so
+    /// that it finishes before the instance lock is released.
+    autosaver: files::Autosaver,
     /// This Runyard's lock on its autosaves.
     instance: files::Instance,
     /// Where an attached node's cookie is kept between runs.
@@ -133,6 +136,7 @@ impl RunyardApp {
             last_memory_poll: Instant::now(),
             window_size: None,
             pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            autosaver: files::Autosaver::start(),
             instance: files::Instance::start(&dirs),
             secrets: crate::secrets::SecretStore::new(&dirs.data),
             dirs,
@@ -259,6 +263,8 @@ impl RunyardApp {
     /// schedules the next frame only when something on screen changes by time.
     fn schedule(&mut self, ctx: &egui::Context) {
         let now = Instant::now();
+        // A failed autosave is unmarked first, so it counts as due again.
+        self.autosave_results();
         // Unsaved work reaches the autosave folder within a few seconds; once
         // it is there, nothing is scheduled until the next change.
         let autosave_due = self

@@ -338,6 +338,9 @@ fn attached_session_autosaved_and_remembered(
     w.harness.state_mut().sessions[0].config = runyard::RuntimeConfig::elixir_attached("probe@localhost", COOKIE);
     w.type_code_append(1, "\n# edited");
     wait_for_autosave(&mut w);
+    // The cookie was stored (off the UI thread) before the manifest was
+    // written; a frame takes the report.
+    w.harness.run_steps(2);
     w.harness.state_mut().remember_sessions();
     let notice = w.app().notice.clone();
     (w.crash(), notice)

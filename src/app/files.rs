@@ -90,21 +90,40 @@ pub(super) enum AutosaveJob {
     Remove {
         stem: PathBuf,
     },
+    /// A secret for the secret store (an attached node's cookie).
+    Secret {
+        key: String,
+        secret: String,
+    },
+}
+
+/// What the autosave thread reports back.
+pub(super) enum Report {
+    WriteFailed {
+        id: SessionId,
+        revision: u64,
+        error: std::io::Error,
+    },
+    SecretStored,
+    SecretFailed {
+        key: String,
+        error: crate::secrets::SecretError,
+    },
 }
 
 /// Autosaves are written on a thread of their own: a notebook can be tens
-/// of megabytes, and the window must not stall every 5 s for it.
+/// of megabytes, and the window must not stall every 5 s for it. Secrets
+/// are stored there too: the secret store may wait on D-Bus or a prompt.
 pub(super) struct Autosaver {
     jobs: Option<std::sync::mpsc::Sender<AutosaveJob>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// (session, revision, error) of writes that failed.
-    pub(super) failed: std::sync::mpsc::Receiver<(SessionId, u64, std::io::Error)>,
+    pub(super) reports: std::sync::mpsc::Receiver<Report>,
 }
 
 impl Autosaver {
-    pub(super) fn start() -> Autosaver {
+    pub(super) fn start(secrets: std::sync::Arc<crate::secrets::SecretStore>) -> Autosaver {
         let (jobs, receive) = std::sync::mpsc::channel::<AutosaveJob>();
-        let (report, failed) = std::sync::mpsc::channel();
+        let (report, reports) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("runyard-autosave".into())
             .spawn(move || {
@@ -118,14 +137,20 @@ impl Autosaver {
                         } => {
                             let written = write_private(&notebook.0, &notebook.1)
                                 .and_then(|_| write_private(&manifest.0, &manifest.1));
-                            if let Err(err) = written {
-                                let _ = report.send((id, revision, err));
+                            if let Err(error) = written {
+                                let _ = report.send(Report::WriteFailed { id, revision, error });
                             }
                         }
                         AutosaveJob::Remove { stem } => {
                             for ext in ["json", "ipynb", "livemd"] {
                                 let _ = std::fs::remove_file(stem.with_extension(ext));
                             }
+                        }
+                        AutosaveJob::Secret { key, secret } => {
+                            let _ = report.send(match secrets.set(&key, &secret) {
+                                Ok(()) => Report::SecretStored,
+                                Err(error) => Report::SecretFailed { key, error },
+                            });
                         }
                     }
                 }
@@ -140,11 +165,11 @@ impl Autosaver {
         Autosaver {
             jobs: thread.as_ref().map(|_| jobs),
             thread,
-            failed,
+            reports,
         }
     }
 
-    fn send(&self, job: AutosaveJob) {
+    pub(super) fn send(&self, job: AutosaveJob) {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send(job);
         }
@@ -394,21 +419,11 @@ impl RunyardApp {
             return config;
         }
         let key = cookie_key(&attached.node);
-        if self.files.secrets_stored.get(&key) == Some(&cookie) {
-            return config;
-        }
-        match self.secrets.set(&key, &cookie) {
-            Ok(()) => {
-                self.files.secrets_stored.insert(key, cookie);
-                self.tell_where_secrets_are();
-            }
-            Err(err) => {
-                // Never in plain text instead: it is asked for again after a restart.
-                tracing::warn!(%err, "the attached node's cookie was not stored");
-                self.notice = Some(format!(
-                    "The attached node's cookie could not be stored ({err}); it will be asked for again next time."
-                ));
-            }
+        if self.files.secrets_stored.get(&key) != Some(&cookie) {
+            // Stored off the UI thread (D-Bus, perhaps an unlock prompt);
+            // marked at once, unmarked if it fails (see `autosave_results`).
+            self.files.secrets_stored.insert(key.clone(), cookie.clone());
+            self.autosaver.send(AutosaveJob::Secret { key, secret: cookie });
         }
         config
     }
@@ -493,10 +508,23 @@ impl RunyardApp {
 
     /// Takes the autosave writer's reports: a failed write is tried again.
     pub(super) fn autosave_results(&mut self) {
-        while let Ok((id, revision, err)) = self.autosaver.failed.try_recv() {
-            tracing::warn!(%err, "autosave failed");
-            if self.files.autosaved.get(&id) == Some(&revision) {
-                self.files.autosaved.remove(&id);
+        while let Ok(report) = self.autosaver.reports.try_recv() {
+            match report {
+                Report::WriteFailed { id, revision, error } => {
+                    tracing::warn!(%error, "autosave failed");
+                    if self.files.autosaved.get(&id) == Some(&revision) {
+                        self.files.autosaved.remove(&id);
+                    }
+                }
+                Report::SecretStored => self.tell_where_secrets_are(),
+                Report::SecretFailed { key, error } => {
+                    // Never in plain text instead: it is asked for again after a restart.
+                    tracing::warn!(%error, "the attached node's cookie was not stored");
+                    self.files.secrets_stored.remove(&key);
+                    self.notice = Some(format!(
+                        "The attached node's cookie could not be stored ({error}); it will be asked for again next time."
+                    ));
+                }
             }
         }
     }

@@ -86,7 +86,7 @@ pub struct RunyardApp {
     /// This Runyard's lock on its autosaves.
     instance: files::Instance,
     /// Where an attached node's cookie is kept between runs.
-    secrets: crate::secrets::SecretStore,
+    secrets: Arc<crate::secrets::SecretStore>,
     last_autosave: Instant,
     /// Each session's scroll position, remembered at exit.
     scroll: HashMap<SessionId, f32>,
@@ -108,6 +108,7 @@ impl RunyardApp {
             tracing::warn!(%err, "Runyard's folders could not be made private (0700)");
         }
         let settings_path = options.dirs.settings_file();
+        let secrets = Arc::new(crate::secrets::SecretStore::new(&dirs.data));
         let (settings, error) = settings::load(&settings_path);
         if let Some(error) = &error {
             tracing::warn!("{error}");
@@ -136,9 +137,9 @@ impl RunyardApp {
             last_memory_poll: Instant::now(),
             window_size: None,
             pending_restore: RunyardApp::orphaned_autosaves(&dirs),
-            autosaver: files::Autosaver::start(),
+            autosaver: files::Autosaver::start(secrets.clone()),
             instance: files::Instance::start(&dirs),
-            secrets: crate::secrets::SecretStore::new(&dirs.data),
+            secrets,
             dirs,
             files: files::FileState::default(),
             last_autosave: Instant::now(),

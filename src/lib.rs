@@ -7,11 +7,13 @@
 //! - [`notebook`]: notebook file formats.
 
 pub mod app;
+pub mod fsutil;
 pub mod headless;
 pub mod manager;
 pub mod notebook;
 pub mod protocol;
 pub mod runtime;
+pub mod secrets;
 pub mod session;
 pub mod settings;
 pub mod text;

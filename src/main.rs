@@ -115,7 +115,12 @@ const WINDOW_ICON_PNG: &[u8] = include_bytes!("../assets/icons/hicolor/256x256/a
 
 fn run_window(files: Vec<PathBuf>) -> ExitCode {
     let dirs = Dirs::platform();
+    // Before the log: it goes into the data folder, which must be private first.
+    let prepared = dirs.prepare();
     init_logging(Some(&dirs.log_file()));
+    if let Err(err) = prepared {
+        tracing::warn!(%err, "Runyard's folders could not be made private (0700)");
+    }
     tracing::info!("Runyard {} starting", env!("CARGO_PKG_VERSION"));
     let (settings, _) = runyard::settings::load(&dirs.settings_file());
     let size = settings.window_size.unwrap_or([1100.0, 760.0]);
@@ -175,13 +180,10 @@ fn init_logging(file: Option<&Path>) {
 
 /// Opens the log for appending; a log past 10 MiB is moved aside first.
 fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     if std::fs::metadata(path).is_ok_and(|m| m.len() > 10 * 1024 * 1024) {
         std::fs::rename(path, path.with_extension("log.1"))?;
     }
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+    runyard::fsutil::open_private_append(path)
 }
 
 #[cfg(test)]

@@ -122,6 +122,16 @@ impl Dirs {
     pub fn log_file(&self) -> PathBuf {
         self.data.join("logs").join("runyard.log")
     }
+
+    /// Creates the config and data folders 0700 (narrowing older 0755 ones)
+    /// and removes temporaries of saves that died there. Called at start.
+    pub fn prepare(&self) -> std::io::Result<()> {
+        for dir in [&self.config, &self.data] {
+            crate::fsutil::private_dir(dir)?;
+            crate::notebook::atomic::remove_stale_temporaries_in(dir);
+        }
+        Ok(())
+    }
 }
 
 /// Loads the settings. A missing file gives the defaults; an invalid one is
@@ -168,9 +178,10 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 /// Saves atomically: a temporary file in the same folder, then a rename.
+/// The file is 0600 in a 0700 folder (it names the user's notebooks).
 pub fn save(path: &Path, settings: &Settings) -> Result<(), SettingsError> {
     let json = serde_json::to_vec_pretty(settings).expect("settings always serialise");
-    crate::notebook::atomic::write_atomically(path, &json).map_err(|source| SettingsError::Write {
+    crate::notebook::atomic::write_private(path, &json).map_err(|source| SettingsError::Write {
         path: path.into(),
         source,
     })

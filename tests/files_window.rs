@@ -4,9 +4,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::Duration;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
+use common::other_user::{other_user, run_as_other};
 use common::window::Window;
 use egui_kittest::kittest::Queryable;
 use runyard::notebook::{self, Output};
@@ -119,8 +122,7 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             w.harness.step();
-            let dir = w.app().dirs().data.join("autosave");
-            if std::fs::read_dir(&dir).is_ok_and(|d| d.count() >= 2) {
+            if !manifests(&w.app().dirs().data).is_empty() {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "nothing was autosaved");
@@ -187,4 +189,360 @@ fn a_file_changed_on_disk_reloads_when_there_are_no_local_changes_and_asks_other
     w.harness.get_by_label_contains("changed on disk");
     w.click("Keep mine");
     assert_eq!(w.app().sessions[0].nth_cell(1).unwrap().code, "total * 3 # mine");
+}
+
+/// The autosave manifests (one per autosaved notebook) under a data folder.
+fn manifests(data: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(data.join("autosave")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect()
+}
+
+/// Steps the window until its unsaved work is autosaved (within seconds).
+fn wait_for_autosave(w: &mut Window) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while manifests(&w.app().dirs().data).is_empty() {
+        assert!(Instant::now() < deadline, "nothing was autosaved");
+        w.harness.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn save_over_a_read_only_notebook_is_refused_and_said_so() {
+    let files = tempfile::tempdir().unwrap();
+    let path = write_notebook(files.path());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut w = Window::open_with(tempfile::tempdir().unwrap(), vec![path.clone()]);
+    w.harness.run_steps(3);
+    w.type_code_append(1, "\n# edited");
+    assert!(w.app().sessions[0].is_dirty());
+    w.save_shortcut();
+    let notice = w.app().notice.clone().expect("the refusal is shown");
+    assert!(
+        notice.contains("read-only") && notice.contains("sums.ipynb"),
+        "{notice}"
+    );
+    assert!(w.app().sessions[0].is_dirty(), "still unsaved");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        NOTEBOOK,
+        "the file was not replaced"
+    );
+}
+
+const HELPER_HOME: &str = "RUNYARD_TEST_AUTOSAVING_HOME";
+
+/// Not a test by itself: a Runyard window in another process, with unsaved
+/// work autosaved, that the test below SIGKILLs.
+#[test]
+#[ignore = "a helper process for autosaves_of_a_live_runyard_are_not_offered_and_those_of_a_killed_one_are"]
+fn helper_autosaving_window() {
+    let Some(parent) = std::env::var_os(HELPER_HOME) else {
+        return;
+    };
+    let mut w = Window::open_in(tempfile::tempdir_in(parent).unwrap());
+    w.click("New Python session");
+    w.type_code(1, "from_the_killed_one = 1");
+    wait_for_autosave(&mut w);
+    println!("\nHOME={}", w.app().dirs().data.parent().unwrap().display());
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+#[test]
+fn autosaves_of_a_live_runyard_are_not_offered_and_those_of_a_killed_one_are() {
+    use std::io::BufRead;
+    let parent = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "helper_autosaving_window",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HELPER_HOME, parent.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Libtest's own lines come first; then the helper names its home.
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let home = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("HOME=") => break PathBuf::from(&line[5..]),
+            Some(Ok(_)) => continue,
+            other => {
+                let _ = child.kill();
+                panic!("the helper window ended before autosaving: {other:?}");
+            }
+        }
+    };
+    let dirs = runyard::settings::Dirs::under(&home);
+    assert_eq!(manifests(&dirs.data).len(), 1);
+
+    // Alive: its autosave is its own, not offered to another window.
+    let live = runyard::app::RunyardApp::orphaned_autosaves(&dirs);
+    assert_eq!(live, Vec::<PathBuf>::new(), "a live Runyard's autosave was offered");
+    // Another Runyard started meanwhile (this process) leaves it alone too.
+    let other = tempfile::tempdir_in(parent.path()).unwrap();
+    let mut w = Window::open_in(other);
+    w.harness.run_steps(2);
+    assert!(runyard::app::RunyardApp::orphaned_autosaves(&dirs).is_empty());
+    drop(w);
+
+    child.kill().unwrap(); // SIGKILL: no exit hook, no cleanup
+    child.wait().unwrap();
+    drop(lines);
+    let orphans = runyard::app::RunyardApp::orphaned_autosaves(&dirs);
+    assert_eq!(
+        orphans,
+        manifests(&dirs.data),
+        "the killed Runyard's autosave is offered"
+    );
+    assert_eq!(orphans.len(), 1);
+}
+
+/// What the other user manages to list or open among `paths`; prints them.
+const PROBE: &str = r#"
+import os, sys
+for p in sys.argv[1:]:
+    try:
+        if os.path.isdir(p):
+            os.listdir(p)
+        else:
+            with open(p, "rb") as f:
+                f.read(1)
+        print(p)
+    except OSError:
+        pass
+"#;
+
+const COOKIE: &str = "cookie-9f2c41d7e6ab53-not-for-files";
+
+/// Turns session 0 into an attached Elixir session with [`COOKIE`], edits
+/// it and waits for its autosave, remembers the open sessions (as at exit)
+/// and crashes, so that every file Runyard writes is there.
+fn attached_session_autosaved_and_remembered(
+    home: tempfile::TempDir,
+    notebook: &Path,
+) -> (tempfile::TempDir, Option<String>) {
+    let mut w = Window::open_with(home, vec![notebook.to_path_buf()]);
+    w.harness.run_steps(3);
+    w.harness.state_mut().sessions[0].config = runyard::RuntimeConfig::elixir_attached("probe@localhost", COOKIE);
+    w.type_code_append(1, "\n# edited");
+    wait_for_autosave(&mut w);
+    // The cookie was stored (off the UI thread) before the manifest was
+    // written; a frame takes the report.
+    w.harness.run_steps(2);
+    w.harness.state_mut().remember_sessions();
+    let notice = w.app().notice.clone();
+    (w.crash(), notice)
+}
+
+/// Every file under `root` (as root sees it), folders included.
+fn everything_under(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn files_containing(root: &Path, needle: &str) -> Vec<PathBuf> {
+    everything_under(root)
+        .into_iter()
+        .filter(|p| p.is_file() && String::from_utf8_lossy(&std::fs::read(p).unwrap()).contains(needle))
+        .collect()
+}
+
+#[test]
+fn another_user_can_read_none_of_runyards_files() {
+    other_user();
+    let files = tempfile::tempdir().unwrap();
+    let notebook = write_notebook(files.path());
+    let home = tempfile::tempdir().unwrap();
+    // Open to all: only Runyard's own modes may protect what is inside.
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (home, _) = attached_session_autosaved_and_remembered(home, &notebook);
+    let dirs = runyard::settings::Dirs::under(home.path());
+    // The log and the Elixir agent cache, created as the app creates them.
+    use std::io::Write;
+    writeln!(
+        runyard::fsutil::open_private_append(&dirs.log_file()).unwrap(),
+        "a log line"
+    )
+    .unwrap();
+    let cache = home.path().join("cache");
+    runyard::runtime::elixir::install_agent(&cache).unwrap();
+
+    let all = everything_under(home.path());
+    let names: Vec<String> = all
+        .iter()
+        .map(|p| p.strip_prefix(home.path()).unwrap().display().to_string())
+        .collect();
+    for expected in [
+        "config/settings.json",
+        "data/sessions.json",
+        "data/logs/runyard.log",
+        "data/autosave",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("data/autosave/") && n.ends_with(".json")),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.ends_with("elixir_agent.ex")), "{names:?}");
+
+    let mut args = vec!["-c", PROBE];
+    let paths: Vec<String> = all.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    let out = run_as_other("python3", &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read = String::from_utf8_lossy(&out.stdout);
+    assert!(read.trim().is_empty(), "the other user could read:\n{read}");
+
+    for dir in [
+        &dirs.config,
+        &dirs.data,
+        &cache,
+        &dirs.data.join("autosave"),
+        &dirs.data.join("logs"),
+    ] {
+        let mode = std::fs::metadata(dir).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+    for file in all.iter().filter(|p| p.is_file() && !p.starts_with(&cache)) {
+        let mode = std::fs::metadata(file).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}
+
+const COOKIE_HOME: &str = "RUNYARD_TEST_COOKIE_HOME";
+const EXPECT_STORE: &str = "RUNYARD_TEST_EXPECT_STORE";
+
+/// Not a test by itself: the attached-cookie scenario, run in a child
+/// process whose environment decides whether a secret store exists.
+#[test]
+#[ignore = "a helper process for the two cookie tests below"]
+fn helper_attached_cookie() {
+    let (Some(parent), Ok(expect)) = (std::env::var_os(COOKIE_HOME), std::env::var(EXPECT_STORE)) else {
+        return;
+    };
+    let files = tempfile::tempdir_in(&parent).unwrap();
+    let notebook = write_notebook(files.path());
+    let home = tempfile::tempdir_in(&parent).unwrap();
+    let dirs = runyard::settings::Dirs::under(home.path());
+    let (home, notice) = attached_session_autosaved_and_remembered(home, &notebook);
+    let secrets = dirs.data.join("secrets.json");
+    let holding = files_containing(home.path(), COOKIE);
+    match expect.as_str() {
+        "file" => {
+            assert_eq!(
+                holding,
+                vec![secrets.clone()],
+                "only the fallback file holds the cookie"
+            );
+            assert_eq!(std::fs::metadata(&secrets).unwrap().mode() & 0o777, 0o600);
+            let notice = notice.expect("the window says where the cookie is");
+            assert!(
+                notice.contains(&secrets.display().to_string()) && notice.contains("0600"),
+                "{notice}"
+            );
+        }
+        "platform" => {
+            assert_eq!(holding, Vec::<PathBuf>::new(), "the cookie is in no file");
+            assert!(!secrets.exists());
+            assert!(notice.is_none(), "{notice:?}");
+        }
+        other => panic!("{EXPECT_STORE}={other}"),
+    }
+    // The cookie comes back with the session at the next start.
+    let w = Window::open_in(home);
+    let restored: Vec<String> = w
+        .app()
+        .sessions
+        .iter()
+        .filter_map(|s| match &s.config.kind {
+            runyard::runtime::RuntimeKind::ElixirAttached(a) => Some(a.cookie.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restored, vec![COOKIE.to_string()]);
+    println!("helper passed");
+}
+
+fn run_cookie_helper(command: &mut Command, expect: &str) {
+    let parent = tempfile::tempdir().unwrap();
+    let out = command
+        .args([
+            "--exact",
+            "helper_attached_cookie",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(COOKIE_HOME, parent.path())
+        .env(EXPECT_STORE, expect)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("helper passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn without_a_secret_store_the_cookie_is_kept_in_one_private_file_and_said_so() {
+    // No session bus at all: the Secret Service cannot be reached.
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove(runyard::secrets::STORE_ENV);
+    run_cookie_helper(&mut command, "file");
+}
+
+#[test]
+fn with_a_secret_service_the_cookie_is_in_no_file() {
+    // A real Secret Service: gnome-keyring-daemon on a private session bus,
+    // with a login keyring of its own under a temporary HOME.
+    let keyring_home = tempfile::tempdir().unwrap();
+    let runtime_dir = keyring_home.path().join("run");
+    std::fs::create_dir(&runtime_dir).unwrap();
+    std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let test = std::env::current_exe().unwrap();
+    let mut command = Command::new("dbus-run-session");
+    command
+        .args(["--", "sh", "-c"])
+        .arg(
+            "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; \
+             exec \"$@\"",
+        )
+        .arg("sh")
+        .arg(&test)
+        .env("HOME", keyring_home.path())
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .env_remove(runyard::secrets::STORE_ENV);
+    run_cookie_helper(&mut command, "platform");
+    // The keyring's own file holds it encrypted, not in plain text.
+    assert_eq!(files_containing(keyring_home.path(), COOKIE), Vec::<PathBuf>::new());
 }

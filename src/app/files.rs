@@ -9,9 +9,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::RunyardApp;
+use crate::fsutil::{self, LockFile};
 use crate::manager::SessionId;
+use crate::notebook::atomic::write_private;
 use crate::notebook::{self, Format, Language, Notebook};
-use crate::runtime::RuntimeConfig;
+use crate::runtime::{RuntimeConfig, RuntimeKind};
 use crate::session::Session;
 use crate::settings::Dirs;
 
@@ -37,6 +39,163 @@ pub struct FileState {
     pub autosaved: HashMap<SessionId, u64>,
     /// Files changed on disk while their session has unsaved changes.
     pub conflicts: Vec<SessionId>,
+    /// Secrets known to be in the store already (key → value), so that an
+    /// autosave every few seconds does not write them again.
+    pub secrets_stored: HashMap<String, String>,
+    /// The user was told where secrets are kept (the fallback file).
+    pub secrets_told: bool,
+}
+
+/// This running Runyard, as its autosaves name it: a random id and an flock
+/// on `<autosave dir>/<id>.lock`, held until exit. The kernel drops the lock
+/// when the process dies however it dies, so "is its owner still running?"
+/// is "can the lock be taken?" — on Linux and macOS alike, and not fooled by
+/// a new process that got the dead one's pid.
+#[derive(Debug)]
+pub struct Instance {
+    pub id: String,
+    _lock: Option<LockFile>,
+}
+
+/// A random id for this window's autosaves: no secret, only unique, so a
+/// failing random source falls back to the pid.
+fn instance_id() -> String {
+    crate::runtime::short_id().unwrap_or_else(|_| format!("pid{}", std::process::id()))
+}
+
+impl Instance {
+    pub fn start(dirs: &Dirs) -> Instance {
+        let dir = RunyardApp::autosave_dir(dirs);
+        // Random ids never collide with a dead instance's files; a second
+        // try covers the rare lock file swept away while being taken.
+        for _ in 0..3 {
+            let id = instance_id();
+            match LockFile::acquire(&dir.join(format!("{id}.lock"))) {
+                Ok(lock) => return Instance { id, _lock: Some(lock) },
+                Err(err) => tracing::debug!(%err, "retrying the instance lock"),
+            }
+        }
+        // Autosaves still work; another Runyard started meanwhile may offer them.
+        tracing::warn!(dir = %dir.display(), "cannot take an instance lock for autosaves");
+        Instance {
+            id: instance_id(),
+            _lock: None,
+        }
+    }
+}
+
+/// What the autosave writer does, in the order asked (a removal after a
+/// write of the same session removes what that write wrote).
+pub(super) enum AutosaveJob {
+    Write {
+        id: SessionId,
+        revision: u64,
+        notebook: (PathBuf, Vec<u8>),
+        manifest: (PathBuf, Vec<u8>),
+    },
+    Remove {
+        stem: PathBuf,
+    },
+    /// A secret for the secret store (an attached node's cookie).
+    Secret {
+        key: String,
+        secret: String,
+    },
+}
+
+/// What the autosave thread reports back.
+pub(super) enum Report {
+    WriteFailed {
+        id: SessionId,
+        revision: u64,
+        error: std::io::Error,
+    },
+    SecretStored,
+    SecretFailed {
+        key: String,
+        error: crate::secrets::SecretError,
+    },
+}
+
+/// Autosaves are written on a thread of their own: a notebook can be tens
+/// of megabytes, and the window must not stall every 5 s for it. Secrets
+/// are stored there too: the secret store may wait on D-Bus or a prompt.
+pub(super) struct Autosaver {
+    jobs: Option<std::sync::mpsc::Sender<AutosaveJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    pub(super) reports: std::sync::mpsc::Receiver<Report>,
+}
+
+impl Autosaver {
+    pub(super) fn start(secrets: std::sync::Arc<crate::secrets::SecretStore>) -> Autosaver {
+        let (jobs, receive) = std::sync::mpsc::channel::<AutosaveJob>();
+        let (report, reports) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("runyard-autosave".into())
+            .spawn(move || {
+                for job in receive {
+                    match job {
+                        AutosaveJob::Write {
+                            id,
+                            revision,
+                            notebook,
+                            manifest,
+                        } => {
+                            let written = write_private(&notebook.0, &notebook.1)
+                                .and_then(|_| write_private(&manifest.0, &manifest.1));
+                            if let Err(error) = written {
+                                let _ = report.send(Report::WriteFailed { id, revision, error });
+                            }
+                        }
+                        AutosaveJob::Remove { stem } => {
+                            for ext in ["json", "ipynb", "livemd"] {
+                                let _ = std::fs::remove_file(stem.with_extension(ext));
+                            }
+                        }
+                        AutosaveJob::Secret { key, secret } => {
+                            let _ = report.send(match secrets.set(&key, &secret) {
+                                Ok(()) => Report::SecretStored,
+                                Err(error) => Report::SecretFailed { key, error },
+                            });
+                        }
+                    }
+                }
+            });
+        let thread = match thread {
+            Ok(thread) => Some(thread),
+            Err(err) => {
+                tracing::error!(%err, "the autosave thread could not start; unsaved work is not autosaved");
+                None
+            }
+        };
+        Autosaver {
+            jobs: thread.as_ref().map(|_| jobs),
+            thread,
+            reports,
+        }
+    }
+
+    pub(super) fn send(&self, job: AutosaveJob) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(job);
+        }
+    }
+}
+
+impl Drop for Autosaver {
+    /// Finishes what was asked (at exit: the removals) before the lock that
+    /// marks these autosaves as this instance's is released.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The store key of an attached node's cookie: one per node, as a node has one cookie.
+fn cookie_key(node: &str) -> String {
+    format!("elixir-cookie:{}", node.trim())
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -251,7 +410,67 @@ impl RunyardApp {
     }
 
     fn autosave_stem(&self, id: SessionId) -> PathBuf {
-        Self::autosave_dir(&self.dirs).join(format!("{}-{}", std::process::id(), id.0))
+        Self::autosave_dir(&self.dirs).join(format!("{}-{}", self.instance.id, id.0))
+    }
+
+    /// The runtime settings as written to disk: an attached node's cookie
+    /// goes to the secret store instead and is blank in the file.
+    fn config_for_disk(&mut self, config: &RuntimeConfig) -> RuntimeConfig {
+        let mut config = config.clone();
+        let RuntimeKind::ElixirAttached(attached) = &mut config.kind else {
+            return config;
+        };
+        let cookie = std::mem::take(&mut attached.cookie);
+        if cookie.is_empty() {
+            return config;
+        }
+        let key = cookie_key(&attached.node);
+        if self.files.secrets_stored.get(&key) != Some(&cookie) {
+            // Stored off the UI thread (D-Bus, perhaps an unlock prompt);
+            // marked at once, unmarked if it fails (see `autosave_results`).
+            self.files.secrets_stored.insert(key.clone(), cookie.clone());
+            self.autosaver.send(AutosaveJob::Secret { key, secret: cookie });
+        }
+        config
+    }
+
+    /// The runtime settings read from disk, with the cookie from the store.
+    fn config_from_disk(&mut self, mut config: RuntimeConfig) -> RuntimeConfig {
+        let RuntimeKind::ElixirAttached(attached) = &mut config.kind else {
+            return config;
+        };
+        if !attached.cookie.is_empty() || attached.node.trim().is_empty() {
+            return config;
+        }
+        let key = cookie_key(&attached.node);
+        match self.secrets.get(&key) {
+            Ok(Some(cookie)) => {
+                attached.cookie = cookie.clone();
+                self.files.secrets_stored.insert(key, cookie);
+                self.tell_where_secrets_are();
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(%err, "the attached node's cookie could not be read");
+                self.notice = Some(format!("The attached node's cookie could not be read: {err}"));
+            }
+        }
+        config
+    }
+
+    /// Says once, in the window as in the log, where secrets are kept when
+    /// it is not the system's store.
+    fn tell_where_secrets_are(&mut self) {
+        if self.files.secrets_told {
+            return;
+        }
+        self.files.secrets_told = true;
+        if let crate::secrets::Backend::File { .. } = self.secrets.backend() {
+            self.notice = Some(format!(
+                "The attached node's cookie is kept in {}.",
+                self.secrets.backend().describe()
+            ));
+        }
     }
 
     /// Writes every session with unsaved changes to the autosave folder.
@@ -271,50 +490,82 @@ impl RunyardApp {
                 Format::Ipynb
             };
             let notebook_path = stem.with_extension(format.extension());
-            let remembered = Remembered {
-                name: session.name.clone(),
-                file: session.file.clone(),
-                config: session.config.clone(),
-                scroll: 0.0,
-            };
+            let (name, file, config) = (session.name.clone(), session.file.clone(), session.config.clone());
             let revision = session.revision();
             let text = notebook::to_string(format, &session.to_notebook());
+            let remembered = Remembered {
+                name,
+                file,
+                config: self.config_for_disk(&config),
+                scroll: 0.0,
+            };
             let manifest = serde_json::to_vec_pretty(&remembered).expect("serialisable");
-            let result = notebook::atomic::write_atomically(&notebook_path, text.as_bytes())
-                .and_then(|_| notebook::atomic::write_atomically(&stem.with_extension("json"), &manifest));
-            match result {
-                Ok(()) => {
-                    self.files.autosaved.insert(id, revision);
+            // Marked at once so that the next frame does not queue it again;
+            // a failure reported back unmarks it, so it is tried again.
+            self.files.autosaved.insert(id, revision);
+            self.autosaver.send(AutosaveJob::Write {
+                id,
+                revision,
+                notebook: (notebook_path, text.into_bytes()),
+                manifest: (stem.with_extension("json"), manifest),
+            });
+        }
+    }
+
+    /// Takes the autosave writer's reports: a failed write is tried again.
+    pub(super) fn autosave_results(&mut self) {
+        while let Ok(report) = self.autosaver.reports.try_recv() {
+            match report {
+                Report::WriteFailed { id, revision, error } => {
+                    tracing::warn!(%error, "autosave failed");
+                    if self.files.autosaved.get(&id) == Some(&revision) {
+                        self.files.autosaved.remove(&id);
+                    }
                 }
-                Err(err) => tracing::warn!(%err, "autosave failed"),
+                Report::SecretStored => self.tell_where_secrets_are(),
+                Report::SecretFailed { key, error } => {
+                    // Never in plain text instead: it is asked for again after a restart.
+                    tracing::warn!(%error, "the attached node's cookie was not stored");
+                    self.files.secrets_stored.remove(&key);
+                    self.notice = Some(format!(
+                        "The attached node's cookie could not be stored ({error}); it will be asked for again next time."
+                    ));
+                }
             }
         }
     }
 
     pub(super) fn remove_autosave(&mut self, id: SessionId) {
         let stem = self.autosave_stem(id);
-        for ext in ["json", "ipynb", "livemd"] {
-            let _ = std::fs::remove_file(stem.with_extension(ext));
-        }
+        self.autosaver.send(AutosaveJob::Remove { stem });
         self.files.autosaved.remove(&id);
     }
 
-    /// Autosaves left by a Runyard that did not exit cleanly (and is not
-    /// running any more).
+    /// Autosaves left by a Runyard that did not exit cleanly: those whose
+    /// instance lock (`<instance>.lock`, see [`Instance`]) no one holds. Lock
+    /// files of dead instances are swept on the way.
     pub fn orphaned_autosaves(dirs: &Dirs) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(Self::autosave_dir(dirs)) else {
+        let dir = Self::autosave_dir(dirs);
+        if let Err(err) = fsutil::private_dir(&dir) {
+            tracing::warn!(%err, dir = %dir.display(), "the autosave folder cannot be made private");
+        }
+        notebook::atomic::remove_stale_temporaries_in(&dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
+        let paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        let mut found: Vec<PathBuf> = paths
+            .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .filter(|p| {
-                let pid = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.split('-').next());
-                pid.and_then(|p| p.parse::<u32>().ok())
-                    .is_none_or(|pid| !process_is_runyard(pid))
+                let owner = p.file_stem().and_then(|s| s.to_str()).and_then(|s| s.split('-').next());
+                owner.is_none_or(|owner| !fsutil::is_locked(&dir.join(format!("{owner}.lock"))))
             })
+            .cloned()
             .collect();
+        for lock in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "lock")) {
+            fsutil::remove_if_unlocked(lock);
+        }
         found.sort();
         found
     }
@@ -332,7 +583,8 @@ impl RunyardApp {
             match (remembered, notebook_path) {
                 (Some(remembered), Some(path)) => match notebook::open(&path) {
                     Ok(notebook) => {
-                        let id = self.open_notebook(&notebook, remembered.config, None);
+                        let config = self.config_from_disk(remembered.config);
+                        let id = self.open_notebook(&notebook, config, None);
                         if let Some(session) = self.session_mut(id) {
                             session.name = remembered.name;
                             session.file = remembered.file;
@@ -368,22 +620,30 @@ impl RunyardApp {
         dirs.data.join("sessions.json")
     }
 
-    /// Remembers the sessions that have a file, to reopen them next time.
-    pub fn remember_sessions(&self) {
-        let remembered: Vec<Remembered> = self
+    /// Remembers the sessions that have a file, to reopen them next time
+    /// (0600, and without secrets: those go to the secret store).
+    pub fn remember_sessions(&mut self) {
+        let with_files: Vec<(String, PathBuf, RuntimeConfig, f32)> = self
             .sessions
             .iter()
             .filter_map(|s| {
-                s.file.as_ref().map(|file| Remembered {
-                    name: s.name.clone(),
-                    file: Some(file.clone()),
-                    config: s.config.clone(),
-                    scroll: self.scroll.get(&s.id).copied().unwrap_or(0.0),
-                })
+                let scroll = self.scroll.get(&s.id).copied().unwrap_or(0.0);
+                s.file
+                    .clone()
+                    .map(|file| (s.name.clone(), file, s.config.clone(), scroll))
+            })
+            .collect();
+        let remembered: Vec<Remembered> = with_files
+            .into_iter()
+            .map(|(name, file, config, scroll)| Remembered {
+                name,
+                file: Some(file),
+                config: self.config_for_disk(&config),
+                scroll,
             })
             .collect();
         let bytes = serde_json::to_vec_pretty(&remembered).expect("serialisable");
-        if let Err(err) = notebook::atomic::write_atomically(&Self::sessions_file(&self.dirs), &bytes) {
+        if let Err(err) = write_private(&Self::sessions_file(&self.dirs), &bytes) {
             tracing::warn!(%err, "cannot remember the open sessions");
         }
     }
@@ -407,7 +667,8 @@ impl RunyardApp {
             }
             match notebook::open(&path) {
                 Ok(notebook) => {
-                    let id = self.open_notebook(&notebook, entry.config, Some(path));
+                    let config = self.config_from_disk(entry.config);
+                    let id = self.open_notebook(&notebook, config, Some(path));
                     if entry.scroll > 0.0 {
                         self.scroll_to.insert(id, entry.scroll);
                     }
@@ -422,18 +683,4 @@ impl RunyardApp {
             self.selected = self.sessions.first().map(|s| s.id);
         }
     }
-}
-
-/// Whether `pid` is a running Runyard (so its autosaves are not orphans). A
-/// killed one may linger as a zombie until it is reaped: that counts as gone.
-fn process_is_runyard(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    // `pid (comm) state …`: comm may hold spaces and parentheses.
-    let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-        return false;
-    };
-    let state = stat[close + 1..].split_whitespace().next();
-    stat[open + 1..close].starts_with("runyard") && !matches!(state, Some("Z" | "X"))
 }

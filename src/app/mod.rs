@@ -82,6 +82,13 @@ pub struct RunyardApp {
     files: files::FileState,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
+    /// Writes autosaves off the UI thread. Declared before `instance`, so
+    /// that it finishes before the instance lock is released.
+    autosaver: files::Autosaver,
+    /// This Runyard's lock on its autosaves.
+    instance: files::Instance,
+    /// Where an attached node's cookie is kept between runs.
+    secrets: Arc<crate::secrets::SecretStore>,
     last_autosave: Instant,
     /// Each session's scroll position, remembered at exit.
     scroll: HashMap<SessionId, f32>,
@@ -99,7 +106,11 @@ impl RunyardApp {
         let ctx = cc.egui_ctx.clone();
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
         let dirs = options.dirs.clone();
+        if let Err(err) = dirs.prepare() {
+            tracing::warn!(%err, "Runyard's folders could not be made private (0700)");
+        }
         let settings_path = options.dirs.settings_file();
+        let secrets = Arc::new(crate::secrets::SecretStore::new(&dirs.data));
         let (settings, error) = settings::load(&settings_path);
         if let Some(error) = &error {
             tracing::warn!("{error}");
@@ -129,6 +140,9 @@ impl RunyardApp {
             last_memory_poll: Instant::now(),
             window_size: None,
             pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            autosaver: files::Autosaver::start(secrets.clone()),
+            instance: files::Instance::start(&dirs),
+            secrets,
             dirs,
             files: files::FileState::default(),
             last_autosave: Instant::now(),
@@ -260,6 +274,8 @@ impl RunyardApp {
     /// schedules the next frame only when something on screen changes by time.
     fn schedule(&mut self, ctx: &egui::Context) {
         let now = Instant::now();
+        // A failed autosave is unmarked first, so it counts as due again.
+        self.autosave_results();
         // Unsaved work reaches the autosave folder within a few seconds; once
         // it is there, nothing is scheduled until the next change.
         let autosave_due = self

@@ -53,6 +53,10 @@ pub fn run_notebook(
         Some(t) => Some(Format::from_path(t).ok_or_else(|| RunError::OutputFormat { path: t.clone() })?),
         None => None,
     };
+    // Refused before running, not after minutes of evaluation.
+    if let Some(target) = &target {
+        notebook::check_writable(target)?;
+    }
     let config = options.config(&nb.language).ok_or_else(|| RunError::NoRuntime {
         language: nb.language.name().into(),
     })?;

@@ -11,6 +11,16 @@ pub enum NotebookError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot save {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{} is read-only (no one may write it); it was not replaced. Save under another name, or make it writable first",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "you may not write {}; it was not replaced. Save under another name, or ask its owner",
+        path.display()
+    )]
+    NotPermitted { path: PathBuf },
     #[error("{} is {size} bytes; notebooks over {limit} bytes are not opened", path.display())]
     TooLarge { path: PathBuf, size: u64, limit: u64 },
     #[error("{} is not a notebook Runyard knows (use .ipynb, .livemd or .py)", path.display())]

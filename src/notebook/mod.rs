@@ -3,9 +3,10 @@
 //!
 //! [`open`] and [`save`] choose the format by extension. Saving is atomic (a
 //! temporary file in the same directory, fsync, rename): a crash at any
-//! moment leaves the old file or the new one, whole. `save` refuses nothing:
-//! callers must not save over a file that [`open`] could not read, or the
-//! user's unreadable file is replaced.
+//! moment leaves the old file or the new one, whole. `save` refuses a file
+//! the user may not write (as nbconvert and papermill do), but not one it
+//! cannot parse: callers must not save over a file that [`open`] could not
+//! read, or the user's unreadable file is replaced.
 
 pub mod atomic;
 pub mod error;
@@ -54,9 +55,11 @@ pub fn to_string(format: Format, notebook: &Notebook) -> String {
     }
 }
 
-/// Saves a notebook atomically, in the format its extension names.
+/// Saves a notebook atomically, in the format its extension names. An
+/// existing file the user may not write is refused (see [`check_writable`]).
 pub fn save(path: &Path, notebook: &Notebook) -> Result<(), NotebookError> {
     let format = Format::from_path(path).ok_or_else(|| NotebookError::UnknownFormat { path: path.into() })?;
+    check_writable(path)?;
     let text = to_string(format, notebook);
     atomic::write_atomically(path, text.as_bytes()).map_err(|source| NotebookError::Write {
         path: path.into(),
@@ -64,6 +67,19 @@ pub fn save(path: &Path, notebook: &Notebook) -> Result<(), NotebookError> {
     })?;
     tracing::info!(path = %path.display(), bytes = text.len(), "notebook saved");
     Ok(())
+}
+
+/// Refuses an existing file that this user may not write, or that no one
+/// may (no write bit: read-only on purpose, refused even for root). The
+/// atomic rename needs only the directory's permission, so without this a
+/// read-only notebook would be silently replaced.
+pub fn check_writable(path: &Path) -> Result<(), NotebookError> {
+    use atomic::NotWritable;
+    match atomic::check_writable(path) {
+        Ok(()) => Ok(()),
+        Err(NotWritable::ReadOnly) => Err(NotebookError::ReadOnly { path: path.into() }),
+        Err(NotWritable::Denied) => Err(NotebookError::NotPermitted { path: path.into() }),
+    }
 }
 
 /// Reads a file as UTF-8 text, refusing files over [`MAX_FILE_SIZE`] before

@@ -108,7 +108,8 @@ pub fn install_agent(root: &Path) -> Result<PathBuf, InitError> {
         path: dir.clone(),
         message: format!("{what}: {err}"),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| failed("cannot create the directory", e))?;
+    // 0700 from the cache root down: the cache is Runyard's own.
+    crate::fsutil::private_tree(root, &dir).map_err(|e| failed("cannot create the directory", e))?;
     // Unique per process *and* call: managers in one process may race too.
     let tmp = dir.join(format!("{AGENT_FILE}.tmp{}-{}", std::process::id(), super::short_id()?));
     let written = std::fs::File::create(&tmp)

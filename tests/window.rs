@@ -93,6 +93,11 @@ fn a_killed_runtime_shows_the_node_down_banner_and_reconnect_brings_it_back() {
 
 #[test]
 fn a_missing_executable_shows_the_init_error_banner_with_retry_and_configure() {
+    // An interpreter that is there when configured and gone by the start
+    // (the dialog refuses one that is missing already).
+    let dir = tempfile::tempdir().unwrap();
+    let python = common::script(dir.path(), "python-soon-gone", "#!/bin/sh\nexit 1\n");
+    let path = python.to_str().unwrap().to_string();
     let mut w = Window::open();
     w.click("New Python session");
     w.click("Configure…");
@@ -103,13 +108,14 @@ fn a_missing_executable_shows_the_init_error_banner_with_retry_and_configure() {
     w.harness.step();
     w.harness
         .get(by().predicate(|node| node.placeholder() == Some("python3")))
-        .type_text("runyard-missing-python");
+        .type_text(&path);
     w.harness.step();
     w.click("Apply");
-    assert_eq!(w.app().sessions[0].config.executable(), "runyard-missing-python");
+    assert_eq!(w.app().sessions[0].config.executable(), path);
+    std::fs::remove_file(&python).unwrap();
     w.click("Connect");
     w.wait_until("init failed", |app| app.sessions[0].status() == Status::InitFailed);
-    w.harness.get_by_label("Runyard-missing-python was not found in PATH.");
+    w.harness.get_by_label(&format!("{path} does not exist."));
     w.harness.get_by_label("Retry");
     w.click("Configure");
     w.harness.get_by_label("Runtime settings");

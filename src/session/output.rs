@@ -101,7 +101,15 @@ struct Lines {
     bytes: usize,
     /// Lines left out, kept on disk for "save output".
     spill: Option<Arc<std::fs::File>>,
+    /// Where that file comes from (an anonymous temporary file); injected
+    /// so that tests can make it fail.
+    open_spill: SpillOpener,
+    /// The file could not be made: lines left out are lost, and saving says so.
+    spill_failed: bool,
 }
+
+/// Makes the file that lines left out go to.
+pub type SpillOpener = fn() -> std::io::Result<std::fs::File>;
 
 /// Default bounds: 100,000 lines shown in full, a longer output keeps its
 /// first and last 50,000.
@@ -139,6 +147,8 @@ impl OutputBuffer {
                 carriage_return: false,
                 bytes: 0,
                 spill: None,
+                open_spill: tempfile::tempfile,
+                spill_failed: false,
             },
         }
     }
@@ -158,7 +168,14 @@ impl OutputBuffer {
     }
 
     pub fn clear(&mut self) {
+        let open_spill = self.lines.open_spill;
         *self = Self::with_limits(self.lines.head_limit, self.lines.tail_limit);
+        self.lines.open_spill = open_spill;
+    }
+
+    /// Replaces where lines left out are kept (for tests).
+    pub fn set_spill_opener(&mut self, open: SpillOpener) {
+        self.lines.open_spill = open;
     }
 
     /// Appends streamed text.
@@ -337,11 +354,15 @@ impl Lines {
     }
 
     fn spill_line(&mut self, text: &str) {
+        if self.spill_failed {
+            return;
+        }
         if self.spill.is_none() {
-            match tempfile::tempfile() {
+            match (self.open_spill)() {
                 Ok(file) => self.spill = Some(Arc::new(file)),
                 Err(err) => {
                     tracing::warn!(%err, "cannot keep left-out output lines on disk");
+                    self.spill_failed = true;
                     return;
                 }
             }
@@ -354,6 +375,13 @@ impl Lines {
     fn write_all_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for line in &self.head {
             writeln!(out, "{}", line.text)?;
+        }
+        if self.spill_failed {
+            writeln!(
+                out,
+                "[{} lines left out could not be kept: no temporary file]",
+                self.omitted
+            )?;
         }
         if let Some(mut file) = self.spill.as_deref() {
             file.seek(SeekFrom::Start(0))?;
@@ -529,6 +557,21 @@ mod tests {
         out.push(Stream::Stdout, "\x1b[1;3;4;7;31;42mx\x1b[22;23;24;27;39;49my\n");
         let Row::Line(line) = out.row(0) else { panic!() };
         assert_eq!(line.styles.last(), Some(&(1, Style::default())));
+    }
+
+    #[test]
+    fn without_a_temporary_file_saving_says_what_is_missing() {
+        let mut out = OutputBuffer::with_limits(2, 2);
+        out.set_spill_opener(|| Err(std::io::Error::other("disk full")));
+        for i in 0..10 {
+            out.push(Stream::Stdout, &format!("{i}\n"));
+        }
+        let mut saved = Vec::new();
+        out.write_all_to(&mut saved).unwrap();
+        assert_eq!(
+            String::from_utf8(saved).unwrap(),
+            "0\n1\n[6 lines left out could not be kept: no temporary file]\n8\n9\n"
+        );
     }
 
     #[test]

@@ -38,7 +38,8 @@ fn skip() -> bool {
     };
     assert!(
         found,
-        "{exe} was not found: install Elixir (Debian: apt-get install elixir) or set RUNYARD_SKIP_ELIXIR=1"
+        "{exe} was not found: scripts/test installs Elixir (Debian: apt-get install elixir erlang-base), \
+         or set RUNYARD_SKIP_ELIXIR=1 to skip these tests on purpose"
     );
     false
 }

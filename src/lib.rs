@@ -6,6 +6,12 @@
 //! - [`manager`]: the background thread that owns every runtime process.
 //! - [`notebook`]: notebook file formats.
 
+// The supervisor and the runtimes' lifetime rest on Linux (PR_SET_PDEATHSIG,
+// a child subreaper, signalfd, /proc); nothing else is built or tested. Say
+// so here rather than in a hundred errors from the Unix-only code.
+#[cfg(not(target_os = "linux"))]
+compile_error!("Runyard builds and runs on Linux only (see README.md, \"Platforms\")");
+
 pub mod app;
 pub mod fsutil;
 pub mod headless;

@@ -38,7 +38,8 @@ fn skip() -> bool {
     };
     assert!(
         found,
-        "{exe} was not found: install Elixir (Debian: apt-get install elixir) or set RUNYARD_SKIP_ELIXIR=1"
+        "{exe} was not found: scripts/test installs Elixir (Debian: apt-get install elixir erlang-base), \
+         or set RUNYARD_SKIP_ELIXIR=1 to skip these tests on purpose"
     );
     false
 }
@@ -487,6 +488,63 @@ fn output_from_spawned_processes_logger_and_stderr() {
     assert_eq!(text, "first\n");
     h.manager.send(Command::Interrupt { session: S });
     assert!(matches!(h.finish(S, "live").outcome, Outcome::Interrupted(_)));
+}
+
+// What the agent's former stand-alone driver (drive_elixir_agent.py) checked
+// and the tests above did not.
+#[test]
+fn io_protocol_unicode_latin1_and_get_line_at_eof() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    let io = h.eval(
+        S,
+        "io",
+        None,
+        "IO.write(\"é\"); :io.put_chars(:standard_io, 'ü'); IO.binwrite(\"x\"); IO.gets(\"prompt\")",
+    );
+    assert_eq!(io.value(), Some(":eof"), "stdin is empty");
+    assert_eq!(io.stdout, "éüx");
+    // Characters outside the BMP travel as JSON surrogate pairs, both ways.
+    let emoji = h.eval(S, "uni", None, "IO.puts(\"😀 é\")\n\"😀\"");
+    assert_eq!(emoji.value(), Some("\"😀\""));
+    assert_eq!(emoji.stdout, "😀 é\n");
+    let huge = h.eval(S, "huge", None, "String.duplicate(\"a\", 2_000_000)");
+    assert_eq!(huge.value().map(str::len), Some(1_000_000), "values are cut");
+    // A spawned process's crash report and the compiler's warnings are stderr.
+    let crash = h.eval(
+        S,
+        "crash",
+        None,
+        "spawn(fn -> raise \"crash in a child\" end)\nProcess.sleep(100)\n\
+         defmodule W do\n  def f(x), do: 1\nend\n:ok",
+    );
+    assert!(
+        crash.stderr.contains("crash in a child") && crash.stderr.contains("unused"),
+        "{crash:?}"
+    );
+}
+
+#[test]
+fn output_after_its_cell_ended_belongs_to_no_evaluation() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    h.eval(
+        S,
+        "bg",
+        None,
+        "spawn(fn -> Process.sleep(100); IO.puts(\"late\") end)\n:ok",
+    );
+    let (evaluation_ref, text) = h.wait_for("the late output", |e| match e {
+        Event::Output {
+            evaluation_ref, text, ..
+        } => Some((evaluation_ref.clone(), text.clone())),
+        _ => None,
+    });
+    assert_eq!((evaluation_ref, text.as_str()), (None, "late\n"));
 }
 
 #[test]

@@ -26,7 +26,8 @@ fn python_escapes(dir: &Path) -> String {
 import os, subprocess, time
 d = {dir:?}
 pids = [subprocess.Popen(['sleep', '1000'], start_new_session=True).pid]
-subprocess.run(['setsid', '-f', 'sh', '-c', 'echo $$ > ' + d + '/setsid; exec sleep 1000'])
+# Written then renamed: the file never exists empty (`>` creates it first).
+subprocess.run(['setsid', '-f', 'sh', '-c', 'echo $$ > ' + d + '/setsid.tmp && mv ' + d + '/setsid.tmp ' + d + '/setsid; exec sleep 1000'])
 r, w = os.pipe()
 if os.fork() == 0:
     os.setsid()
@@ -58,7 +59,7 @@ fn elixir_escapes(dir: &Path) -> String {
 d = {dir:?}
 port = Port.open({{:spawn, "sleep 1000"}}, [])
 {{:os_pid, port_pid}} = Port.info(port, :os_pid)
-System.cmd("setsid", ["-f", "sh", "-c", "echo $$ > " <> d <> "/setsid-ex; exec sleep 1000 >/dev/null 2>&1"])
+System.cmd("setsid", ["-f", "sh", "-c", "echo $$ > " <> d <> "/setsid-ex.tmp && mv " <> d <> "/setsid-ex.tmp " <> d <> "/setsid-ex; exec sleep 1000 >/dev/null 2>&1"])
 wait = fn wait, n -> if File.exists?(d <> "/setsid-ex") or n == 0, do: :ok, else: (Process.sleep(10); wait.(wait, n - 1)) end
 wait.(wait, 1000)
 setsid_pid = d |> Kernel.<>("/setsid-ex") |> File.read!() |> String.trim()

@@ -485,3 +485,149 @@ fn an_evaluation_can_start_from_a_context_in_another_container() {
     h.submit(S, "section-2", "c", Some("a"), "x");
     assert_eq!(h.finish(S, "c").error().kind, "RunyardError");
 }
+
+// What the agent's former stand-alone driver (assets/agents/drive_python_agent.py)
+// checked and the tests above did not, now through the manager as the app
+// uses it. Its timings are benchmarks (benches/runtime.rs).
+
+#[test]
+fn a_cell_sees_no_arguments_and_an_empty_stdin() {
+    let mut h = connected();
+    let result = h.eval(S, "io", None, "import sys, os\nsys.argv, os.read(0, 10)");
+    assert_eq!(result.value(), Some("([''], b'')"));
+}
+
+#[test]
+fn library_errors_chained_errors_and_a_failing_repr_are_reported_whole() {
+    let mut h = connected();
+    let library = h.eval(S, "j", None, "import json\n\njson.loads('{')");
+    let error = library.error();
+    assert_eq!(error.kind, "json.decoder.JSONDecodeError", "the qualified name");
+    assert_eq!(error.line, Some(3));
+    assert_eq!(error.frames[0].file, "cell j");
+    assert!(error.frames[1..].iter().any(|f| f.file.contains("json")), "{error:#?}");
+
+    let chained = h.eval(
+        S,
+        "c",
+        None,
+        "class E(Exception): pass\ntry:\n    1/0\nexcept Exception as x:\n    raise E('boom') from x",
+    );
+    let formatted = &chained.error().formatted;
+    assert!(formatted.contains("ZeroDivisionError"), "{formatted}");
+    assert!(formatted.contains("direct cause"), "{formatted}");
+    assert!(formatted.trim_end().ends_with("E: boom"), "{formatted}");
+
+    let repr = h.eval(
+        S,
+        "r",
+        None,
+        "class R:\n    def __repr__(self):\n        raise ValueError('bad repr')\nR()",
+    );
+    let error = repr.error();
+    assert_eq!(error.kind, "ValueError");
+    assert_eq!(
+        error.frames.last().map(|f| f.name.as_str()),
+        Some("__repr__"),
+        "{error:#?}"
+    );
+}
+
+#[test]
+fn huge_values_messages_and_tracebacks_are_bounded() {
+    let mut h = connected();
+    let value = h.eval(S, "v", None, "'x' * 3000000");
+    let value = value.value().unwrap();
+    assert!(
+        value.len() <= 1_000_000 && value.starts_with("'xxx"),
+        "{} chars",
+        value.len()
+    );
+
+    let message = h.eval(S, "m", None, "raise ValueError('m' * 5000000)");
+    let error = message.error();
+    assert!(error.message.len() <= 1_000_000, "{} chars", error.message.len());
+    assert!(error.formatted.len() <= 1_000_000, "{} chars", error.formatted.len());
+
+    let deep = h.eval(S, "d", None, "def r(n): return r(n + 1)\nr(0)");
+    let error = deep.error();
+    assert_eq!(error.kind, "RecursionError");
+    assert!(error.frames.len() <= 200, "{} frames", error.frames.len());
+    // The runtime carries on.
+    assert_eq!(h.eval(S, "after", None, "1 + 1").value(), Some("2"));
+}
+
+#[test]
+fn output_from_a_thread_after_its_cell_ended_belongs_to_no_evaluation() {
+    let mut h = connected();
+    h.eval(
+        S,
+        "bg",
+        None,
+        "import threading, time\ndef bg():\n    time.sleep(0.2)\n    print('from thread')\nthreading.Thread(target=bg).start()",
+    );
+    let (evaluation_ref, text) = h.wait_for("the thread's output", |e| match e {
+        Event::Output {
+            evaluation_ref, text, ..
+        } => Some((evaluation_ref.clone(), text.clone())),
+        _ => None,
+    });
+    assert_eq!((evaluation_ref, text.as_str()), (None, "from thread\n"));
+}
+
+#[test]
+fn an_interrupt_at_any_moment_of_a_cells_start_stops_it_and_an_idle_one_is_harmless() {
+    let mut h = connected();
+    h.eval(S, "k", None, "keep = 42");
+    // The SIGINT may land before time.sleep starts: the agent must repeat it.
+    // A lost interrupt leaves the cell asleep, and `finish` times out.
+    for i in 0..40 {
+        h.submit(S, "main", "race", Some("k"), "import time\ntime.sleep(1000)");
+        std::thread::sleep(Duration::from_micros(i * 100));
+        h.manager.send(Command::Interrupt { session: S });
+        let finished = h.finish(S, "race");
+        assert!(
+            matches!(finished.outcome, Outcome::Interrupted(_)),
+            "round {i}: {finished:?}"
+        );
+    }
+    h.manager.send(Command::Interrupt { session: S });
+    std::thread::sleep(Duration::from_millis(50));
+    let slept = h.eval(S, "s", Some("k"), "import time\ntime.sleep(0.2)\n(keep, 'slept')");
+    assert_eq!(slept.value(), Some("(42, 'slept')"));
+}
+
+#[test]
+fn a_segfault_is_node_down_with_pythons_traceback_in_the_stderr_tail() {
+    let mut h = connected();
+    h.submit(S, "main", "x", None, "import ctypes\nctypes.string_at(0)");
+    let (exit, stderr_tail) = h.wait_for("node down", |e| match e {
+        Event::NodeDown { exit, stderr_tail, .. } => Some((*exit, stderr_tail.clone())),
+        _ => None,
+    });
+    assert_eq!(exit.signal, Some(11), "SIGSEGV");
+    assert!(stderr_tail.contains("File \"cell x\", line 2"), "{stderr_tail}");
+}
+
+#[test]
+fn sigterm_or_sighup_to_a_blocked_runtime_ends_it_and_what_it_spawned() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    for signal in [Signal::SIGTERM, Signal::SIGHUP] {
+        let mut h = Harness::new();
+        let info = h.connect(S, python_config());
+        let spawned = h.eval(
+            S,
+            "p",
+            None,
+            "import subprocess\nsubprocess.Popen(['sleep', '1000']).pid",
+        );
+        let child: u32 = spawned.value().unwrap().parse().unwrap();
+        h.submit(S, "main", "z", None, "import time\ntime.sleep(1000)");
+        std::thread::sleep(Duration::from_millis(200));
+        kill(Pid::from_raw(info.pid as i32), signal).expect("kill");
+        h.wait_for("node down", |e| matches!(e, Event::NodeDown { .. }).then_some(()));
+        let left = wait_gone(&[info.pid, child], Duration::from_secs(5));
+        assert!(left.is_empty(), "{signal}: still alive: {left:?}");
+    }
+}

@@ -229,18 +229,33 @@ pub fn fake_runtime(dir: &Path, protocol: u32, rest: &str) -> PathBuf {
     script(dir, &format!("fake-runtime-{protocol}"), &body)
 }
 
+const NBFORMAT_HINT: &str = "scripts/test installs it (a venv under target/, named by RUNYARD_TEST_VENV), \
+     or: python3 -m pip install nbformat";
+
+/// The Python with the test tools: the venv `scripts/test` makes
+/// (`RUNYARD_TEST_VENV`), else `python3` from PATH. Runtimes under test use
+/// [`python_config`] instead, so they run on the system's interpreter.
+pub fn jupyter_python() -> PathBuf {
+    match std::env::var_os("RUNYARD_TEST_VENV").filter(|v| !v.is_empty()) {
+        Some(venv) => PathBuf::from(venv).join("bin/python"),
+        None => PathBuf::from("python3"),
+    }
+}
+
 /// Checks a file with Jupyter's own validator (the `nbformat` package).
 pub fn validate_with_jupyter(path: &Path) {
-    let import = std::process::Command::new("python3")
+    let python = jupyter_python();
+    let import = std::process::Command::new(&python)
         .args(["-c", "import nbformat"])
         .output()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}; {NBFORMAT_HINT}", python.display()));
     assert!(
         import.status.success(),
-        "Jupyter's nbformat package is needed to validate .ipynb output: python3 -m pip install nbformat (pip install nbformat)\n{}",
+        "Jupyter's nbformat package is needed to validate .ipynb output and {} has none; {NBFORMAT_HINT}\n{}",
+        python.display(),
         String::from_utf8_lossy(&import.stderr)
     );
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(&python)
         .args([
             "-c",
             "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))",

@@ -62,5 +62,10 @@ pub fn run_as_other(program: &str, args: &[&str]) -> Output {
         .env("HOME", "/tmp")
         .current_dir("/")
         .output()
-        .unwrap_or_else(|e| panic!("could not run {program} as {OTHER_USER} with setpriv: {e}"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not run {program} as {OTHER_USER} with setpriv: {e}; \
+                 scripts/test installs it (Debian: apt-get install util-linux)"
+            )
+        })
 }

@@ -57,17 +57,22 @@ pub fn private_tree(root: &Path, dir: &Path) -> io::Result<()> {
 /// Opens `path` for appending, creating it (and its directory) private; an
 /// existing file that others could read is narrowed to 0600.
 pub fn open_private_append(path: &Path) -> io::Result<File> {
+    let file = open_private(path, OpenOptions::new().append(true))?;
+    narrow(&file)?;
+    Ok(file)
+}
+
+/// Opens `path` with `options`, creating it 0600 (and its directory 0700),
+/// never through a symbolic link.
+fn open_private(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         private_dir(dir)?;
     }
-    let file = OpenOptions::new()
+    options
         .create(true)
-        .append(true)
         .mode(PRIVATE_FILE)
         .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)?;
-    narrow(&file)?;
-    Ok(file)
+        .open(path)
 }
 
 /// Makes an open file of ours 0600 if it is looser.
@@ -93,16 +98,7 @@ impl LockFile {
     /// Takes the lock on `path` (created 0600), or `WouldBlock` if another
     /// holder has it.
     pub fn acquire(path: &Path) -> io::Result<LockFile> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            private_dir(dir)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(PRIVATE_FILE)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(path)?;
+        let file = open_private(path, OpenOptions::new().truncate(false).write(true))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Err(io::ErrorKind::WouldBlock.into()),

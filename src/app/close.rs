@@ -39,11 +39,14 @@ impl RunyardApp {
         };
         match choice {
             Some(CloseChoice::Save) => {
-                let all_saved = unsaved.iter().all(|(id, _)| self.save(*id));
                 self.confirm_close = false;
-                if all_saved {
-                    self.close_now(ctx);
+                let ids: Vec<SessionId> = unsaved.iter().map(|(id, _)| *id).collect();
+                for id in &ids {
+                    self.save(*id);
                 }
+                // Saves run in the background: the window closes when they are done.
+                self.close_after_saves = Some(ids);
+                self.continue_close(ctx);
             }
             Some(CloseChoice::Discard) => {
                 self.confirm_close = false;
@@ -51,6 +54,20 @@ impl RunyardApp {
             }
             Some(CloseChoice::Cancel) => self.confirm_close = false,
             None => {}
+        }
+    }
+
+    /// After "Save" at close: closes once every notebook asked for is saved;
+    /// stays open if a save failed or Save As was cancelled (the notice says why).
+    pub(super) fn continue_close(&mut self, ctx: &egui::Context) {
+        let Some(ids) = &self.close_after_saves else { return };
+        if ids.iter().any(|id| self.is_saving(*id)) {
+            return;
+        }
+        let all_saved = ids.iter().all(|id| self.session(*id).is_none_or(|s| !s.is_dirty()));
+        self.close_after_saves = None;
+        if all_saved {
+            self.close_now(ctx);
         }
     }
 

@@ -138,6 +138,12 @@ impl RunyardApp {
                 }
                 ui.label(format!("Runyard {}", env!("CARGO_PKG_VERSION")));
             });
+            if let Some(saving) = self.saving_label() {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.add(egui::Spinner::new());
+                    ui.label(saving);
+                });
+            }
         });
     }
 }

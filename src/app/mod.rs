@@ -22,11 +22,11 @@ mod windows;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::manager::{Command, Event, Manager, ManagerError, SessionId};
 use crate::runtime::RuntimeConfig;
-use crate::session::{CellId, Session};
+use crate::session::Session;
 use crate::settings::{self, Dirs, Settings};
 
 pub use configure::ConfigureDialog;
@@ -37,12 +37,28 @@ pub struct AppOptions {
     pub dirs: Dirs,
     /// Notebook files to open (from the command line).
     pub open: Vec<PathBuf>,
+    #[doc(hidden)]
+    pub test: TestHooks,
 }
 
 impl AppOptions {
     pub fn new(dirs: Dirs) -> AppOptions {
-        AppOptions { dirs, open: Vec::new() }
+        AppOptions {
+            dirs,
+            open: Vec::new(),
+            test: TestHooks::default(),
+        }
     }
+}
+
+/// Ways for tests to make the window meet what it must cope with.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    /// Behave as where no file dialog can open (no portal, no zenity).
+    pub no_file_dialogs: bool,
+    /// Each notebook save waits this long before writing (a slow disk).
+    pub slow_saves: Duration,
 }
 
 pub struct RunyardApp {
@@ -69,6 +85,10 @@ pub struct RunyardApp {
     window_size: Option<[f32; 2]>,
     dirs: Dirs,
     files: files::FileState,
+    /// File work in the background; finished before the window goes.
+    tasks: files::Tasks,
+    /// Command-line files, opened once last run's sessions are back.
+    open_at_start: Vec<PathBuf>,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
     /// Writes autosaves off the UI thread. Declared before `instance`, so
@@ -87,12 +107,15 @@ pub struct RunyardApp {
     confirm_close: bool,
     /// Closing was confirmed (or nothing was unsaved).
     closing: bool,
+    /// "Save" was chosen at close: the window closes once these are saved.
+    close_after_saves: Option<Vec<SessionId>>,
     was_focused: bool,
 }
 
 impl RunyardApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
         let ctx = cc.egui_ctx.clone();
+        let waker_ctx = cc.egui_ctx.clone();
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
         let dirs = options.dirs.clone();
         if let Err(err) = dirs.prepare() {
@@ -128,26 +151,34 @@ impl RunyardApp {
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
             window_size: None,
-            pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            // Found by the start task (`start_reading`).
+            pending_restore: Vec::new(),
             autosaver: files::Autosaver::start(secrets.clone()),
             instance: files::Instance::start(&dirs),
             secrets,
             dirs,
-            files: files::FileState::default(),
+            files: files::FileState {
+                slow_saves: options.test.slow_saves,
+                ..Default::default()
+            },
+            tasks: files::Tasks::new(Arc::new(move || waker_ctx.request_repaint())),
+            open_at_start: Vec::new(),
             last_autosave: Instant::now(),
             scroll: HashMap::new(),
             scroll_to: HashMap::new(),
             confirm_close: false,
             closing: false,
+            close_after_saves: None,
             was_focused: true,
         }
-        .started(&options.open))
+        .started(options))
     }
 
-    /// Reopens last run's sessions, then the files asked for.
-    fn started(mut self, open: &[PathBuf]) -> RunyardApp {
-        self.reopen_sessions();
-        self.open_files(open);
+    /// Reads last run's sessions and the files asked for, and checks for a
+    /// file dialog, all in the background.
+    fn started(mut self, options: AppOptions) -> RunyardApp {
+        self.start_reading(options.open);
+        self.probe_dialogs(!options.test.no_file_dialogs);
         self
     }
 
@@ -259,38 +290,12 @@ impl RunyardApp {
         self.send(commands);
     }
 
-    /// Asks where to save a cell's whole output (the lines left out of memory
-    /// included) and writes it there.
-    fn save_cell_output(&mut self, session: SessionId, cell: CellId) {
-        let Some(output) = self
-            .session(session)
-            .and_then(|s| s.cell(cell))
-            .map(|c| c.output.clone())
-        else {
-            return;
-        };
-        let Some(path) = rfd::FileDialog::new()
-            .set_title("Save output")
-            .set_file_name("output.txt")
-            .save_file()
-        else {
-            return;
-        };
-        let result = std::fs::File::create(&path).and_then(|file| {
-            let mut writer = std::io::BufWriter::new(file);
-            output.write_all_to(&mut writer)?;
-            std::io::Write::flush(&mut writer)
-        });
-        if let Err(err) = result {
-            self.notice = Some(format!("Cannot save the output to {}: {err}", path.display()));
-        }
-    }
-
+    /// Written by the autosave writer, in the order asked; a failure comes back as a notice.
     fn save_settings(&mut self) {
-        if let Err(err) = settings::save(&self.settings_path, &self.settings) {
-            tracing::error!("{err}");
-            self.notice = Some(err.to_string());
-        }
+        self.autosaver.send(files::AutosaveJob::Settings {
+            path: self.settings_path.clone(),
+            settings: Box::new(self.settings.clone()),
+        });
     }
 
     pub fn open_configure(&mut self, id: SessionId) {
@@ -332,7 +337,9 @@ impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.drain_events();
+        self.file_results();
         self.intercept_close(&ctx);
+        self.continue_close(&ctx);
         self.shortcuts(&ctx);
         self.schedule(&ctx);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
@@ -386,6 +393,7 @@ impl eframe::App for RunyardApp {
             }
         });
         self.dialogs(&ctx);
+        self.path_prompt(&ctx);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

@@ -1,7 +1,7 @@
 //! The windows over the notebook: runtime settings, the overview, the
 //! shut-down-all question, logs and settings.
 
-use super::{RunyardApp, configure, overview, settings_window, style};
+use super::{RunyardApp, configure, files, overview, settings_window, style};
 use crate::session::Session;
 
 impl RunyardApp {
@@ -9,6 +9,14 @@ impl RunyardApp {
         if let Some(dialog) = &mut self.configure {
             match dialog.show(ctx) {
                 configure::Outcome::Open => {}
+                configure::Outcome::Browse(configure::Browse::Interpreter) => self.pick(
+                    files::Pick::Interpreter,
+                    files::Ask::new(files::AskKind::OpenFile, "Choose the interpreter"),
+                ),
+                configure::Outcome::Browse(configure::Browse::WorkingDir) => self.pick(
+                    files::Pick::WorkingDir,
+                    files::Ask::new(files::AskKind::Folder, "Working directory"),
+                ),
                 configure::Outcome::Cancelled => self.configure = None,
                 configure::Outcome::Applied { session, config } => {
                     self.configure = None;

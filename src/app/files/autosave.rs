@@ -2,14 +2,16 @@
 //! those of a Runyard that did not exit cleanly.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::super::RunyardApp;
-use super::remembered::Remembered;
+use super::remembered::{Cookie, Remembered, read_cookie};
+use super::tasks::Done;
 use crate::fsutil::{self, LockFile};
 use crate::manager::SessionId;
 use crate::notebook::atomic::write_private;
-use crate::notebook::{self, Format};
-use crate::settings::Dirs;
+use crate::notebook::{self, Format, Notebook};
+use crate::settings::{Dirs, Settings};
 
 /// This running Runyard, as its autosaves name it: a random id and an flock
 /// on `<autosave dir>/<id>.lock`, held until exit. The kernel drops the lock
@@ -66,6 +68,16 @@ pub(in crate::app) enum AutosaveJob {
         key: String,
         secret: String,
     },
+    /// One of Runyard's own files (0600), such as the sessions list.
+    Private {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        what: &'static str,
+    },
+    Settings {
+        path: PathBuf,
+        settings: Box<Settings>,
+    },
 }
 
 /// What the autosave thread reports back.
@@ -80,6 +92,7 @@ pub(in crate::app) enum Report {
         key: String,
         error: crate::secrets::SecretError,
     },
+    SettingsFailed(String),
 }
 
 /// Autosaves are written on a thread of their own: a notebook can be tens
@@ -115,6 +128,17 @@ impl Autosaver {
                         AutosaveJob::Remove { stem } => {
                             for ext in ["json", "ipynb", "livemd"] {
                                 let _ = std::fs::remove_file(stem.with_extension(ext));
+                            }
+                        }
+                        AutosaveJob::Private { path, bytes, what } => {
+                            if let Err(err) = write_private(&path, &bytes) {
+                                tracing::warn!(%err, "cannot write {what}");
+                            }
+                        }
+                        AutosaveJob::Settings { path, settings } => {
+                            if let Err(err) = crate::settings::save(&path, &settings) {
+                                tracing::error!("{err}");
+                                let _ = report.send(Report::SettingsFailed(err.to_string()));
                             }
                         }
                         AutosaveJob::Secret { key, secret } => {
@@ -218,6 +242,7 @@ impl RunyardApp {
                     }
                 }
                 Report::SecretStored => self.tell_where_secrets_are(),
+                Report::SettingsFailed(error) => self.notice = Some(error),
                 Report::SecretFailed { key, error } => {
                     // Never in plain text instead: it is asked for again after a restart.
                     tracing::warn!(%error, "the attached node's cookie was not stored");
@@ -265,47 +290,78 @@ impl RunyardApp {
         found
     }
 
-    /// Opens the autosaves found at start as sessions with unsaved changes.
+    /// Opens the autosaves found at start as sessions with unsaved changes
+    /// (read in the background; see [`RunyardApp::restored`]).
     pub fn restore_autosaves(&mut self) {
-        for manifest in std::mem::take(&mut self.pending_restore) {
-            let remembered: Option<Remembered> = std::fs::read(&manifest)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
-            let notebook_path = ["ipynb", "livemd"]
-                .iter()
-                .map(|ext| manifest.with_extension(ext))
-                .find(|p| p.exists());
-            match (remembered, notebook_path) {
-                (Some(remembered), Some(path)) => match notebook::open(&path) {
-                    Ok(notebook) => {
-                        let config = self.config_from_disk(remembered.config);
-                        let id = self.open_notebook(&notebook, config, None);
-                        if let Some(session) = self.session_mut(id) {
-                            session.name = remembered.name;
-                            session.file = remembered.file;
-                            session.mark_unsaved();
-                        }
-                        self.selected = Some(id);
-                        let _ = std::fs::remove_file(&path);
-                        let _ = std::fs::remove_file(&manifest);
+        let manifests = std::mem::take(&mut self.pending_restore);
+        let secrets = Arc::clone(&self.secrets);
+        self.tasks.spawn("restore", move || {
+            Done::Restored(manifests.iter().map(|m| restore(m, &secrets)).collect())
+        });
+    }
+
+    pub(in crate::app) fn restored(&mut self, restored: Vec<Result<Restored, String>>) {
+        for result in restored {
+            match result {
+                Ok(Restored {
+                    remembered,
+                    notebook,
+                    cookie,
+                }) => {
+                    self.cookie_read(cookie);
+                    let id = self.open_notebook(&notebook, remembered.config, None);
+                    if let Some(session) = self.session_mut(id) {
+                        session.name = remembered.name;
+                        session.file = remembered.file;
+                        session.mark_unsaved();
                     }
-                    Err(err) => self.notice = Some(format!("An autosave could not be restored: {err}")),
-                },
-                _ => {
-                    self.notice = Some(format!(
-                        "An autosave could not be restored: {} is incomplete",
-                        manifest.display()
-                    ))
+                    self.selected = Some(id);
                 }
+                Err(message) => self.notice = Some(message),
             }
         }
     }
 
     pub fn discard_autosaves(&mut self) {
         for manifest in std::mem::take(&mut self.pending_restore) {
-            for ext in ["json", "ipynb", "livemd"] {
-                let _ = std::fs::remove_file(manifest.with_extension(ext));
-            }
+            self.autosaver.send(AutosaveJob::Remove {
+                stem: manifest.with_extension(""),
+            });
         }
     }
+}
+
+/// An autosave read back for restoring.
+pub(in crate::app) struct Restored {
+    remembered: Remembered,
+    notebook: Notebook,
+    cookie: Cookie,
+}
+
+/// Reads one autosave (in a task); once read, its files are removed: the
+/// restored session is unsaved, so it is autosaved again within seconds.
+fn restore(manifest: &std::path::Path, secrets: &crate::secrets::SecretStore) -> Result<Restored, String> {
+    let remembered: Option<Remembered> = std::fs::read(manifest)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let notebook_path = ["ipynb", "livemd"]
+        .iter()
+        .map(|ext| manifest.with_extension(ext))
+        .find(|p| p.exists());
+    let (Some(mut remembered), Some(path)) = (remembered, notebook_path) else {
+        return Err(format!(
+            "An autosave could not be restored: {} is incomplete",
+            manifest.display()
+        ));
+    };
+    let notebook = notebook::open(&path).map_err(|err| format!("An autosave could not be restored: {err}"))?;
+    let cookie;
+    (remembered.config, cookie) = read_cookie(secrets, remembered.config);
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(manifest);
+    Ok(Restored {
+        remembered,
+        notebook,
+        cookie,
+    })
 }

@@ -688,3 +688,39 @@ fn save_at_close_closes_once_the_background_save_is_done() {
         "kept = True"
     );
 }
+
+/// Steps `n` frames and returns the window titles they sent.
+fn titles_sent(w: &mut Window, n: usize) -> Vec<String> {
+    let mut titles = Vec::new();
+    for _ in 0..n {
+        w.harness.step();
+        let root = &w.harness.output().viewport_output[&egui::ViewportId::ROOT];
+        titles.extend(root.commands.iter().filter_map(|c| match c {
+            egui::ViewportCommand::Title(t) => Some(t.clone()),
+            _ => None,
+        }));
+    }
+    titles
+}
+
+#[test]
+fn the_window_title_names_the_notebook_and_marks_unsaved_changes_only_when_it_changes() {
+    let files = tempfile::tempdir().unwrap();
+    let path = write_notebook(files.path());
+    let mut w = Window::open_with(tempfile::tempdir().unwrap(), vec![path.clone()]);
+    assert_eq!(w.app().window_title(), "sums.ipynb — Runyard");
+    assert_eq!(
+        titles_sent(&mut w, 3),
+        Vec::<String>::new(),
+        "sent once, not every frame"
+    );
+    w.type_code_append(2, " + 1");
+    assert_eq!(w.app().window_title(), "sums.ipynb • — Runyard");
+    w.save_shortcut();
+    let titles = titles_sent(&mut w, 3);
+    assert!(titles.is_empty() || titles == ["sums.ipynb — Runyard"], "{titles:?}");
+    assert_eq!(w.app().window_title(), "sums.ipynb — Runyard");
+    // An edit: the mark is sent in the next frame, once.
+    w.harness.state_mut().sessions[0].set_title("Sums, edited".into());
+    assert_eq!(titles_sent(&mut w, 3), ["sums.ipynb • — Runyard"]);
+}

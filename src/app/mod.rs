@@ -17,6 +17,7 @@ mod session_view;
 mod sessions_panel;
 mod settings_window;
 mod style;
+mod title;
 mod windows;
 
 use std::collections::HashMap;
@@ -89,6 +90,8 @@ pub struct RunyardApp {
     tasks: files::Tasks,
     /// Command-line files, opened once last run's sessions are back.
     open_at_start: Vec<PathBuf>,
+    /// The window title last sent, so that it is sent only when it changes.
+    title: Option<String>,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
     /// Writes autosaves off the UI thread. Declared before `instance`, so
@@ -163,6 +166,7 @@ impl RunyardApp {
             },
             tasks: files::Tasks::new(Arc::new(move || waker_ctx.request_repaint())),
             open_at_start: Vec::new(),
+            title: None,
             last_autosave: Instant::now(),
             scroll: HashMap::new(),
             scroll_to: HashMap::new(),
@@ -340,6 +344,7 @@ impl eframe::App for RunyardApp {
         self.file_results();
         self.intercept_close(&ctx);
         self.continue_close(&ctx);
+        self.update_title(&ctx);
         self.shortcuts(&ctx);
         self.schedule(&ctx);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {

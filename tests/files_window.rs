@@ -724,3 +724,27 @@ fn the_window_title_names_the_notebook_and_marks_unsaved_changes_only_when_it_ch
     w.harness.state_mut().sessions[0].set_title("Sums, edited".into());
     assert_eq!(titles_sent(&mut w, 3), ["sums.ipynb • — Runyard"]);
 }
+
+#[test]
+fn quit_goes_through_the_close_flow() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.type_code(1, "draft = True");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    w.harness.run_steps(2);
+    w.harness.get_by_label("Save changes before closing?");
+    w.click("Cancel");
+    assert!(!w.app().is_closing());
+    w.click("File");
+    click_menu_item(&mut w, "Quit");
+    w.click("Discard");
+    assert!(w.app().is_closing());
+
+    // Nothing unsaved: Quit closes at once.
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    w.harness.run_steps(2);
+    assert!(w.harness.query_by_label("Save changes before closing?").is_none());
+    assert!(w.app().is_closing());
+}

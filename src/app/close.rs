@@ -71,6 +71,18 @@ impl RunyardApp {
         }
     }
 
+    /// File › Quit and Ctrl+Q: the same as closing the window.
+    pub(super) fn quit(&mut self, ctx: &egui::Context) {
+        if self.closing || self.confirm_close {
+            return;
+        }
+        if self.sessions.iter().any(Session::is_dirty) {
+            self.confirm_close = true;
+        } else {
+            self.close_now(ctx);
+        }
+    }
+
     pub(super) fn close_now(&mut self, ctx: &egui::Context) {
         self.closing = true;
         ctx.send_viewport_cmd(egui::ViewportCommand::Close);

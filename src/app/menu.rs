@@ -7,6 +7,7 @@ const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers
 const SAVE: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
 const SAVE_AS: egui::KeyboardShortcut =
     egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::S);
+const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
 const EVALUATE_ALL: egui::KeyboardShortcut =
     egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
 const INTERRUPT: egui::KeyboardShortcut =
@@ -53,10 +54,20 @@ impl RunyardApp {
         {
             self.close_session(id);
         }
+        ui.separator();
+        if ui
+            .add(egui::Button::new("Quit").shortcut_text(shortcut(&QUIT)))
+            .clicked()
+        {
+            self.quit(&ctx);
+        }
     }
 
     /// Keyboard shortcuts that act on the selected session, wherever the focus is.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
+        if ctx.input_mut(|i| i.consume_shortcut(&QUIT)) {
+            self.quit(ctx);
+        }
         if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
             self.open_dialog();
         }

@@ -163,7 +163,10 @@ pub(in crate::app) fn probe() -> Result<(), String> {
     match portal_on_session_bus() {
         Ok(true) => Ok(()),
         Ok(false) => missing("no XDG desktop portal on the session bus"),
-        Err(err) => missing(&format!("no session bus: {err}")),
+        Err(err) => {
+            tracing::debug!(%err, "no D-Bus session bus for the file dialog portal");
+            missing("no D-Bus session bus")
+        }
     }
 }
 

@@ -59,7 +59,8 @@ impl RunyardApp {
             let Some(session) = self.sessions.iter().find(|s| s.id == id) else {
                 continue;
             };
-            if session.file.as_ref() != Some(&path) {
+            // Our own save may have changed it; its result sets the time.
+            if session.file.as_ref() != Some(&path) || self.files.saving.iter().any(|s| s.id == id) {
                 continue;
             }
             let (Some(now), Some(known)) = (modified, self.files.modified.get(&id)) else {

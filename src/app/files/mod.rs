@@ -1,13 +1,15 @@
 //! Notebook files in the window: open and save (`open_save`), files changed
 //! by other programs (`outside`), autosave and restore (`autosave`), the
-//! sessions open at exit (`remembered`), choosing paths (`pick`). The disk
-//! is touched only by background tasks (`tasks`) and the autosave writer;
-//! their results come back to [`RunyardApp::file_results`] each frame.
+//! sessions open at exit (`remembered`), choosing paths (`pick`, and
+//! `probe`: can a dialog open). The disk is touched only by background
+//! tasks (`tasks`) and the autosave writer; their results come back to
+//! [`RunyardApp::file_results`] each frame.
 
 mod autosave;
 mod open_save;
 mod outside;
 mod pick;
+mod probe;
 mod remembered;
 mod tasks;
 
@@ -118,6 +120,6 @@ impl RunyardApp {
             return;
         }
         self.tasks
-            .spawn_detached("dialog-probe", || Done::Dialogs(pick::probe()));
+            .spawn_detached("dialog-probe", || Done::Dialogs(probe::probe()));
     }
 }

@@ -140,7 +140,15 @@ fn run_window(files: Vec<PathBuf>) -> ExitCode {
     let result = eframe::run_native(
         "Runyard",
         options,
-        Box::new(move |cc| Ok(Box::new(RunyardApp::new(cc, AppOptions { dirs, open: files })?))),
+        Box::new(move |cc| {
+            Ok(Box::new(RunyardApp::new(
+                cc,
+                AppOptions {
+                    open: files,
+                    ..AppOptions::new(dirs)
+                },
+            )?))
+        }),
     );
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,6 +134,7 @@ fn unsaved_work_is_autosaved_and_offered_back_after_a_crash() {
     w.harness.run_steps(2);
     w.harness.get_by_label_contains("did not exit cleanly");
     w.click("Restore");
+    w.wait_for_files();
     let session = &w.app().sessions[0];
     assert_eq!(session.nth_cell(0).unwrap().code, "precious = 42");
     assert!(session.is_dirty(), "restored work is still unsaved");
@@ -545,4 +546,205 @@ fn with_a_secret_service_the_cookie_is_in_no_file() {
     run_cookie_helper(&mut command, "platform");
     // The keyring's own file holds it encrypted, not in plain text.
     assert_eq!(files_containing(keyring_home.path(), COOKIE), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_slow_save_holds_no_frame_says_saving_and_a_second_save_waits_for_it() {
+    let files = tempfile::tempdir().unwrap();
+    let path = write_notebook(files.path());
+    let hooks = runyard::app::TestHooks {
+        slow_saves: Duration::from_millis(1500),
+        ..Default::default()
+    };
+    let mut w = Window::open_hooked(tempfile::tempdir().unwrap(), vec![path.clone()], hooks);
+    w.type_code_append(2, " + 1");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    w.harness.step();
+    let started = Instant::now();
+    let (mut frames, mut saw_saving, mut saved_again) = (0, false, false);
+    while w.app().files_busy() {
+        let frame = Instant::now();
+        w.harness.step();
+        assert!(
+            frame.elapsed() < Duration::from_millis(500),
+            "a frame waited for the save"
+        );
+        frames += 1;
+        saw_saving |= w.harness.query_by_label_contains("Saving sums.ipynb").is_some();
+        assert!(
+            w.harness.query_by_label_contains("Saving 2 notebooks").is_none(),
+            "two saves of one file ran at once"
+        );
+        // Never half a file: the old one until the rename, then the new one.
+        let on_disk = std::fs::read_to_string(&path).unwrap();
+        assert!(on_disk == NOTEBOOK || notebook::open(&path).is_ok(), "{on_disk}");
+        if !saved_again && started.elapsed() > Duration::from_millis(300) {
+            // An edit and a second save while the first is being written.
+            w.type_code_append(2, " + 2");
+            w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+            saved_again = true;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the save never finished");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(3000),
+        "both saves ran, one after the other"
+    );
+    assert!(frames >= 20, "only {frames} frames while saving");
+    assert!(saw_saving, "no \"Saving…\" was shown");
+    w.harness.run_steps(2);
+    assert!(w.harness.query_by_label_contains("Saving").is_none());
+    assert!(!w.app().sessions[0].is_dirty());
+    let saved = notebook::open(&path).unwrap();
+    assert_eq!(saved.cells().nth(1).unwrap().source, "total * 2 + 1 + 2");
+}
+
+/// A menu item's label has its shortcut after its name.
+fn click_menu_item(w: &mut Window, name: &str) {
+    w.harness.get_by_label_contains(name).click();
+    w.harness.run_steps(2);
+}
+
+/// Replaces the text of the path field (shown where no file dialog can open).
+fn type_path(w: &mut Window, path: &Path) {
+    let field = || {
+        egui_kittest::kittest::by()
+            .label("Path")
+            .role(egui::accesskit::Role::TextInput)
+    };
+    w.harness.get(field()).focus();
+    w.harness.step();
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    w.harness.step();
+    w.harness.get(field()).type_text(&path.display().to_string());
+    w.harness.run_steps(2);
+}
+
+fn without_dialogs() -> runyard::app::TestHooks {
+    runyard::app::TestHooks {
+        no_file_dialogs: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn where_no_file_dialog_can_open_save_as_and_open_take_a_typed_path() {
+    let files = tempfile::tempdir().unwrap();
+    let mut w = Window::open_hooked(tempfile::tempdir().unwrap(), Vec::new(), without_dialogs());
+    w.click("New Python session");
+    w.type_code(1, "typed = 1");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    w.harness.run_steps(2);
+    w.harness.get_by_label_contains("No file dialog can open here");
+    let target = files.path().join("typed.ipynb");
+    type_path(&mut w, &target);
+    w.click("Save");
+    w.wait_for_files();
+    let session = &w.app().sessions[0];
+    assert_eq!(session.file.as_deref(), Some(target.as_path()));
+    assert_eq!(session.name, "typed");
+    assert!(!session.is_dirty());
+    let saved = notebook::open(&target).unwrap();
+    assert_eq!(saved.cells().next().unwrap().source, "typed = 1");
+
+    let other = tempfile::tempdir().unwrap();
+    let sums = write_notebook(other.path());
+    w.click("File");
+    click_menu_item(&mut w, "Open…");
+    w.harness.get_by_label_contains("No file dialog can open here");
+    type_path(&mut w, &sums);
+    w.click("Open");
+    w.wait_for_files();
+    assert_eq!(w.app().sessions.len(), 2);
+    let opened = w.app().session(w.app().selected.unwrap()).unwrap();
+    assert_eq!(opened.file.as_deref(), Some(sums.as_path()));
+    assert!(
+        w.harness.query_by_label_contains("No file dialog").is_none(),
+        "the field is gone"
+    );
+}
+
+#[test]
+fn save_at_close_closes_once_the_background_save_is_done() {
+    let files = tempfile::tempdir().unwrap();
+    let hooks = runyard::app::TestHooks {
+        slow_saves: Duration::from_millis(500),
+        ..without_dialogs()
+    };
+    let mut w = Window::open_hooked(tempfile::tempdir().unwrap(), Vec::new(), hooks);
+    w.click("New Python session");
+    w.type_code(1, "kept = True");
+    w.request_close();
+    w.click("Save");
+    let target = files.path().join("kept.ipynb");
+    type_path(&mut w, &target);
+    w.click("Save");
+    assert!(!w.app().is_closing(), "closed before the save was written");
+    w.wait_until("closing", |app| app.is_closing());
+    assert!(!w.app().sessions[0].is_dirty());
+    assert_eq!(
+        notebook::open(&target).unwrap().cells().next().unwrap().source,
+        "kept = True"
+    );
+}
+
+/// Steps `n` frames and returns the window titles they sent.
+fn titles_sent(w: &mut Window, n: usize) -> Vec<String> {
+    let mut titles = Vec::new();
+    for _ in 0..n {
+        w.harness.step();
+        let root = &w.harness.output().viewport_output[&egui::ViewportId::ROOT];
+        titles.extend(root.commands.iter().filter_map(|c| match c {
+            egui::ViewportCommand::Title(t) => Some(t.clone()),
+            _ => None,
+        }));
+    }
+    titles
+}
+
+#[test]
+fn the_window_title_names_the_notebook_and_marks_unsaved_changes_only_when_it_changes() {
+    let files = tempfile::tempdir().unwrap();
+    let path = write_notebook(files.path());
+    let mut w = Window::open_with(tempfile::tempdir().unwrap(), vec![path.clone()]);
+    assert_eq!(w.app().window_title(), "sums.ipynb — Runyard");
+    assert_eq!(
+        titles_sent(&mut w, 3),
+        Vec::<String>::new(),
+        "sent once, not every frame"
+    );
+    w.type_code_append(2, " + 1");
+    assert_eq!(w.app().window_title(), "sums.ipynb • — Runyard");
+    w.save_shortcut();
+    let titles = titles_sent(&mut w, 3);
+    assert!(titles.is_empty() || titles == ["sums.ipynb — Runyard"], "{titles:?}");
+    assert_eq!(w.app().window_title(), "sums.ipynb — Runyard");
+    // An edit: the mark is sent in the next frame, once.
+    w.harness.state_mut().sessions[0].set_title("Sums, edited".into());
+    assert_eq!(titles_sent(&mut w, 3), ["sums.ipynb • — Runyard"]);
+}
+
+#[test]
+fn quit_goes_through_the_close_flow() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.type_code(1, "draft = True");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    w.harness.run_steps(2);
+    w.harness.get_by_label("Save changes before closing?");
+    w.click("Cancel");
+    assert!(!w.app().is_closing());
+    w.click("File");
+    click_menu_item(&mut w, "Quit");
+    w.click("Discard");
+    assert!(w.app().is_closing());
+
+    // Nothing unsaved: Quit closes at once.
+    let mut w = Window::open();
+    w.click("New Python session");
+    w.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Q);
+    w.harness.run_steps(2);
+    assert!(w.harness.query_by_label("Save changes before closing?").is_none());
+    assert!(w.app().is_closing());
 }

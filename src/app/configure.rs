@@ -27,11 +27,32 @@ pub struct ConfigureDialog {
 
 pub enum Outcome {
     Open,
+    /// Browse… was clicked: the app asks for a path and hands it back.
+    Browse(Browse),
     Cancelled,
-    Applied { session: SessionId, config: RuntimeConfig },
+    Applied {
+        session: SessionId,
+        config: RuntimeConfig,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browse {
+    Interpreter,
+    WorkingDir,
 }
 
 impl ConfigureDialog {
+    /// The interpreter chosen with Browse….
+    pub fn set_executable(&mut self, path: &std::path::Path) {
+        self.executable = path.display().to_string();
+    }
+
+    /// The working directory chosen with Browse….
+    pub fn set_cwd(&mut self, path: &std::path::Path) {
+        self.cwd = path.display().to_string();
+    }
+
     pub fn new(session: SessionId, config: &RuntimeConfig) -> ConfigureDialog {
         let standalone = config.standalone();
         ConfigureDialog {
@@ -162,11 +183,8 @@ impl ConfigureDialog {
                                     .hint_text(self.base.default_executable())
                                     .desired_width(260.0),
                             );
-                            if ui.button("Browse…").clicked()
-                                && let Some(path) =
-                                    rfd::FileDialog::new().set_title("Choose the interpreter").pick_file()
-                            {
-                                self.executable = path.display().to_string();
+                            if ui.button("Browse…").clicked() {
+                                outcome = Outcome::Browse(Browse::Interpreter);
                             }
                         });
                         ui.end_row();
@@ -192,10 +210,8 @@ impl ConfigureDialog {
                                     .hint_text("the app's")
                                     .desired_width(260.0),
                             );
-                            if ui.button("Browse…").clicked()
-                                && let Some(path) = rfd::FileDialog::new().set_title("Working directory").pick_folder()
-                            {
-                                self.cwd = path.display().to_string();
+                            if ui.button("Browse…").clicked() {
+                                outcome = Outcome::Browse(Browse::WorkingDir);
                             }
                         });
                         ui.end_row();

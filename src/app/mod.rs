@@ -2,17 +2,23 @@
 //! then draws; every user action becomes commands for the manager. Nothing
 //! here touches a process, a pipe or a socket, and nothing waits.
 
+mod bars;
+mod close;
 mod configure;
 mod files;
 pub mod highlight;
 mod logs;
+mod menu;
 mod notebook_view;
 mod output_view;
 mod overview;
+mod schedule;
 mod session_view;
 mod sessions_panel;
 mod settings_window;
 mod style;
+mod title;
+mod windows;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,26 +27,10 @@ use std::time::{Duration, Instant};
 
 use crate::manager::{Command, Event, Manager, ManagerError, SessionId};
 use crate::runtime::RuntimeConfig;
-use crate::session::{CellId, CellState, Session, Status};
+use crate::session::Session;
 use crate::settings::{self, Dirs, Settings};
 
 pub use configure::ConfigureDialog;
-
-const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
-const SAVE: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
-const SAVE_AS: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::S);
-/// How often unsaved changes are written to the autosave folder.
-const AUTOSAVE: Duration = Duration::from_secs(5);
-const EVALUATE_ALL: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
-const INTERRUPT: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::I);
-
-/// How often connected runtimes report their memory (and uptimes refresh).
-const MEMORY_REFRESH: Duration = Duration::from_secs(5);
-/// How often a running cell's elapsed time is redrawn.
-const ELAPSED_REFRESH: Duration = Duration::from_millis(100);
 
 /// What the app needs from outside: where its files live.
 #[derive(Debug, Clone)]
@@ -48,12 +38,28 @@ pub struct AppOptions {
     pub dirs: Dirs,
     /// Notebook files to open (from the command line).
     pub open: Vec<PathBuf>,
+    #[doc(hidden)]
+    pub test: TestHooks,
 }
 
 impl AppOptions {
     pub fn new(dirs: Dirs) -> AppOptions {
-        AppOptions { dirs, open: Vec::new() }
+        AppOptions {
+            dirs,
+            open: Vec::new(),
+            test: TestHooks::default(),
+        }
     }
+}
+
+/// Ways for tests to make the window meet what it must cope with.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    /// Behave as where no file dialog can open (no portal, no zenity).
+    pub no_file_dialogs: bool,
+    /// Each notebook save waits this long before writing (a slow disk).
+    pub slow_saves: Duration,
 }
 
 pub struct RunyardApp {
@@ -80,6 +86,12 @@ pub struct RunyardApp {
     window_size: Option<[f32; 2]>,
     dirs: Dirs,
     files: files::FileState,
+    /// File work in the background; finished before the window goes.
+    tasks: files::Tasks,
+    /// Command-line files, opened once last run's sessions are back.
+    open_at_start: Vec<PathBuf>,
+    /// The window title last sent, so that it is sent only when it changes.
+    title: Option<String>,
     /// Autosaves of a Runyard that did not exit cleanly, offered for restore.
     pending_restore: Vec<PathBuf>,
     /// Writes autosaves off the UI thread. Declared before `instance`, so
@@ -98,12 +110,15 @@ pub struct RunyardApp {
     confirm_close: bool,
     /// Closing was confirmed (or nothing was unsaved).
     closing: bool,
+    /// "Save" was chosen at close: the window closes once these are saved.
+    close_after_saves: Option<Vec<SessionId>>,
     was_focused: bool,
 }
 
 impl RunyardApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
         let ctx = cc.egui_ctx.clone();
+        let waker_ctx = cc.egui_ctx.clone();
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
         let dirs = options.dirs.clone();
         if let Err(err) = dirs.prepare() {
@@ -139,26 +154,35 @@ impl RunyardApp {
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
             window_size: None,
-            pending_restore: RunyardApp::orphaned_autosaves(&dirs),
+            // Found by the start task (`start_reading`).
+            pending_restore: Vec::new(),
             autosaver: files::Autosaver::start(secrets.clone()),
             instance: files::Instance::start(&dirs),
             secrets,
             dirs,
-            files: files::FileState::default(),
+            files: files::FileState {
+                slow_saves: options.test.slow_saves,
+                ..Default::default()
+            },
+            tasks: files::Tasks::new(Arc::new(move || waker_ctx.request_repaint())),
+            open_at_start: Vec::new(),
+            title: None,
             last_autosave: Instant::now(),
             scroll: HashMap::new(),
             scroll_to: HashMap::new(),
             confirm_close: false,
             closing: false,
+            close_after_saves: None,
             was_focused: true,
         }
-        .started(&options.open))
+        .started(options))
     }
 
-    /// Reopens last run's sessions, then the files asked for.
-    fn started(mut self, open: &[PathBuf]) -> RunyardApp {
-        self.reopen_sessions();
-        self.open_files(open);
+    /// Reads last run's sessions and the files asked for, and checks for a
+    /// file dialog, all in the background.
+    fn started(mut self, options: AppOptions) -> RunyardApp {
+        self.start_reading(options.open);
+        self.probe_dialogs(!options.test.no_file_dialogs);
         self
     }
 
@@ -270,419 +294,17 @@ impl RunyardApp {
         self.send(commands);
     }
 
-    /// Asks for memory every few seconds while runtimes are connected, and
-    /// schedules the next frame only when something on screen changes by time.
-    fn schedule(&mut self, ctx: &egui::Context) {
-        let now = Instant::now();
-        // A failed autosave is unmarked first, so it counts as due again.
-        self.autosave_results();
-        // Unsaved work reaches the autosave folder within a few seconds; once
-        // it is there, nothing is scheduled until the next change.
-        let autosave_due = self
-            .sessions
-            .iter()
-            .any(|s| s.is_dirty() && self.files.autosaved.get(&s.id) != Some(&s.revision()));
-        if autosave_due {
-            let since = now.duration_since(self.last_autosave);
-            if since >= AUTOSAVE {
-                self.last_autosave = now;
-                self.autosave();
-                ctx.request_repaint_after(AUTOSAVE);
-            } else {
-                ctx.request_repaint_after(AUTOSAVE - since);
-            }
-        }
-        // Files changed by other programs are noticed when the window gets the focus back.
-        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(true));
-        if focused && !self.was_focused {
-            self.check_outside_changes();
-        }
-        self.was_focused = focused;
-        let connected: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|s| s.node_info().is_some())
-            .map(|s| s.id)
-            .collect();
-        if !connected.is_empty() {
-            let since = now.duration_since(self.last_memory_poll);
-            if since >= MEMORY_REFRESH {
-                self.last_memory_poll = now;
-                for id in connected {
-                    if let Some(session) = self.session(id) {
-                        let commands = session.request_memory();
-                        self.send(commands);
-                    }
-                }
-                ctx.request_repaint_after(MEMORY_REFRESH);
-            } else {
-                ctx.request_repaint_after(MEMORY_REFRESH - since);
-            }
-        }
-        let evaluating = self
-            .selected
-            .and_then(|id| self.session(id))
-            .is_some_and(|s| s.cells().any(|c| matches!(c.state, CellState::Evaluating { .. })));
-        // A starting runtime shows how long it has been starting.
-        let starting = self
-            .selected
-            .and_then(|id| self.session(id))
-            .is_some_and(|s| s.status() == Status::Starting);
-        if evaluating || starting {
-            ctx.request_repaint_after(ELAPSED_REFRESH);
-        }
-    }
-
-    /// Asks where to save a cell's whole output (the lines left out of memory
-    /// included) and writes it there.
-    fn save_cell_output(&mut self, session: SessionId, cell: CellId) {
-        let Some(output) = self
-            .session(session)
-            .and_then(|s| s.cell(cell))
-            .map(|c| c.output.clone())
-        else {
-            return;
-        };
-        let Some(path) = rfd::FileDialog::new()
-            .set_title("Save output")
-            .set_file_name("output.txt")
-            .save_file()
-        else {
-            return;
-        };
-        let result = std::fs::File::create(&path).and_then(|file| {
-            let mut writer = std::io::BufWriter::new(file);
-            output.write_all_to(&mut writer)?;
-            std::io::Write::flush(&mut writer)
-        });
-        if let Err(err) = result {
-            self.notice = Some(format!("Cannot save the output to {}: {err}", path.display()));
-        }
-    }
-
-    fn file_menu(&mut self, ui: &mut egui::Ui) {
-        let selected = self.selected;
-        let ctx = ui.ctx().clone();
-        let shortcut = |sc: &egui::KeyboardShortcut| ctx.format_shortcut(sc);
-        if ui
-            .add(egui::Button::new("Open…").shortcut_text(shortcut(&OPEN)))
-            .clicked()
-        {
-            self.open_dialog();
-        }
-        ui.menu_button("Open recent", |ui| {
-            if self.settings.recent_files.is_empty() {
-                ui.label(egui::RichText::new("Nothing yet").weak());
-            }
-            for path in self.settings.recent_files.clone() {
-                if ui.button(path.display().to_string()).clicked() {
-                    self.open_files(&[path]);
-                }
-            }
-        });
-        ui.separator();
-        let save = egui::Button::new("Save").shortcut_text(shortcut(&SAVE));
-        if ui.add_enabled(selected.is_some(), save).clicked()
-            && let Some(id) = selected
-        {
-            self.save(id);
-        }
-        let save_as = egui::Button::new("Save As…").shortcut_text(shortcut(&SAVE_AS));
-        if ui.add_enabled(selected.is_some(), save_as).clicked()
-            && let Some(id) = selected
-        {
-            self.save_as(id);
-        }
-        ui.separator();
-        if ui
-            .add_enabled(selected.is_some(), egui::Button::new("Close session"))
-            .clicked()
-            && let Some(id) = selected
-        {
-            self.close_session(id);
-        }
-    }
-
-    /// Keyboard shortcuts that act on the selected session, wherever the focus is.
-    fn shortcuts(&mut self, ctx: &egui::Context) {
-        if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
-            self.open_dialog();
-        }
-        if let Some(id) = self.selected {
-            if ctx.input_mut(|i| i.consume_shortcut(&SAVE_AS)) {
-                self.save_as(id);
-            } else if ctx.input_mut(|i| i.consume_shortcut(&SAVE)) {
-                self.save(id);
-            }
-        }
-        let Some(id) = self.selected else { return };
-        if ctx.input_mut(|i| i.consume_shortcut(&EVALUATE_ALL)) {
-            self.act(id, Session::evaluate_all);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&INTERRUPT)) {
-            self.act(id, Session::interrupt);
-        }
-    }
-
+    /// Written by the autosave writer, in the order asked; a failure comes back as a notice.
     fn save_settings(&mut self) {
-        if let Err(err) = settings::save(&self.settings_path, &self.settings) {
-            tracing::error!("{err}");
-            self.notice = Some(err.to_string());
-        }
+        self.autosaver.send(files::AutosaveJob::Settings {
+            path: self.settings_path.clone(),
+            settings: Box::new(self.settings.clone()),
+        });
     }
 
     pub fn open_configure(&mut self, id: SessionId) {
         if let Some(session) = self.session(id) {
             self.configure = Some(ConfigureDialog::new(id, &session.config));
-        }
-    }
-
-    fn menu_bar(&mut self, ui: &mut egui::Ui) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| self.file_menu(ui));
-            ui.menu_button("Session", |ui| {
-                new_session_buttons(ui, |runtime| self.new_session(runtime));
-                ui.separator();
-                if ui.button("Settings…").clicked() {
-                    self.show_settings = true;
-                }
-            });
-            ui.menu_button("Notebook", |ui| {
-                let selected = self.selected;
-                let session = selected.and_then(|id| self.session(id));
-                let has = session.is_some();
-                let can_interrupt = session.is_some_and(Session::can_interrupt);
-                let can_undo = session.is_some_and(Session::can_undo_delete);
-                let evaluate_all =
-                    egui::Button::new("Evaluate all").shortcut_text(ui.ctx().format_shortcut(&EVALUATE_ALL));
-                if ui.add_enabled(has, evaluate_all).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, Session::evaluate_all);
-                }
-                let interrupt = egui::Button::new("Interrupt").shortcut_text(ui.ctx().format_shortcut(&INTERRUPT));
-                if ui.add_enabled(can_interrupt, interrupt).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, Session::interrupt);
-                }
-                ui.separator();
-                if ui.add_enabled(has, egui::Button::new("Clear all outputs")).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, |s| {
-                        s.clear_all_outputs();
-                        Vec::new()
-                    });
-                }
-                if ui.add_enabled(can_undo, egui::Button::new("Undo delete")).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, |s| {
-                        s.undo_delete();
-                        Vec::new()
-                    });
-                }
-            });
-            ui.menu_button("Runtimes", |ui| {
-                if ui.button("Runtimes overview").clicked() {
-                    self.show_overview = true;
-                }
-                let any_live = self.sessions.iter().any(Session::is_live);
-                if ui.add_enabled(any_live, egui::Button::new("Shut down all…")).clicked() {
-                    self.confirm_shutdown_all = true;
-                }
-            });
-            ui.menu_button("Help", |ui| {
-                if ui.button("View logs").clicked() {
-                    self.logs = Some(logs::LogsView::open(&self.log_path));
-                }
-                ui.label(format!("Runyard {}", env!("CARGO_PKG_VERSION")));
-            });
-        });
-    }
-
-    /// Questions about files: unsaved work to restore, a file changed on disk.
-    fn file_prompts(&mut self, ui: &mut egui::Ui) {
-        if !self.pending_restore.is_empty() {
-            let n = self.pending_restore.len();
-            prompt_frame(ui, |ui| {
-                ui.colored_label(
-                    style::WARNING_TEXT,
-                    format!(
-                        "Runyard did not exit cleanly: {n} notebook{} had unsaved changes.",
-                        if n == 1 { "" } else { "s" }
-                    ),
-                );
-                if ui.button("Restore").clicked() {
-                    self.restore_autosaves();
-                }
-                if ui.button("Discard").clicked() {
-                    self.discard_autosaves();
-                }
-            });
-        }
-        let conflict = self.selected.filter(|id| self.files.conflicts.contains(id));
-        if let Some(id) = conflict {
-            let file = self.session(id).and_then(|s| s.file.clone()).unwrap_or_default();
-            prompt_frame(ui, |ui| {
-                ui.colored_label(
-                    style::WARNING_TEXT,
-                    format!(
-                        "{} changed on disk, and this notebook has unsaved changes.",
-                        file.display()
-                    ),
-                );
-                if ui.button("Reload from disk").clicked() {
-                    self.reload(id);
-                }
-                if ui.button("Keep mine").clicked() {
-                    self.keep_mine(id);
-                }
-            });
-        }
-    }
-
-    /// The manager thread failed: nothing runs until a new one is started.
-    fn failure_bar(&mut self, ui: &mut egui::Ui) {
-        let Some(failure) = self.manager_failure.clone() else {
-            return;
-        };
-        egui::Frame::new()
-            .fill(style::ERROR_FILL)
-            .inner_margin(6.0)
-            .show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    ui.colored_label(style::ERROR_TEXT, failure);
-                    if ui.button("Restart the runtime manager").clicked() {
-                        self.restart_manager(ui.ctx());
-                    }
-                });
-            });
-    }
-
-    fn restart_manager(&mut self, ctx: &egui::Context) {
-        let ctx = ctx.clone();
-        match Manager::start(Arc::new(move || ctx.request_repaint())) {
-            Ok(manager) => {
-                self.manager = Some(manager);
-                self.manager_failure = None;
-            }
-            Err(err) => self.manager_failure = Some(format!("The runtime manager could not be restarted: {err}")),
-        }
-    }
-
-    /// Makes the manager thread fail, to test what the user then sees.
-    #[doc(hidden)]
-    pub fn inject_manager_panic(&self) {
-        self.send(vec![Command::InjectPanic]);
-    }
-
-    fn notice_bar(&mut self, ui: &mut egui::Ui) {
-        let Some(notice) = self.notice.clone() else { return };
-        egui::Frame::new()
-            .fill(style::WARNING_FILL)
-            .inner_margin(6.0)
-            .show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    ui.colored_label(style::WARNING_TEXT, notice);
-                    if ui.small_button("Dismiss").clicked() {
-                        self.notice = None;
-                    }
-                });
-            });
-    }
-
-    fn welcome(&mut self, ui: &mut egui::Ui) {
-        ui.vertical_centered(|ui| {
-            ui.add_space(ui.available_height() * 0.25);
-            ui.heading("Welcome to Runyard");
-            ui.add_space(8.0);
-            ui.label("Each session evaluates its code in a runtime process of its own.");
-            ui.label("Start a session, write some Python, and press Shift+Enter.");
-            ui.add_space(16.0);
-            new_session_buttons(ui, |runtime| self.new_session(runtime));
-            ui.add_space(4.0);
-            if ui.button("Runtimes overview").clicked() {
-                self.show_overview = true;
-            }
-            ui.add_space(4.0);
-            if ui.button("Settings…").clicked() {
-                self.show_settings = true;
-            }
-        });
-    }
-
-    fn dialogs(&mut self, ctx: &egui::Context) {
-        if let Some(dialog) = &mut self.configure {
-            match dialog.show(ctx) {
-                configure::Outcome::Open => {}
-                configure::Outcome::Cancelled => self.configure = None,
-                configure::Outcome::Applied { session, config } => {
-                    self.configure = None;
-                    if let Some(s) = self.session_mut(session) {
-                        s.config = config;
-                    }
-                }
-            }
-        }
-        if self.show_overview {
-            let mut open = true;
-            let actions = overview::show(ctx, &mut open, &self.sessions);
-            self.show_overview = open;
-            for action in actions {
-                match action {
-                    overview::Action::Disconnect(ids) => {
-                        for id in ids {
-                            self.act(id, Session::disconnect);
-                        }
-                    }
-                    overview::Action::Select(id) => self.selected = Some(id),
-                    overview::Action::ShutDownAll => self.confirm_shutdown_all = true,
-                }
-            }
-        }
-        if self.confirm_shutdown_all {
-            let live = self.sessions.iter().filter(|s| s.is_live()).count();
-            let modal = egui::Modal::new(egui::Id::unique("confirm-shutdown-all")).show(ctx, |ui| {
-                ui.heading("Shut down all runtimes?");
-                ui.label(format!(
-                    "{live} runtime{} will be disconnected; their variables are lost.",
-                    if live == 1 { "" } else { "s" }
-                ));
-                ui.horizontal(|ui| {
-                    if ui.button("Shut down").clicked() {
-                        Some(true)
-                    } else if ui.button("Cancel").clicked() {
-                        Some(false)
-                    } else {
-                        None
-                    }
-                })
-                .inner
-            });
-            if modal.should_close() || modal.inner == Some(false) {
-                self.confirm_shutdown_all = false;
-            } else if modal.inner == Some(true) {
-                self.confirm_shutdown_all = false;
-                self.shut_down_all();
-            }
-        }
-        if self.confirm_close {
-            self.close_dialog(ctx);
-        }
-        if let Some(view) = &mut self.logs
-            && !view.show(ctx)
-        {
-            self.logs = None;
-        }
-        if self.show_settings {
-            let mut open = true;
-            if settings_window::show(ctx, &mut open, &mut self.settings) {
-                style::apply_theme(ctx, self.settings.theme);
-                self.save_settings();
-            }
-            self.show_settings = open;
         }
     }
 }
@@ -719,7 +341,10 @@ impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.drain_events();
+        self.file_results();
         self.intercept_close(&ctx);
+        self.continue_close(&ctx);
+        self.update_title(&ctx);
         self.shortcuts(&ctx);
         self.schedule(&ctx);
         if let Some(rect) = ctx.input(|i| i.viewport().inner_rect) {
@@ -773,6 +398,7 @@ impl eframe::App for RunyardApp {
             }
         });
         self.dialogs(&ctx);
+        self.path_prompt(&ctx);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
@@ -794,93 +420,4 @@ impl Drop for RunyardApp {
             manager.shutdown();
         }
     }
-}
-
-fn prompt_frame(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui)) {
-    egui::Frame::new()
-        .fill(style::WARNING_FILL)
-        .inner_margin(6.0)
-        .show(ui, |ui| {
-            ui.horizontal_wrapped(add);
-        });
-}
-
-impl RunyardApp {
-    /// Save / Discard / Cancel when the window closes with unsaved changes.
-    fn close_dialog(&mut self, ctx: &egui::Context) {
-        let unsaved: Vec<(SessionId, String)> = self
-            .sessions
-            .iter()
-            .filter(|s| s.is_dirty())
-            .map(|s| (s.id, s.name.clone()))
-            .collect();
-        let modal = egui::Modal::new(egui::Id::unique("confirm-close")).show(ctx, |ui| {
-            ui.heading("Save changes before closing?");
-            for (_, name) in &unsaved {
-                ui.label(format!("• {name}"));
-            }
-            ui.horizontal(|ui| {
-                if ui.button("Save").clicked() {
-                    Some(CloseChoice::Save)
-                } else if ui.button("Discard").clicked() {
-                    Some(CloseChoice::Discard)
-                } else if ui.button("Cancel").clicked() {
-                    Some(CloseChoice::Cancel)
-                } else {
-                    None
-                }
-            })
-            .inner
-        });
-        let choice = if modal.should_close() {
-            Some(CloseChoice::Cancel)
-        } else {
-            modal.inner
-        };
-        match choice {
-            Some(CloseChoice::Save) => {
-                let all_saved = unsaved.iter().all(|(id, _)| self.save(*id));
-                self.confirm_close = false;
-                if all_saved {
-                    self.close_now(ctx);
-                }
-            }
-            Some(CloseChoice::Discard) => {
-                self.confirm_close = false;
-                self.close_now(ctx);
-            }
-            Some(CloseChoice::Cancel) => self.confirm_close = false,
-            None => {}
-        }
-    }
-
-    fn close_now(&mut self, ctx: &egui::Context) {
-        self.closing = true;
-        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-    }
-
-    /// Holds a close request while notebooks have unsaved changes.
-    fn intercept_close(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && !self.closing && self.sessions.iter().any(Session::is_dirty)
-        {
-            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.confirm_close = true;
-        }
-    }
-
-    /// At exit: remember the open sessions; this run's autosaves are no
-    /// longer needed (closing was confirmed).
-    fn leave(&mut self) {
-        self.remember_sessions();
-        let ids: Vec<SessionId> = self.sessions.iter().map(|s| s.id).collect();
-        for id in ids {
-            self.remove_autosave(id);
-        }
-    }
-}
-
-enum CloseChoice {
-    Save,
-    Discard,
-    Cancel,
 }

@@ -15,6 +15,9 @@ use crate::notebook::{self, Language, Notebook, Output};
 use crate::protocol::{EvalError, Stream};
 use crate::runtime::RuntimeConfig;
 
+/// Sections and their cells, in order, by id.
+pub type Layout = Vec<(SectionId, Vec<CellId>)>;
+
 /// What a file held besides what the session shows.
 #[derive(Debug, Clone, Default)]
 pub struct Document {
@@ -114,16 +117,37 @@ impl Session {
     /// Takes the file's state as saved: the document becomes `notebook`
     /// (the file's own rendering of it), and nothing is unsaved.
     pub fn saved_as(&mut self, path: std::path::PathBuf, notebook: &Notebook, revision: u64) {
+        let layout = self.layout();
+        self.saved_as_of(path, notebook, revision, &layout);
+    }
+
+    /// The sections and cells in order, by id: what a save in the background
+    /// wrote, to match the file's cells with once it is done.
+    pub fn layout(&self) -> Layout {
+        self.sections
+            .iter()
+            .map(|s| (s.id, s.cells.iter().map(|c| c.id).collect()))
+            .collect()
+    }
+
+    /// As [`Session::saved_as`], for a save of `revision` whose cells were
+    /// `layout`: edits made while it was written stay unsaved, and cells
+    /// added or moved meanwhile are matched by id, not by place.
+    pub fn saved_as_of(&mut self, path: std::path::PathBuf, notebook: &Notebook, revision: u64, layout: &Layout) {
         self.file = Some(path);
         let mut skeleton = notebook.clone();
         skeleton.sections.clear();
+        if self.revision != revision {
+            // The title may have been edited meanwhile; the window's is newer.
+            skeleton.title = self.document.skeleton.title.take();
+        }
         self.document.skeleton = skeleton;
-        for (section, file_section) in self.sections.iter().zip(&notebook.sections) {
+        for ((section, cells), file_section) in layout.iter().zip(&notebook.sections) {
             let mut bare = file_section.clone();
             bare.cells.clear();
-            self.document.sections.insert(section.id, bare);
-            for (cell, file_cell) in section.cells.iter().zip(&file_section.cells) {
-                self.document.cells.insert(cell.id, file_cell.clone());
+            self.document.sections.insert(*section, bare);
+            for (cell, file_cell) in cells.iter().zip(&file_section.cells) {
+                self.document.cells.insert(*cell, file_cell.clone());
             }
         }
         self.mark_saved(revision);

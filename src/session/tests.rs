@@ -528,3 +528,26 @@ fn a_raw_cell_stays_raw_is_never_evaluated_and_saves_as_raw() {
     let kinds: Vec<_> = saved.sections.iter().flat_map(|x| &x.cells).map(|c| c.kind).collect();
     assert_eq!(kinds[0], crate::notebook::CellKind::Raw);
 }
+
+#[test]
+fn a_save_that_finishes_after_more_edits_keeps_them_unsaved_and_matches_cells_by_id() {
+    let mut s = Session::new(SessionId(1), "n", RuntimeConfig::python());
+    let a = s.add_cell("a = 1");
+    let (revision, layout) = (s.revision(), s.layout());
+    // What the file held once written: its own id for the cell.
+    let mut written = s.to_notebook();
+    written.sections[0].cells[0].id = Some("from-file".into());
+    // Meanwhile: a cell above it, and a new title.
+    let section = s.sections[0].id;
+    s.insert_cell(section, None, CellKind::Code, "above = 0".into());
+    s.set_title("Edited".into());
+    s.saved_as_of("/tmp/n.ipynb".into(), &written, revision, &layout);
+    assert!(s.is_dirty(), "the edits made during the save are not saved");
+    assert_eq!(s.title(), Some("Edited"));
+    let now = s.to_notebook();
+    let ids: Vec<(String, Option<String>)> = now.cells().map(|c| (c.source.clone(), c.id.clone())).collect();
+    assert!(
+        ids.contains(&("a = 1".to_string(), Some("from-file".to_string()))),
+        "the file's id went to the cell it was written for: {ids:?} ({a:?})"
+    );
+}

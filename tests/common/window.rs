@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
-use runyard::app::{AppOptions, RunyardApp};
+use runyard::app::{AppOptions, RunyardApp, TestHooks};
 use runyard::session::{CellState, Status};
 use runyard::settings::Dirs;
 
@@ -25,6 +25,12 @@ impl Window {
 
     /// Opens the window in `home` with `files` given as on the command line.
     pub fn open_with(home: tempfile::TempDir, files: Vec<std::path::PathBuf>) -> Window {
+        Self::open_hooked(home, files, TestHooks::default())
+    }
+
+    /// As [`Window::open_with`], with test hooks; returns once what the
+    /// window reads at start (last run's sessions, `files`) is read.
+    pub fn open_hooked(home: tempfile::TempDir, files: Vec<std::path::PathBuf>, hooks: TestHooks) -> Window {
         let dirs = Dirs::under(home.path());
         if let Ok(python) = std::env::var("RUNYARD_TEST_PYTHON") {
             let settings = runyard::settings::Settings {
@@ -38,9 +44,17 @@ impl Window {
             .build_eframe(move |cc| {
                 let mut options = AppOptions::new(dirs);
                 options.open = files;
+                options.test = hooks;
                 RunyardApp::new(cc, options).expect("the app starts")
             });
-        Window { harness, _home: home }
+        let mut window = Window { harness, _home: home };
+        window.wait_for_files();
+        window
+    }
+
+    /// Steps frames until no file work runs in the background.
+    pub fn wait_for_files(&mut self) {
+        self.wait_until("file work to finish", |app| !app.files_busy());
     }
 
     pub fn app(&self) -> &RunyardApp {
@@ -146,10 +160,11 @@ impl Window {
         self.harness.step();
     }
 
-    /// Ctrl+S.
+    /// Ctrl+S, and the save (in the background) done.
     pub fn save_shortcut(&mut self) {
         self.harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
         self.harness.run_steps(2);
+        self.wait_for_files();
     }
 
     /// Asks the window to close, as the window manager's close button does.
@@ -175,6 +190,8 @@ impl Window {
                 .focused = Some(focused);
             self.harness.run_steps(2);
         }
+        // The check and any reload read the disk in the background.
+        self.wait_for_files();
     }
 
     /// Takes the window apart as a crash would, keeping its home folder.

@@ -138,15 +138,20 @@ pub(crate) fn same_file(path: &Path, file: &File) -> bool {
         .is_some_and(|(named, open)| named.ino() == open.ino() && named.dev() == open.dev())
 }
 
+/// Opens a lock file only to look at its lock: never through a link, never
+/// waiting (a FIFO planted there would block an open).
+fn open_to_probe(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// Removes a lock file that no live process holds. The unlink happens while
 /// holding its lock, so a holder that is just taking it notices (see
 /// [`LockFile::acquire`]). True if it was removed.
 pub fn remove_if_unlocked(path: &Path) -> bool {
-    let Ok(file) = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-    else {
+    let Ok(file) = open_to_probe(path) else {
         return false;
     };
     file.metadata().is_ok_and(|m| m.is_file())
@@ -159,11 +164,7 @@ pub fn remove_if_unlocked(path: &Path) -> bool {
 /// whose lock can be taken, means no one does. The probe opens its own file
 /// description, so a lock held by this very process counts as held too.
 pub fn is_locked(path: &Path) -> bool {
-    let Ok(file) = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-    else {
+    let Ok(file) = open_to_probe(path) else {
         return false;
     };
     match file.try_lock_shared() {

@@ -101,6 +101,8 @@ struct Node {
     script: Option<PathBuf>,
     kind: &'static str,
     command: String,
+    /// The program the supervisor was to start, for its spawn errors.
+    program: PathBuf,
 }
 
 enum Phase {
@@ -259,6 +261,7 @@ impl Worker {
                 interrupt_epoch: 0,
                 agent_init_error: None,
                 script: launch.wrapper,
+                program: launch.program,
                 kind: config.kind_label(),
                 command,
             },
@@ -405,7 +408,7 @@ impl Worker {
                 }
             }
             NodeMsg::SpawnFailed { errno, message } => {
-                let path = PathBuf::from(node.command.split(' ').next().unwrap_or_default());
+                let path = node.program.clone();
                 let error = match errno {
                     libc::ENOENT => InitError::NoSuchFile { path },
                     libc::EACCES | libc::ENOEXEC => InitError::NotExecutable { path },

@@ -66,12 +66,4 @@ mod tests {
         std::fs::write(&events, "garbage").unwrap();
         assert_eq!(read_count(&events), None);
     }
-
-    #[test]
-    fn reads_this_machines_counter_if_it_has_one() {
-        // Not every machine has a memory cgroup; where one is, it parses.
-        if let Some(count) = oom_kills() {
-            assert!(count < u64::MAX);
-        }
-    }
 }

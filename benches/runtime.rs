@@ -341,6 +341,7 @@ fn evaluation(evaluation_ref: &str, code: &str) -> Evaluation {
         prev_container: None,
         code: code.into(),
         file: "cell 1".into(),
+        options: None,
     }
 }
 
@@ -511,7 +512,7 @@ fn bench_start(s: &Settings, lang: &Lang) -> R<StartFigures> {
             Event::EvaluationFinished {
                 session: s, outcome, ..
             } if s == session => Some(match outcome {
-                Outcome::Ok { value: Some(v) } if v == "2" => Ok(t0.elapsed()),
+                Outcome::Ok { value: Some(v) } if v.text() == "2" => Ok(t0.elapsed()),
                 other => Err(format!("1+1 right after Connect gave {other:?}")),
             }),
             Event::InitFailed { session: s, error, .. } if s == session => Some(Err(format!("start failed: {error}"))),
@@ -609,6 +610,7 @@ impl RawAgent {
             prev_container: None,
             code: "1+1".into(),
             file: "cell 1".into(),
+            options: None,
         });
         let t0 = Instant::now();
         self.stdin.write_all(&frame).map_err(|e| e.to_string())?;
@@ -702,7 +704,7 @@ fn bench_eval(s: &Settings, lang: &Lang) -> R<EvalFigures> {
             let (outcome, duration, took) = evaluate(&m, session, &evaluation_ref, "1+1")?;
             if outcome
                 != (Outcome::Ok {
-                    value: Some("2".into()),
+                    value: Some(runyard::protocol::Bundle::plain("2")),
                 })
             {
                 return Err(format!("1+1 gave {outcome:?}"));

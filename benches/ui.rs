@@ -101,7 +101,7 @@ fn main() {
                 text: chunk.clone(),
             });
         }
-        assert_eq!(session.nth_cell(0).unwrap().output.row_count(), 100_000);
+        assert_eq!(session.nth_cell(0).unwrap().output.rows(), 100_000);
     }
     let (output, output_p95) = measure(&mut long);
 

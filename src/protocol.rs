@@ -1,19 +1,30 @@
 //! The wire protocol between the manager and a runtime agent (docs/protocol.md):
 //! RS-framed JSON (RFC 7464) over a byte stream, and the typed messages.
 
+pub mod bundle;
 pub mod capture;
+
+pub use bundle::Bundle;
 
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; checked at the handshake.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The record separator that opens every frame.
 pub const RS: u8 = 0x1E;
 
 /// Frames larger than this are dropped unread: no agent message comes close
-/// (agents chunk output at 64 KiB and cut results at 1,000,000 characters).
-pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// (agents chunk output at 64 KiB, cut results at 1,000,000 characters and
+/// replace a display over [`MAX_OUTPUT_BYTES`] by a note).
+pub const MAX_FRAME: usize = 40 * 1024 * 1024;
+
+/// The default size cap of one display's data, as sent (base64 included).
+pub const DEFAULT_OUTPUT_BYTES: u64 = 20 * 1024 * 1024;
+/// The largest cap a user may set: a capped display still fits in a frame.
+pub const MAX_OUTPUT_BYTES: u64 = 32 * 1024 * 1024;
+/// Rows of a table sent by default; the rest are counted, not sent.
+pub const DEFAULT_TABLE_ROWS: u32 = 1000;
 
 /// A message from the manager to an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +43,9 @@ pub enum ToAgent {
         code: String,
         /// Names the code in tracebacks, e.g. `cell 3`.
         file: String,
+        /// How values are displayed; the agent's defaults when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        options: Option<DisplayOptions>,
     },
     Forget {
         container: String,
@@ -57,12 +71,25 @@ pub enum FromAgent {
         stream: Stream,
         text: String,
     },
+    /// A rich output of evaluation `ref` (or between evaluations: null).
+    /// With `update`, it replaces every earlier output with its
+    /// `display_id` instead (Jupyter's `update_display_data`).
+    Display {
+        #[serde(rename = "ref", default)]
+        evaluation_ref: Option<String>,
+        bundle: Bundle,
+        #[serde(default)]
+        display_id: Option<String>,
+        #[serde(default)]
+        update: bool,
+    },
     Result {
         #[serde(rename = "ref")]
         evaluation_ref: String,
         status: ResultStatus,
+        /// The last expression's value as a bundle.
         #[serde(default)]
-        value: Option<String>,
+        value: Option<Bundle>,
         #[serde(default)]
         error: Option<EvalError>,
         #[serde(default)]
@@ -85,6 +112,28 @@ pub enum FromAgent {
     Preparing {
         message: String,
     },
+}
+
+/// How an agent displays values: sent with each evaluation, so that a
+/// change of the window's width or the settings applies to the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayOptions {
+    /// Characters per line for the plain value display (`pprint`, `inspect`).
+    pub width: u32,
+    /// Rows of a table sent; the total is sent with them.
+    pub table_rows: u32,
+    /// Largest display sent, in bytes of its data; a larger one becomes a note.
+    pub max_output_bytes: u64,
+}
+
+impl Default for DisplayOptions {
+    fn default() -> Self {
+        DisplayOptions {
+            width: 100,
+            table_rows: DEFAULT_TABLE_ROWS,
+            max_output_bytes: DEFAULT_OUTPUT_BYTES,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -415,6 +464,7 @@ mod tests {
             prev_container: None,
             code: "print('a\nb')".into(),
             file: "cell 2".into(),
+            options: None,
         });
         assert_eq!(frame[0], RS);
         assert_eq!(*frame.last().unwrap(), b'\n');
@@ -520,7 +570,7 @@ mod tests {
     #[test]
     fn decodes_every_agent_message() {
         let lines = [
-            r#"{"type":"hello","token":"t","protocol":1,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
+            r#"{"type":"hello","token":"t","protocol":2,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
             r#"{"type":"result","ref":"c1","status":"error","value":null,"duration_us":12,"error":{"kind":"ZeroDivisionError","message":"division by zero","line":1,"column":null,"frames":[{"file":"cell 1","line":1,"name":"<module>","text":"1/0"},{"file":null,"name":null}],"formatted":"Traceback"}}"#,
             r#"{"type":"memory","total":100,"parts":[["rss",100]]}"#,
             r#"{"type":"log","level":"warn","message":"m"}"#,

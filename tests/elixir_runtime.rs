@@ -316,6 +316,7 @@ fn a_sections_first_cell_chains_from_the_section_above() {
             prev_container: Some("section-1".into()),
             code: "{x + 1, Str.upcase(\"a\")}".into(),
             file: "cell b".into(),
+            options: None,
         },
     );
     assert_eq!(h.finish(S, "b").value(), Some("{42, \"A\"}"), "binding and aliases");

@@ -9,7 +9,7 @@ use runyard::session::{CellResult, CellState, Status};
 
 fn value(w: &Window, index: usize) -> Option<String> {
     match &w.app().sessions[0].nth_cell(index)?.result {
-        Some(CellResult::Value(v)) => Some(v.clone()),
+        Some(CellResult::Value(v)) => Some(v.text()),
         _ => None,
     }
 }
@@ -138,7 +138,7 @@ fn a_million_printed_lines_stay_bounded_with_the_left_out_count_shown() {
     });
     let output = &w.app().sessions[0].nth_cell(0).unwrap().output;
     assert_eq!(output.omitted(), 900_000);
-    assert_eq!(output.row_count(), 100_001);
+    assert_eq!(output.rows(), 100_001);
     let received = (0..1_000_000).map(|i: u32| i.to_string().len() + 1).sum::<usize>();
     assert_eq!(output.bytes_received(), received, "every byte arrived");
     w.harness.get_by_label_contains("900000 lines left out");

@@ -478,6 +478,7 @@ fn an_evaluation_can_start_from_a_context_in_another_container() {
             prev_container: Some("section-1".into()),
             code: "x + 1".into(),
             file: "cell b".into(),
+            options: None,
         },
     );
     assert_eq!(h.finish(S, "b").value(), Some("42"));
@@ -654,6 +655,7 @@ fn without_the_supervisors_pipes_the_agent_forwards_output_as_frames() {
         prev_container: None,
         code: "import os, sys\nprint('to stdout')\nos.write(2, b'to fd 2\\n')\n40 + 2".into(),
         file: "cell 1".into(),
+        options: None,
     };
     let mut stdin = agent.stdin.take().unwrap();
     stdin.write_all(&protocol::encode(&evaluate)).unwrap();
@@ -679,7 +681,7 @@ fn without_the_supervisors_pipes_the_agent_forwards_output_as_frames() {
             }
         }
     }
-    assert_eq!(value, Some(Some("42".to_string())));
+    assert_eq!(value, Some(Some(runyard::protocol::Bundle::plain("42"))));
     assert!(
         output.contains("to stdout\n") && output.contains("to fd 2\n"),
         "{output:?}"

@@ -288,7 +288,7 @@ fn an_elixir_session_evaluates_and_shows_its_node_cookie_and_memory_parts() {
     });
     assert_eq!(
         w.app().sessions[0].nth_cell(0).unwrap().result,
-        Some(CellResult::Value("55".into()))
+        Some(CellResult::Value(runyard::session::outputs::Display::plain("55")))
     );
     let info = w.app().sessions[0].node_info().unwrap().clone();
     assert!(info.name.starts_with("runyard-"), "{info:?}");

@@ -1,4 +1,4 @@
-# Runyard's Elixir runtime agent (protocol version 1, see docs/protocol.md).
+# Runyard's Elixir runtime agent (protocol version 2, see docs/protocol.md).
 #
 # One source file, compiled once per (source, Elixir, OTP) into a cache
 # directory by the bootstrap described in assets/agents/README.md, then
@@ -592,7 +592,7 @@ defmodule RunyardAgent do
         frame(port, %{
           type: "hello",
           token: token,
-          protocol: 1,
+          protocol: 2,
           pid: String.to_integer(System.pid()),
           language: "elixir",
           language_version: remote(target, System, :version, []),
@@ -656,7 +656,7 @@ defmodule RunyardAgent do
           type: "result",
           ref: ref,
           status: status,
-          value: value,
+          value: value && %{data: %{"text/plain" => value}},
           error: error,
           duration_us: duration
         })

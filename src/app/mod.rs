@@ -5,6 +5,7 @@
 mod bars;
 mod close;
 mod configure;
+mod display_view;
 mod files;
 pub mod highlight;
 mod logs;

@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
-use super::{highlight, output_view, style};
+use super::{display_view, highlight, output_view, style};
+use crate::session::outputs::OutputItem;
 use crate::manager::Command;
 use crate::protocol::EvalError;
 use crate::session::{Cell, CellId, CellKind, CellResult, CellState, SectionId, Session, format_duration};
@@ -220,13 +221,27 @@ fn cell_view(
                     let text = format!(
                         "{} lines left out of {} ({} received); Save output… keeps them all",
                         cell.output.omitted(),
-                        cell.output.omitted() + cell.output.row_count() - 1,
+                        cell.output.omitted() + cell.output.rows() - 1,
                         style::format_bytes(cell.output.bytes_received() as u64)
                     );
                     ui.label(RichText::new(text).italics().color(style::WARNING_TEXT));
                 }
-                if !cell.output.is_empty() {
-                    output_view::show(ui, ("cell-output", cell.id.0), &cell.output, greyed);
+                for (index, item) in cell.output.items().iter().enumerate() {
+                    match item {
+                        OutputItem::Stream(buffer) if !buffer.is_empty() => {
+                            output_view::show(ui, ("cell-output", cell.id.0, index), buffer, greyed);
+                        }
+                        OutputItem::Stream(_) => {}
+                        OutputItem::Display(display) => display_view::show(ui, display, greyed),
+                    }
+                }
+                if cell.output.displays_dropped() > 0 {
+                    let text = format!(
+                        "{} more displays left out (a cell keeps {})",
+                        cell.output.displays_dropped(),
+                        crate::session::outputs::MAX_DISPLAYS
+                    );
+                    ui.label(RichText::new(text).italics().color(style::WARNING_TEXT));
                 }
                 if let Some(result) = &cell.result {
                     result_view(ui, result, greyed);
@@ -477,15 +492,7 @@ fn state_text(state: &CellState) -> String {
 
 fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool) {
     match result {
-        CellResult::Value(value) => {
-            let color = if greyed {
-                ui.visuals().weak_text_color()
-            } else {
-                ui.visuals().strong_text_color()
-            };
-            let shown: String = value.chars().take(20_000).collect();
-            ui.add(egui::Label::new(RichText::new(shown).monospace().color(color)).selectable(true));
-        }
+        CellResult::Value(value) => display_view::show(ui, value, greyed),
         CellResult::Error(error) => error_view(ui, error),
         CellResult::Interrupted(error) => {
             ui.label(RichText::new("Interrupted").color(style::WARNING_TEXT));

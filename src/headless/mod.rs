@@ -216,6 +216,7 @@ pub fn run_script(
                 prev_container: None,
                 code,
                 file: file.clone(),
+                options: None,
             },
         );
         let name = CellName {
@@ -225,9 +226,16 @@ pub fn run_script(
             section: None,
         };
         let outcome = wait_finished(&manager, &evaluation_ref, &mut |arrived| {
+            let display;
             let (sink, text): (&mut dyn Write, _) = match arrived {
                 Arrived::Output(Stream::Stdout, text) => (&mut *out, text),
                 Arrived::Output(Stream::Stderr, text) | Arrived::Stray(text) => (&mut *err, text),
+                // A terminal shows a display's text; an update adds nothing new to scroll back to.
+                Arrived::Display { update: true, .. } => return Ok(()),
+                Arrived::Display { bundle, .. } => {
+                    display = format!("{}\n", bundle.text());
+                    (&mut *out, display.as_str())
+                }
             };
             sink.write_all(text.as_bytes()).and_then(|_| sink.flush())
         })
@@ -235,7 +243,7 @@ pub fn run_script(
         match outcome {
             Outcome::Ok { value } => {
                 if let Some(value) = value {
-                    writeln!(out, "{value}")?;
+                    writeln!(out, "{}", value.text())?;
                 }
             }
             Outcome::Error(error) => {
@@ -309,6 +317,12 @@ impl Waited {
 /// What a runtime wrote while an evaluation ran.
 enum Arrived<'a> {
     Output(Stream, &'a str),
+    /// A rich output; with `update`, a replacement for the ones with its id.
+    Display {
+        bundle: &'a crate::protocol::Bundle,
+        display_id: Option<&'a str>,
+        update: bool,
+    },
     /// Bytes outside the protocol's frames.
     Stray(&'a str),
 }
@@ -327,6 +341,17 @@ fn wait_finished(
         match event {
             Event::Output { stream, text, .. } => on_output(Arrived::Output(stream, &text)).map_err(Waited::Io)?,
             Event::StrayOutput { text, .. } => on_output(Arrived::Stray(&text)).map_err(Waited::Io)?,
+            Event::Display {
+                bundle,
+                display_id,
+                update,
+                ..
+            } => on_output(Arrived::Display {
+                bundle: &bundle,
+                display_id: display_id.as_deref(),
+                update,
+            })
+            .map_err(Waited::Io)?,
             Event::EvaluationFinished {
                 evaluation_ref: r,
                 outcome,

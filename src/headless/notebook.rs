@@ -19,7 +19,7 @@ use super::progress::{Progress, Style};
 use super::{Arrived, CellName, RunError, RunOptions, wait_connected, wait_finished};
 use crate::manager::{Evaluation, Manager, Outcome, SessionId};
 use crate::notebook::{self, CellKind, Format, Language, Notebook, Output};
-use crate::protocol::{EvalError, Stream};
+use crate::protocol::{Bundle, EvalError, Stream};
 
 /// A cell's stream output beyond this is left out (with a note saying how
 /// much): a notebook must stay small enough to open.
@@ -177,6 +177,7 @@ fn evaluate(
                 prev_container: None,
                 code,
                 file,
+                options: None,
             },
         );
         let started = Instant::now();
@@ -192,6 +193,20 @@ fn evaluate(
                     }
                 }
                 Arrived::Stray(text) => err.write_all(text.as_bytes())?,
+                Arrived::Display {
+                    bundle,
+                    display_id,
+                    update,
+                } => {
+                    if update {
+                        kept.update_display(display_id, bundle);
+                    } else {
+                        if echo {
+                            writeln!(out, "{}", bundle.text())?;
+                        }
+                        kept.push_display(display_id, bundle);
+                    }
+                }
             }
             Ok(())
         });
@@ -211,9 +226,9 @@ fn evaluate(
             Outcome::Ok { value } => {
                 if let Some(value) = value {
                     if echo {
-                        writeln!(out, "{value}")?;
+                        writeln!(out, "{}", value.text())?;
                     }
-                    cell.outputs.push(Output::result(value, Some(count)));
+                    cell.outputs.push(Output::execute_result(&value, Some(count)));
                 }
                 progress.finish(err, &name, "ok", Some(took))?;
             }
@@ -257,14 +272,32 @@ fn error_output(error: &EvalError) -> Output {
 
 /// A cell's stream output, merged per stream as Jupyter does (consecutive
 /// writes to the same stream are one output), up to [`MAX_KEPT_OUTPUT`].
+/// Displays are kept whole (the agent caps each one), with their ids for updates.
 #[derive(Default)]
 struct Kept {
     outputs: Vec<Output>,
+    /// The `display_id` of each output (streams: none).
+    ids: Vec<Option<String>>,
     bytes: usize,
     left_out: usize,
 }
 
 impl Kept {
+    fn push_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
+        self.outputs.push(Output::display(bundle));
+        self.ids.push(display_id.map(str::to_string));
+    }
+
+    /// `update_display_data`: replaces this cell's displays with the id.
+    fn update_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
+        let Some(id) = display_id else { return };
+        for (output, kept_id) in self.outputs.iter_mut().zip(&self.ids) {
+            if kept_id.as_deref() == Some(id) {
+                *output = Output::display(bundle);
+            }
+        }
+    }
+
     fn push(&mut self, stream: Stream, text: &str) {
         let room = MAX_KEPT_OUTPUT.saturating_sub(self.bytes);
         let mut end = text.len().min(room);
@@ -285,7 +318,10 @@ impl Kept {
             Some(Output::Stream {
                 name: last, text: kept, ..
             }) if last == name => kept.push_str(text),
-            _ => self.outputs.push(Output::stream(name, text)),
+            _ => {
+                self.outputs.push(Output::stream(name, text));
+                self.ids.push(None);
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{SessionId, Waker};
-use crate::protocol::{EvalError, MemoryUsage, Stream};
+use crate::protocol::{Bundle, EvalError, MemoryUsage, Stream};
 use crate::runtime::{ExitInfo, InitError};
 
 /// What the manager reports. Per session, events arrive in order.
@@ -37,6 +37,16 @@ pub enum Event {
         evaluation_ref: Option<String>,
         stream: Stream,
         text: String,
+    },
+    /// A rich output of an evaluation (`evaluation_ref`), or between
+    /// evaluations. With `update`, it replaces the earlier outputs with its
+    /// `display_id` instead of adding one.
+    Display {
+        session: SessionId,
+        evaluation_ref: Option<String>,
+        bundle: std::sync::Arc<Bundle>,
+        display_id: Option<String>,
+        update: bool,
     },
     /// Bytes the runtime wrote outside the protocol's frames.
     StrayOutput {
@@ -103,6 +113,7 @@ impl Event {
             | Event::Connected { session, .. }
             | Event::InitFailed { session, .. }
             | Event::Output { session, .. }
+            | Event::Display { session, .. }
             | Event::StrayOutput { session, .. }
             | Event::EvaluationFinished { session, .. }
             | Event::InterruptUnanswered { session, .. }
@@ -131,9 +142,9 @@ pub struct NodeInfo {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// `value`: the printed form of the last expression, if any.
+    /// `value`: the last expression's value as a bundle, if any.
     Ok {
-        value: Option<String>,
+        value: Option<Bundle>,
     },
     Error(EvalError),
     /// Stopped by an interrupt; where it stopped, if the runtime said.

@@ -41,6 +41,8 @@ pub struct Evaluation {
     pub code: String,
     /// How tracebacks name this code, e.g. `cell 3`.
     pub file: String,
+    /// How values are displayed; the agent's defaults when `None`.
+    pub options: Option<crate::protocol::DisplayOptions>,
 }
 
 /// What a caller asks of the manager.

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -291,6 +292,7 @@ impl Worker {
             prev_container: evaluation.prev_container,
             code: evaluation.code,
             file: evaluation.file,
+            options: evaluation.options,
         };
         node.send_or_queue(message);
     }
@@ -437,6 +439,33 @@ impl Worker {
                             });
                         }
                         Captured::Text(_) => {}
+                        Captured::Message(message) if attached => {
+                            let event = match *message {
+                                FromAgent::Display {
+                                    evaluation_ref,
+                                    bundle,
+                                    display_id,
+                                    update,
+                                } => Event::Display {
+                                    session,
+                                    evaluation_ref,
+                                    bundle: Arc::new(bundle),
+                                    display_id,
+                                    update,
+                                },
+                                other => Event::Warning {
+                                    session,
+                                    message: format!("the runtime sent {} in its output pipe", describe(&other)),
+                                },
+                            };
+                            self.events.send(event);
+                        }
+                        Captured::Message(_) => {}
+                        Captured::Bad(error) => {
+                            let message = format!("{}: a display in the output was dropped: {error}", node.name);
+                            tracing::warn!(%session, "{message}");
+                            self.events.send(Event::Warning { session, message });
+                        }
                         Captured::Begin(evaluation_ref) => {
                             if let Some(capture) = &mut node.capture {
                                 capture.begin(stream, evaluation_ref);
@@ -687,6 +716,18 @@ impl Worker {
                 stream,
                 text,
             }),
+            FromAgent::Display {
+                evaluation_ref,
+                bundle,
+                display_id,
+                update,
+            } => self.events.send(Event::Display {
+                session,
+                evaluation_ref,
+                bundle: Arc::new(bundle),
+                display_id,
+                update,
+            }),
             FromAgent::Result {
                 evaluation_ref,
                 status,
@@ -889,6 +930,7 @@ fn describe(message: &FromAgent) -> &'static str {
     match message {
         FromAgent::Hello(_) => "hello",
         FromAgent::Output { .. } => "output",
+        FromAgent::Display { .. } => "a display",
         FromAgent::Result { .. } => "a result",
         FromAgent::Memory(_) => "memory",
         FromAgent::Log { .. } => "a log line",

@@ -300,6 +300,38 @@ impl Output {
         }
     }
 
+    /// A `display_data` of a bundle.
+    pub fn display(bundle: &crate::protocol::Bundle) -> Output {
+        Output::DisplayData {
+            data: bundle.data.clone(),
+            metadata: bundle.metadata.clone(),
+            extra: Object::new(),
+        }
+    }
+
+    /// An `execute_result` of a bundle.
+    pub fn execute_result(bundle: &crate::protocol::Bundle, execution_count: Option<u32>) -> Output {
+        Output::ExecuteResult {
+            data: bundle.data.clone(),
+            execution_count,
+            metadata: bundle.metadata.clone(),
+            extra: Object::new(),
+        }
+    }
+
+    /// The bundle of a result or display.
+    pub fn bundle(&self) -> Option<crate::protocol::Bundle> {
+        match self {
+            Output::ExecuteResult { data, metadata, .. } | Output::DisplayData { data, metadata, .. } => {
+                Some(crate::protocol::Bundle {
+                    data: data.clone(),
+                    metadata: metadata.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The MIME bundle of a result or display.
     pub fn data(&self) -> Option<&Object> {
         match self {

@@ -4,18 +4,24 @@
 //! plain bytes to them, as any program does, and marks where each
 //! evaluation's output begins and ends with a line that no program writes by
 //! chance: the byte 0x1E, the key from `RUNYARD_CAPTURE`, `b` or `e`, the
-//! evaluation ref as a JSON string, and `\n`. Everything else is output. A
-//! marker split across reads is put together; a 0x1E that starts no marker
-//! is output like any other byte.
+//! evaluation ref as a JSON string, and `\n`. Rich outputs travel the same
+//! way, so that they keep their place among the text: the key, `d`, a
+//! protocol message as one line of JSON (a `display`). Everything else is
+//! output. A marker split across reads is put together; a 0x1E that starts
+//! no marker is output like any other byte.
 
-use super::Utf8Stream;
+use super::{FrameError, FromAgent, MAX_FRAME, Utf8Stream};
 
 /// What one read of a capture pipe held, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Captured {
     Text(String),
     Begin(String),
     End(String),
+    /// A message that came in the pipe (a `display`), in its place.
+    Message(Box<FromAgent>),
+    /// A `d` marker whose message could not be used.
+    Bad(FrameError),
 }
 
 /// A marker longer than this is not one (the refs are short): its bytes
@@ -31,6 +37,10 @@ pub struct CaptureDecoder {
     carry: Vec<u8>,
     /// A character split across reads.
     utf8: Utf8Stream,
+    /// The message of a `d` marker, while its line is being read.
+    message: Option<Vec<u8>>,
+    /// That message grew past [`MAX_FRAME`]: the rest of its line is skipped.
+    message_too_large: bool,
 }
 
 impl CaptureDecoder {
@@ -41,6 +51,8 @@ impl CaptureDecoder {
             marker,
             carry: Vec::new(),
             utf8: Utf8Stream::default(),
+            message: None,
+            message_too_large: false,
         }
     }
 
@@ -54,6 +66,50 @@ impl CaptureDecoder {
             joined = all;
             &joined
         };
+        let mut pos = 0;
+        while pos < data.len() {
+            pos += if self.message.is_some() {
+                self.message_line(&data[pos..], out)
+            } else {
+                self.text_and_markers(&data[pos..], out)
+            };
+        }
+    }
+
+    /// Reads a `d` marker's message up to its newline; returns the bytes used.
+    fn message_line(&mut self, data: &[u8], out: &mut Vec<Captured>) -> usize {
+        let newline = data.iter().position(|&b| b == b'\n');
+        let piece = &data[..newline.unwrap_or(data.len())];
+        if let Some(message) = &mut self.message {
+            if message.len() + piece.len() > MAX_FRAME {
+                self.message_too_large = true;
+                *message = Vec::new();
+            }
+            if !self.message_too_large {
+                message.extend_from_slice(piece);
+            }
+        }
+        let Some(newline) = newline else {
+            return data.len();
+        };
+        let message = self.message.take().unwrap_or_default();
+        if std::mem::take(&mut self.message_too_large) {
+            out.push(Captured::Bad(FrameError::TooLarge { max: MAX_FRAME }));
+        } else {
+            out.push(match serde_json::from_slice::<FromAgent>(&message) {
+                Ok(message) => Captured::Message(Box::new(message)),
+                Err(error) => Captured::Bad(FrameError::Invalid {
+                    reason: error.to_string(),
+                    start: String::from_utf8_lossy(&message[..message.len().min(80)]).into_owned(),
+                }),
+            });
+        }
+        newline + 1
+    }
+
+    /// Reads output and markers up to the start of a `d` marker's message,
+    /// or to the end; returns the bytes used.
+    fn text_and_markers(&mut self, data: &[u8], out: &mut Vec<Captured>) -> usize {
         let mut text = Vec::new();
         let mut start = 0;
         let mut search = 0;
@@ -67,21 +123,32 @@ impl CaptureDecoder {
                     start = at + len;
                     search = start;
                 }
+                Marker::Message { len } => {
+                    text.extend_from_slice(&data[start..at]);
+                    self.text(&mut text, out, true);
+                    self.message = Some(Vec::new());
+                    return at + len;
+                }
                 Marker::Incomplete => {
                     text.extend_from_slice(&data[start..at]);
                     self.carry = data[at..].to_vec();
                     self.text(&mut text, out, false);
-                    return;
+                    return data.len();
                 }
                 Marker::No => search = at + 1,
             }
         }
         text.extend_from_slice(&data[start..]);
         self.text(&mut text, out, false);
+        data.len()
     }
 
-    /// The pipe ended: whatever was held back is output.
+    /// The pipe ended: whatever was held back is output; a message cut
+    /// short is reported.
     pub fn finish(&mut self, out: &mut Vec<Captured>) {
+        if let Some(message) = self.message.take() {
+            out.push(Captured::Bad(FrameError::Truncated { len: message.len() }));
+        }
         let mut text = std::mem::take(&mut self.carry);
         self.text(&mut text, out, true);
     }
@@ -101,6 +168,9 @@ impl CaptureDecoder {
         let Some(&kind) = data.get(key.len()) else {
             return Marker::Incomplete;
         };
+        if kind == b'd' {
+            return Marker::Message { len: key.len() + 1 };
+        }
         if kind != b'b' && kind != b'e' {
             return Marker::No;
         }
@@ -136,6 +206,8 @@ impl CaptureDecoder {
 
 enum Marker {
     Found { kind: Captured, len: usize },
+    /// The key and `d`: a message follows, up to the next newline.
+    Message { len: usize },
     Incomplete,
     No,
 }
@@ -212,6 +284,48 @@ mod tests {
             })
             .sum();
         assert_eq!(text, input.len(), "all of it is output at once");
+    }
+
+    #[test]
+    fn a_display_keeps_its_place_among_the_text_whatever_the_read_sizes() {
+        let display = r#"{"type":"display","ref":"e1","bundle":{"data":{"text/plain":"x\u001e","image/png":"iVBO"}}}"#;
+        let input = format!("a\n\x1ek3yd{display}\nb\x1ek3yd{{bad}}\nc").into_bytes();
+        for piece in 1..=input.len() {
+            let out = decode_in_pieces(&input, piece);
+            assert_eq!(out.len(), 5, "pieces of {piece}: {out:?}");
+            assert_eq!(out[0], Captured::Text("a\n".into()));
+            match &out[1] {
+                Captured::Message(message) => match message.as_ref() {
+                    FromAgent::Display {
+                        evaluation_ref, bundle, ..
+                    } => {
+                        assert_eq!(evaluation_ref.as_deref(), Some("e1"));
+                        assert_eq!(bundle.text(), "x\u{1e}");
+                    }
+                    other => panic!("not a display: {other:?}"),
+                },
+                other => panic!("pieces of {piece}: {other:?}"),
+            }
+            assert_eq!(out[2], Captured::Text("b".into()));
+            assert!(matches!(out[3], Captured::Bad(FrameError::Invalid { .. })), "{:?}", out[3]);
+            assert_eq!(out[4], Captured::Text("c".into()));
+        }
+    }
+
+    #[test]
+    fn a_display_cut_short_by_the_end_of_the_pipe_is_reported() {
+        let out = decode_in_pieces(b"\x1ek3yd{\"type\":", 4);
+        assert!(matches!(out.as_slice(), [Captured::Bad(FrameError::Truncated { .. })]), "{out:?}");
+    }
+
+    #[test]
+    fn a_display_of_megabytes_is_read_whole() {
+        let data = "A".repeat(24 << 20);
+        let line = format!(
+            "\x1ek3yd{{\"type\":\"display\",\"bundle\":{{\"data\":{{\"text/plain\":\"{data}\"}}}}}}\n"
+        );
+        let out = decode_in_pieces(line.as_bytes(), 65536);
+        assert!(matches!(out.as_slice(), [Captured::Message(_)]), "{:?}", out.len());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use super::output::OutputBuffer;
+use super::outputs::{Display, Outputs};
 use crate::manager::Outcome;
 use crate::protocol::EvalError;
 
@@ -58,7 +58,8 @@ impl CellState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellResult {
-    Value(String),
+    /// The last expression's value, displayed as Jupyter's `execute_result`.
+    Value(Display),
     Error(EvalError),
     Interrupted(Option<EvalError>),
     Aborted(String),
@@ -79,7 +80,7 @@ pub struct Cell {
     /// The code, or the Markdown text.
     pub code: String,
     pub state: CellState,
-    pub output: OutputBuffer,
+    pub output: Outputs,
     pub result: Option<CellResult>,
     /// The evaluation counter when it last ran, as Jupyter's `In [n]`.
     pub execution_count: Option<u64>,
@@ -100,7 +101,7 @@ impl Cell {
             kind,
             code,
             state: CellState::Fresh,
-            output: OutputBuffer::default(),
+            output: Outputs::default(),
             result: None,
             execution_count: None,
             before_queue: None,
@@ -158,7 +159,12 @@ impl Cell {
 
     pub(super) fn finish(&mut self, outcome: &Outcome, duration: Duration) {
         let (state, result) = match outcome {
-            Outcome::Ok { value } => (CellState::Evaluated { duration }, value.clone().map(CellResult::Value)),
+            Outcome::Ok { value } => (
+                CellState::Evaluated { duration },
+                value
+                    .clone()
+                    .map(|bundle| CellResult::Value(Display::new(std::sync::Arc::new(bundle), None))),
+            ),
             Outcome::Error(error) => (CellState::Errored { duration }, Some(CellResult::Error(error.clone()))),
             Outcome::Interrupted(error) => (CellState::Interrupted, Some(CellResult::Interrupted(error.clone()))),
             Outcome::Aborted { reason } => (CellState::Aborted, Some(CellResult::Aborted(reason.clone()))),

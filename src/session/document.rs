@@ -10,6 +10,7 @@ use super::Session;
 use super::cell::{CellId, CellKind, CellResult};
 use super::edit::SectionId;
 use super::output::{OutputBuffer, Row};
+use super::outputs::{Display, OutputItem, Outputs};
 use crate::manager::SessionId;
 use crate::notebook::{self, Language, Notebook, Output};
 use crate::protocol::{EvalError, Stream};
@@ -154,9 +155,10 @@ impl Session {
     }
 }
 
-/// Shows outputs read from a file: streams as output lines, the result (or
-/// the last display) as the value, an error as an error.
-fn show_saved_outputs(outputs: &[Output], output: &mut OutputBuffer, result: &mut Option<CellResult>) {
+/// Shows outputs read from a file as what they are: streams as output lines,
+/// displays as displays (a stored PNG is an image), the result as the
+/// value, an error as an error.
+fn show_saved_outputs(outputs: &[Output], output: &mut Outputs, result: &mut Option<CellResult>) {
     for item in outputs {
         match item {
             Output::Stream { name, text, .. } => {
@@ -167,10 +169,14 @@ fn show_saved_outputs(outputs: &[Output], output: &mut OutputBuffer, result: &mu
                 };
                 output.push(stream, text);
             }
-            Output::ExecuteResult { .. } => *result = Some(CellResult::Value(item.display_text())),
-            Output::DisplayData { .. } => {
-                output.push(Stream::Stdout, &item.display_text());
-                output.push(Stream::Stdout, "\n");
+            Output::ExecuteResult { .. } | Output::DisplayData { .. } => {
+                let Some(bundle) = item.bundle() else { continue };
+                let display = Display::new(std::sync::Arc::new(bundle), None);
+                if matches!(item, Output::ExecuteResult { .. }) {
+                    *result = Some(CellResult::Value(display));
+                } else {
+                    output.push_display(display);
+                }
             }
             Output::Error {
                 ename,
@@ -194,10 +200,32 @@ fn show_saved_outputs(outputs: &[Output], output: &mut OutputBuffer, result: &mu
     }
 }
 
-/// A cell's outputs as nbformat models them: runs of lines of one stream,
-/// then the result or the error.
-fn outputs_of(output: &OutputBuffer, result: Option<&CellResult>, count: Option<u32>) -> Vec<Output> {
+/// A cell's outputs as nbformat models them: runs of lines of one stream and
+/// displays in the order they came, then the result or the error.
+fn outputs_of(output: &Outputs, result: Option<&CellResult>, count: Option<u32>) -> Vec<Output> {
     let mut outputs = Vec::new();
+    for item in output.items() {
+        match item {
+            OutputItem::Stream(buffer) => stream_outputs(buffer, &mut outputs),
+            OutputItem::Display(display) => outputs.push(Output::display(&display.bundle)),
+        }
+    }
+    match result {
+        Some(CellResult::Value(value)) => outputs.push(Output::execute_result(&value.bundle, count)),
+        Some(CellResult::Error(error)) => {
+            let traceback = error.formatted.lines().map(str::to_string).collect();
+            outputs.push(Output::error(error.kind.clone(), error.message.clone(), traceback));
+        }
+        Some(CellResult::Interrupted(_)) => {
+            outputs.push(Output::error("KeyboardInterrupt", "interrupted", Vec::new()));
+        }
+        Some(CellResult::Aborted(_)) | None => {}
+    }
+    outputs
+}
+
+/// Runs of lines of one stream, as `stream` outputs.
+fn stream_outputs(output: &OutputBuffer, outputs: &mut Vec<Output>) {
     let mut run: Option<(Stream, String)> = None;
     for i in 0..output.row_count() {
         let (stream, text) = match output.row(i) {
@@ -220,18 +248,6 @@ fn outputs_of(output: &OutputBuffer, result: Option<&CellResult>, count: Option<
     if let Some((s, buffer)) = run {
         outputs.push(Output::stream(stream_name(s), buffer));
     }
-    match result {
-        Some(CellResult::Value(value)) => outputs.push(Output::result(value.clone(), count)),
-        Some(CellResult::Error(error)) => {
-            let traceback = error.formatted.lines().map(str::to_string).collect();
-            outputs.push(Output::error(error.kind.clone(), error.message.clone(), traceback));
-        }
-        Some(CellResult::Interrupted(_)) => {
-            outputs.push(Output::error("KeyboardInterrupt", "interrupted", Vec::new()));
-        }
-        Some(CellResult::Aborted(_)) | None => {}
-    }
-    outputs
 }
 
 fn stream_name(stream: Stream) -> &'static str {

@@ -6,6 +6,7 @@ mod cell;
 pub mod document;
 mod edit;
 pub mod output;
+pub mod outputs;
 mod queue;
 
 use crate::text::capitalise;
@@ -19,6 +20,7 @@ use crate::manager::{Command, DisconnectReason, Event, NodeInfo, Outcome, Sessio
 use crate::protocol::MemoryUsage;
 use crate::runtime::{ExitInfo, InitError, RuntimeConfig};
 use output::OutputBuffer;
+use outputs::Display;
 
 #[derive(Debug, Clone)]
 pub enum RuntimeState {
@@ -97,6 +99,9 @@ pub struct Session {
     pub warnings: VecDeque<String>,
     /// An interrupt was not answered: offer a hard kill.
     pub interrupt_unanswered: bool,
+    /// How values are displayed (the window's width, the settings' caps),
+    /// sent with each evaluation.
+    pub display_options: crate::protocol::DisplayOptions,
     queue: VecDeque<CellId>,
     running: Option<CellId>,
     next_id: u64,
@@ -135,6 +140,7 @@ impl Session {
             runtime_output: OutputBuffer::default(),
             warnings: VecDeque::new(),
             interrupt_unanswered: false,
+            display_options: crate::protocol::DisplayOptions::default(),
             queue: VecDeque::new(),
             running: None,
             next_id: 1,
@@ -356,6 +362,31 @@ impl Session {
                 }
                 None => self.runtime_output.push(*stream, text),
             },
+            Event::Display {
+                evaluation_ref,
+                bundle,
+                display_id,
+                update,
+                ..
+            } => {
+                self.revision += 1;
+                if *update {
+                    if let Some(id) = display_id {
+                        for cell in self.sections.iter_mut().flat_map(|s| s.cells.iter_mut()) {
+                            cell.output.update_display(id, bundle);
+                        }
+                    }
+                } else {
+                    let display = Display::new(bundle.clone(), display_id.clone());
+                    match evaluation_ref.as_deref().and_then(|r| self.cell_by_ref(r)) {
+                        Some(cell) => cell.output.push_display(display),
+                        None => {
+                            let text = format!("{}\n", display.text());
+                            self.runtime_output.push(crate::protocol::Stream::Stdout, &text);
+                        }
+                    }
+                }
+            }
             Event::StrayOutput { text, .. } => self.runtime_output.push(crate::protocol::Stream::Stdout, text),
             Event::EvaluationFinished {
                 evaluation_ref,

@@ -114,6 +114,7 @@ impl Session {
                 prev_container,
                 code,
                 file: format!("cell {number}"),
+                options: Some(self.display_options),
             },
         }]
     }

@@ -137,10 +137,10 @@ fn evaluating_while_disconnected_starts_the_runtime_and_runs_the_queue_once_conn
     s.apply(&finished(
         "c2",
         Outcome::Ok {
-            value: Some("2".into()),
+            value: Some(crate::protocol::Bundle::plain("2")),
         },
     ));
-    assert_eq!(s.cell(b).unwrap().result, Some(CellResult::Value("2".into())));
+    assert_eq!(s.cell(b).unwrap().result, Some(CellResult::Value(crate::session::outputs::Display::plain("2"))));
     assert_eq!(s.status(), Status::Idle);
 }
 

@@ -37,12 +37,30 @@ pub struct Evaluated {
     pub outcome: Outcome,
     pub stdout: String,
     pub stderr: String,
+    /// Text and displays in the order they came.
+    pub items: Vec<Item>,
+}
+
+/// One piece of an evaluation's output.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Text(Stream, String),
+    Display {
+        bundle: std::sync::Arc<runyard::protocol::Bundle>,
+        display_id: Option<String>,
+        update: bool,
+    },
 }
 
 impl Evaluated {
+    /// The value's `text/plain`.
     pub fn value(&self) -> Option<&str> {
+        self.value_bundle()?.data.get("text/plain")?.as_str()
+    }
+
+    pub fn value_bundle(&self) -> Option<&runyard::protocol::Bundle> {
         match &self.outcome {
-            Outcome::Ok { value } => value.as_deref(),
+            Outcome::Ok { value } => value.as_ref(),
             other => panic!(
                 "expected success, got {other:?} (stdout {:?}, stderr {:?})",
                 self.stdout, self.stderr
@@ -127,6 +145,7 @@ impl Harness {
                 prev_container: None,
                 code: code.into(),
                 file: format!("cell {evaluation_ref}"),
+                options: None,
             },
         );
     }
@@ -144,21 +163,47 @@ impl Harness {
         });
         let mut stdout = String::new();
         let mut stderr = String::new();
-        let outputs = self.drain_matching(Duration::ZERO, |e| {
-            matches!(e, Event::Output { session: s, evaluation_ref: Some(r), .. } if *s == session && r == evaluation_ref)
+        let mut items = Vec::new();
+        let outputs = self.drain_matching(Duration::ZERO, |e| match e {
+            Event::Output {
+                session: s,
+                evaluation_ref: Some(r),
+                ..
+            }
+            | Event::Display {
+                session: s,
+                evaluation_ref: Some(r),
+                ..
+            } => *s == session && r == evaluation_ref,
+            _ => false,
         });
         for event in outputs {
-            if let Event::Output { stream, text, .. } = event {
-                match stream {
-                    Stream::Stdout => stdout.push_str(&text),
-                    Stream::Stderr => stderr.push_str(&text),
+            match event {
+                Event::Output { stream, text, .. } => {
+                    match stream {
+                        Stream::Stdout => stdout.push_str(&text),
+                        Stream::Stderr => stderr.push_str(&text),
+                    }
+                    items.push(Item::Text(stream, text));
                 }
+                Event::Display {
+                    bundle,
+                    display_id,
+                    update,
+                    ..
+                } => items.push(Item::Display {
+                    bundle,
+                    display_id,
+                    update,
+                }),
+                _ => {}
             }
         }
         Evaluated {
             outcome,
             stdout,
             stderr,
+            items,
         }
     }
 

@@ -386,6 +386,16 @@ fn push_output(section: &mut Section, info: &str, content: String) {
     };
     let output = if info.is_empty() {
         Output::stream("stdout", content)
+    } else if info == MARKDOWN_INFO {
+        // A Markdown output Runyard wrote: Markdown again, with its text.
+        let mut data = Object::new();
+        data.insert("text/markdown".into(), content.clone().into());
+        data.insert("text/plain".into(), content.into());
+        Output::DisplayData {
+            data,
+            metadata: Object::new(),
+            extra: Object::new(),
+        }
     } else {
         let mut data = Object::new();
         data.insert("text/plain".into(), content.into());
@@ -585,6 +595,11 @@ fn output_block(output: &Output) -> Option<(&str, String)> {
     let (info, text) = match output {
         Output::Stream { text, .. } => ("", text.clone()),
         Output::Error { .. } => ("", output.display_text()),
+        Output::ExecuteResult { data, .. } | Output::DisplayData { data, .. }
+            if data.get("text/markdown").is_some_and(Value::is_string) && !has_image(data) =>
+        {
+            (MARKDOWN_INFO, data.get("text/markdown")?.as_str()?.to_string())
+        }
         Output::ExecuteResult { data, metadata, .. } | Output::DisplayData { data, metadata, .. } => {
             let text = data.get("text/plain")?.as_str()?.to_string();
             let info = metadata
@@ -597,6 +612,15 @@ fn output_block(output: &Output) -> Option<(&str, String)> {
     };
     let text = strip_ansi(&text);
     Some((info, text.strip_suffix('\n').unwrap_or(&text).to_string()))
+}
+
+/// Livebook keeps only text outputs in its files; Runyard also keeps
+/// Markdown ones, as a block with this info string, which Livebook shows as text.
+const MARKDOWN_INFO: &str = "markdown";
+
+/// An image would be the richer entry: its Markdown is not what was shown.
+fn has_image(data: &Object) -> bool {
+    data.keys().any(|mime| mime.starts_with("image/"))
 }
 
 fn strip_ansi(text: &str) -> String {
@@ -718,6 +742,31 @@ lists:seq(1, 10).
         let expected = format!("<!-- livebook:{{\"persist_outputs\":true}} -->\n\n{LIVEBOOK}");
         assert_eq!(with_outputs, expected);
         assert_eq!(to_string(&parse(&expected).unwrap()), expected);
+    }
+
+    #[test]
+    fn markdown_outputs_come_back_as_markdown_and_images_keep_their_text() {
+        use crate::protocol::Bundle;
+        let mut markdown = Bundle::plain("<Markdown>");
+        markdown.data.insert("text/markdown".into(), "**bold**".into());
+        let mut image = Bundle::plain("<Figure size 640x480 with 1 Axes>");
+        image.data.insert("image/png".into(), "iVBORw0KGgo=".into());
+        image.data.insert("text/markdown".into(), "not what was shown".into());
+        let mut nb = Notebook::new(Language::Elixir);
+        let mut cell = Cell::code("1");
+        cell.outputs = vec![Output::display(&markdown), Output::display(&image)];
+        nb.sections[0].cells.push(cell);
+        let text = to_string(&nb);
+        assert!(text.contains("```markdown\n**bold**\n```"), "{text}");
+        assert!(text.contains("```\n<Figure size 640x480 with 1 Axes>\n```"), "{text}");
+        assert!(!text.contains("iVBOR"), "no image data in a livemd: {text}");
+        let back = parse(&text).unwrap();
+        let outputs = &back.sections[0].cells[0].outputs;
+        assert_eq!(
+            outputs[0].bundle().unwrap().data.get("text/markdown"),
+            Some(&Value::from("**bold**"))
+        );
+        assert_eq!(outputs[1].display_text(), "<Figure size 640x480 with 1 Axes>");
     }
 
     #[test]

@@ -551,3 +551,94 @@ fn a_save_that_finishes_after_more_edits_keeps_them_unsaved_and_matches_cells_by
         "the file's id went to the cell it was written for: {ids:?} ({a:?})"
     );
 }
+
+fn display(evaluation_ref: &str, bundle: crate::protocol::Bundle, display_id: Option<&str>, update: bool) -> Event {
+    Event::Display {
+        session: ID,
+        evaluation_ref: Some(evaluation_ref.into()),
+        bundle: std::sync::Arc::new(bundle),
+        display_id: display_id.map(str::to_string),
+        update,
+    }
+}
+
+fn png(text: &str) -> crate::protocol::Bundle {
+    let mut bundle = crate::protocol::Bundle::plain(text);
+    bundle.data.insert("image/png".into(), "iVBORw0KGgo=".into());
+    bundle
+        .metadata
+        .insert("image/png".into(), serde_json::json!({"width": 640, "height": 480}));
+    bundle
+}
+
+#[test]
+fn displays_keep_their_place_and_save_as_jupyter_does() {
+    use crate::notebook::Output;
+    use crate::session::outputs::OutputItem;
+    let mut s = connected();
+    let a = s.add_cell("plot()");
+    s.evaluate(a);
+    let r = a.evaluation_ref();
+    let out = |text: &str| Event::Output {
+        session: ID,
+        evaluation_ref: Some(r.clone()),
+        stream: Stream::Stdout,
+        text: text.into(),
+    };
+    s.apply(&out("before\n"));
+    s.apply(&display(&r, png("<Figure>"), Some("fig"), false));
+    s.apply(&out("after\n"));
+    s.apply(&display(&r, png("<Figure 2>"), Some("fig"), true));
+    s.apply(&finished(
+        &r,
+        Outcome::Ok {
+            value: Some(crate::protocol::Bundle::plain("42")),
+        },
+    ));
+    let cell = s.cell(a).unwrap();
+    let kinds: Vec<&str> = cell
+        .output
+        .items()
+        .iter()
+        .map(|i| match i {
+            OutputItem::Stream(_) => "text",
+            OutputItem::Display(_) => "display",
+        })
+        .collect();
+    assert_eq!(kinds, ["text", "display", "text"]);
+    assert_eq!(cell.output.text(), "before\n<Figure 2>\nafter\n", "the update replaced the display in place");
+
+    let notebook = s.to_notebook();
+    let outputs = &notebook.sections[0].cells[0].outputs;
+    assert!(matches!(&outputs[0], Output::Stream { text, .. } if text == "before\n"));
+    match &outputs[1] {
+        Output::DisplayData { data, metadata, .. } => {
+            assert_eq!(data["image/png"], "iVBORw0KGgo=");
+            assert_eq!(data["text/plain"], "<Figure 2>");
+            assert_eq!(metadata["image/png"]["width"], 640);
+        }
+        other => panic!("expected display_data, got {other:?}"),
+    }
+    assert!(matches!(&outputs[2], Output::Stream { text, .. } if text == "after\n"));
+    assert!(
+        matches!(&outputs[3], Output::ExecuteResult { data, execution_count: Some(1), .. } if data["text/plain"] == "42")
+    );
+}
+
+#[test]
+fn a_stored_figure_opens_as_an_image_not_its_text() {
+    use crate::session::outputs::OutputItem;
+    let mut nb = crate::notebook::Notebook::new(crate::notebook::Language::Python);
+    let mut cell = crate::notebook::Cell::code("plt.show()");
+    cell.outputs = vec![crate::notebook::Output::display(&png("<Figure size 1x1>"))];
+    nb.sections[0].cells.push(cell);
+    let s = Session::from_notebook(ID, "n", RuntimeConfig::python(), &nb);
+    let cell = s.nth_cell(0).unwrap();
+    match cell.output.items() {
+        [OutputItem::Display(display)] => assert!(matches!(
+            display.bundle.richest(),
+            crate::protocol::bundle::Rich::Image { mime: "image/png", .. }
+        )),
+        other => panic!("expected one display, got {other:?}"),
+    }
+}

@@ -96,7 +96,12 @@ fn runyard_run_writes_the_outputs_jupyter_writes_cell_by_cell() {
         .arg(&input)
         .env("MPLBACKEND", "module://matplotlib_inline.backend_inline")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}; scripts/test installs the test venv", python.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; scripts/test installs the test venv",
+                python.display()
+            )
+        });
     assert!(
         nbconvert.status.success(),
         "jupyter nbconvert --execute failed (ipykernel and nbconvert come from tests/requirements.txt):\n{}",
@@ -121,7 +126,8 @@ fn runyard_run_writes_the_outputs_jupyter_writes_cell_by_cell() {
     }
     // What the comparison alone would let pass: the plots are real PNGs, the
     // table is capped data with its count.
-    let written: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("ours.ipynb")).unwrap()).unwrap();
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ours.ipynb")).unwrap()).unwrap();
     let figure = &written["cells"][0]["outputs"][0];
     assert!(figure["data"]["image/png"].as_str().unwrap().starts_with("iVBORw0KGgo"));
     assert!(figure["metadata"]["image/png"]["width"].as_f64().unwrap() > 0.0);

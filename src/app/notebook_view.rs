@@ -8,9 +8,9 @@ use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
 use super::{display_view, highlight, output_view, style};
-use crate::session::outputs::OutputItem;
 use crate::manager::Command;
 use crate::protocol::EvalError;
+use crate::session::outputs::OutputItem;
 use crate::session::{Cell, CellId, CellKind, CellResult, CellState, SectionId, Session, format_duration};
 
 /// What the notebook view remembers between frames for one session.

@@ -37,7 +37,10 @@ pub struct Bundle {
 pub enum Rich<'a> {
     Table(&'a Value),
     /// A raster image: its MIME type and base64 data.
-    Image { mime: &'a str, base64: &'a str },
+    Image {
+        mime: &'a str,
+        base64: &'a str,
+    },
     Svg(&'a str),
     Markdown(&'a str),
     Json(&'a Value),

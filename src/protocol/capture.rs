@@ -205,9 +205,14 @@ impl CaptureDecoder {
 }
 
 enum Marker {
-    Found { kind: Captured, len: usize },
+    Found {
+        kind: Captured,
+        len: usize,
+    },
     /// The key and `d`: a message follows, up to the next newline.
-    Message { len: usize },
+    Message {
+        len: usize,
+    },
     Incomplete,
     No,
 }
@@ -307,7 +312,11 @@ mod tests {
                 other => panic!("pieces of {piece}: {other:?}"),
             }
             assert_eq!(out[2], Captured::Text("b".into()));
-            assert!(matches!(out[3], Captured::Bad(FrameError::Invalid { .. })), "{:?}", out[3]);
+            assert!(
+                matches!(out[3], Captured::Bad(FrameError::Invalid { .. })),
+                "{:?}",
+                out[3]
+            );
             assert_eq!(out[4], Captured::Text("c".into()));
         }
     }
@@ -315,15 +324,16 @@ mod tests {
     #[test]
     fn a_display_cut_short_by_the_end_of_the_pipe_is_reported() {
         let out = decode_in_pieces(b"\x1ek3yd{\"type\":", 4);
-        assert!(matches!(out.as_slice(), [Captured::Bad(FrameError::Truncated { .. })]), "{out:?}");
+        assert!(
+            matches!(out.as_slice(), [Captured::Bad(FrameError::Truncated { .. })]),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn a_display_of_megabytes_is_read_whole() {
         let data = "A".repeat(24 << 20);
-        let line = format!(
-            "\x1ek3yd{{\"type\":\"display\",\"bundle\":{{\"data\":{{\"text/plain\":\"{data}\"}}}}}}\n"
-        );
+        let line = format!("\x1ek3yd{{\"type\":\"display\",\"bundle\":{{\"data\":{{\"text/plain\":\"{data}\"}}}}}}\n");
         let out = decode_in_pieces(line.as_bytes(), 65536);
         assert!(matches!(out.as_slice(), [Captured::Message(_)]), "{:?}", out.len());
     }

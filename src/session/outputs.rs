@@ -231,11 +231,15 @@ mod tests {
         let mut outputs = Outputs::default();
         outputs.push_display(Display::new(Arc::new(Bundle::plain("0%")), Some("p".into())));
         outputs.push_display(Display::plain("other"));
-        let OutputItem::Display(before) = &outputs.items()[0] else { panic!() };
+        let OutputItem::Display(before) = &outputs.items()[0] else {
+            panic!()
+        };
         let key = before.key;
         assert!(outputs.update_display("p", &Arc::new(Bundle::plain("100%"))));
         assert!(!outputs.update_display("q", &Arc::new(Bundle::plain("x"))));
-        let OutputItem::Display(after) = &outputs.items()[0] else { panic!() };
+        let OutputItem::Display(after) = &outputs.items()[0] else {
+            panic!()
+        };
         assert_eq!(after.text(), "100%");
         assert_ne!(after.key, key);
         assert_eq!(outputs.text(), "100%\nother\n");
@@ -257,7 +261,11 @@ mod tests {
         assert_eq!(outputs.displays_dropped(), 5);
         let mut all = Vec::new();
         outputs.write_all_to(&mut all).unwrap();
-        assert!(String::from_utf8(all).unwrap().ends_with("[5 more displays left out]\n"));
+        assert!(
+            String::from_utf8(all)
+                .unwrap()
+                .ends_with("[5 more displays left out]\n")
+        );
     }
 
     #[test]

@@ -140,7 +140,10 @@ fn evaluating_while_disconnected_starts_the_runtime_and_runs_the_queue_once_conn
             value: Some(crate::protocol::Bundle::plain("2")),
         },
     ));
-    assert_eq!(s.cell(b).unwrap().result, Some(CellResult::Value(crate::session::outputs::Display::plain("2"))));
+    assert_eq!(
+        s.cell(b).unwrap().result,
+        Some(CellResult::Value(crate::session::outputs::Display::plain("2")))
+    );
     assert_eq!(s.status(), Status::Idle);
 }
 
@@ -606,7 +609,11 @@ fn displays_keep_their_place_and_save_as_jupyter_does() {
         })
         .collect();
     assert_eq!(kinds, ["text", "display", "text"]);
-    assert_eq!(cell.output.text(), "before\n<Figure 2>\nafter\n", "the update replaced the display in place");
+    assert_eq!(
+        cell.output.text(),
+        "before\n<Figure 2>\nafter\n",
+        "the update replaced the display in place"
+    );
 
     let notebook = s.to_notebook();
     let outputs = &notebook.sections[0].cells[0].outputs;

@@ -1607,7 +1607,9 @@ fn rich_figures(s: &Settings, rep: &mut Report) {
         return;
     }
     let Some(python) = venv_python() else {
-        println!("[10-11] skipped: RUNYARD_TEST_VENV is not set (scripts/test makes the venv with matplotlib and pandas)");
+        println!(
+            "[10-11] skipped: RUNYARD_TEST_VENV is not set (scripts/test makes the venv with matplotlib and pandas)"
+        );
         return;
     };
     if s.wants(10) {
@@ -1632,9 +1634,11 @@ fn rich_figures(s: &Settings, rep: &mut Report) {
                 rep.out.insert("plot_png_median_ms".into(), json!(round(r, 2)));
                 rep.out.insert("plot_png_bundle_bytes".into(), json!(bytes));
                 if let Ok(b) = baseline {
-                    rep.out.insert("plot_png_ipykernel_median_ms".into(), json!(round(b, 2)));
+                    rep.out
+                        .insert("plot_png_ipykernel_median_ms".into(), json!(round(b, 2)));
                 }
-                rep.goals.insert("plot_faster_than_ipykernel".into(), json!(met == Some(true)));
+                rep.goals
+                    .insert("plot_faster_than_ipykernel".into(), json!(met == Some(true)));
             }
             Err(e) => {
                 rep.rows.push(failed(what, goal, &e));

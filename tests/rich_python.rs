@@ -35,7 +35,13 @@ fn displays(e: &Evaluated) -> Vec<(Bundle, Option<String>, bool)> {
 
 fn only_display(e: &Evaluated) -> Bundle {
     let mut d = displays(e);
-    assert_eq!(d.len(), 1, "expected one display: {:#?} (stderr {:?})", e.items, e.stderr);
+    assert_eq!(
+        d.len(),
+        1,
+        "expected one display: {:#?} (stderr {:?})",
+        e.items,
+        e.stderr
+    );
     d.remove(0).0
 }
 
@@ -113,7 +119,10 @@ fn every_rich_repr_method_becomes_its_mime_type_in_displays_and_values() {
         assert_eq!(str_of(b, "text/plain"), "All()");
         assert_eq!(str_of(b, "text/html"), "<b>html</b>");
         assert_eq!(str_of(b, "text/markdown"), "*md*");
-        assert_eq!(str_of(b, "image/svg+xml"), r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#);
+        assert_eq!(
+            str_of(b, "image/svg+xml"),
+            r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#
+        );
         assert_eq!(base64_decode(str_of(b, "image/png")), b"\x89PNG fake");
         assert_eq!(b.metadata["image/png"], serde_json::json!({"width": 3, "height": 2}));
         assert_eq!(str_of(b, "image/jpeg"), "/9j/already-base64");
@@ -170,8 +179,14 @@ DisplayHandle('fixed').display(Markdown('d'))
     assert!(base64_decode(str_of(&d[4].0, "image/png")).starts_with(b"\x89PNG"));
     let id = d[5].1.clone().expect("display_id=True makes an id");
     assert_eq!((str_of(&d[5].0, "text/html"), d[5].2), ("first", false));
-    assert_eq!((str_of(&d[6].0, "text/html"), d[6].1.as_ref(), d[6].2), ("second", Some(&id), true));
-    assert_eq!((str_of(&d[7].0, "text/html"), d[7].1.as_ref(), d[7].2), ("third", Some(&id), true));
+    assert_eq!(
+        (str_of(&d[6].0, "text/html"), d[6].1.as_ref(), d[6].2),
+        ("second", Some(&id), true)
+    );
+    assert_eq!(
+        (str_of(&d[7].0, "text/html"), d[7].1.as_ref(), d[7].2),
+        ("third", Some(&id), true)
+    );
     assert_eq!(d[8].1.as_deref(), Some("fixed"));
     assert!(e.stdout.is_empty(), "IPython's print fallback ran: {:?}", e.stdout);
 }
@@ -179,16 +194,29 @@ DisplayHandle('fixed').display(Markdown('d'))
 #[test]
 fn update_display_replaces_by_display_id_across_cells() {
     let mut h = connected();
-    let e1 = h.eval(S, "e1", None, "h = display('v1', display_id='counter')\nprint(h.display_id)");
+    let e1 = h.eval(
+        S,
+        "e1",
+        None,
+        "h = display('v1', display_id='counter')\nprint(h.display_id)",
+    );
     let d1 = displays(&e1);
     assert_eq!(d1.len(), 1);
     assert_eq!((d1[0].1.as_deref(), d1[0].2), (Some("counter"), false));
     assert_eq!(e1.stdout, "counter\n");
-    let e2 = h.eval(S, "e2", Some("e1"), "update_display('v2', display_id='counter')\nh.update('v3')");
+    let e2 = h.eval(
+        S,
+        "e2",
+        Some("e1"),
+        "update_display('v2', display_id='counter')\nh.update('v3')",
+    );
     let d2 = displays(&e2);
     assert_eq!(d2.len(), 2, "{:#?}", e2.items);
     for (d, text) in d2.iter().zip(["'v2'", "'v3'"]) {
-        assert_eq!((d.0.text(), d.1.as_deref(), d.2), (text.to_string(), Some("counter"), true));
+        assert_eq!(
+            (d.0.text(), d.1.as_deref(), d.2),
+            (text.to_string(), Some("counter"), true)
+        );
     }
 }
 
@@ -208,14 +236,29 @@ fn matplotlib_figures_show_as_png_and_never_leak_into_the_next_cell() {
     // Rendered at 2x: 1280x960 pixels, shown at 640x480.
     let px = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
     assert_eq!((px(16), px(20)), (1280, 960));
-    assert_eq!(shown.metadata["image/png"], serde_json::json!({"width": 640, "height": 480}));
+    assert_eq!(
+        shown.metadata["image/png"],
+        serde_json::json!({"width": 640, "height": 480})
+    );
     assert_eq!(e1.value(), None, "MPLBACKEND is not left in the environment");
 
     // A figure left open at the end of a cell is shown once, then closed.
-    let e2 = h.eval(S, "e2", Some("e1"), "plt.figure(figsize=(3, 2))\nplt.plot([1, 2])\nprint('drawn')");
+    let e2 = h.eval(
+        S,
+        "e2",
+        Some("e1"),
+        "plt.figure(figsize=(3, 2))\nplt.plot([1, 2])\nprint('drawn')",
+    );
     let left_open = only_display(&e2);
-    assert_eq!(left_open.metadata["image/png"], serde_json::json!({"width": 300, "height": 200}));
-    assert!(matches!(&e2.items[0], Item::Text(Stream::Stdout, t) if t == "drawn\n"), "{:#?}", e2.items);
+    assert_eq!(
+        left_open.metadata["image/png"],
+        serde_json::json!({"width": 300, "height": 200})
+    );
+    assert!(
+        matches!(&e2.items[0], Item::Text(Stream::Stdout, t) if t == "drawn\n"),
+        "{:#?}",
+        e2.items
+    );
 
     let e3 = h.eval(S, "e3", Some("e2"), "plt.get_fignums()");
     assert_eq!(e3.value(), Some("[]"));
@@ -271,13 +314,21 @@ fn a_dataframe_is_a_capped_table_with_its_total_and_pandas_html() {
     let sent = serde_json::to_vec(&shown).unwrap().len();
     assert!(sent <= 1 << 20, "a million-row frame sent {sent} bytes");
     let series = e.value_bundle().unwrap();
-    assert_eq!(series.data["application/vnd.dataresource+json"]["total_rows"], 1_000_000);
+    assert_eq!(
+        series.data["application/vnd.dataresource+json"]["total_rows"],
+        1_000_000
+    );
 }
 
 #[test]
 fn a_pillow_image_is_a_png_with_its_size() {
     let mut h = connected();
-    let e = h.eval(S, "e1", None, "from PIL import Image\nImage.new('RGB', (30, 20), 'red')");
+    let e = h.eval(
+        S,
+        "e1",
+        None,
+        "from PIL import Image\nImage.new('RGB', (30, 20), 'red')",
+    );
     let b = e.value_bundle().unwrap();
     assert!(base64_decode(str_of(b, "image/png")).starts_with(b"\x89PNG"));
     assert_eq!(b.metadata["image/png"], serde_json::json!({"width": 30, "height": 20}));
@@ -325,7 +376,11 @@ fn a_plain_value_stays_on_the_fast_path() {
         Some("e1"),
         "import sys\n('pprint' in sys.modules, 'json' in sys.modules, 'matplotlib' in sys.modules)",
     );
-    assert_eq!(e.value(), Some("(False, False, False)"), "the display machinery was loaded");
+    assert_eq!(
+        e.value(),
+        Some("(False, False, False)"),
+        "the display machinery was loaded"
+    );
 }
 
 #[test]
@@ -345,8 +400,7 @@ fn without_the_supervisors_pipes_displays_stay_in_order() {
         evaluation_ref: "e1".into(),
         prev_evaluation_ref: None,
         prev_container: None,
-        code: "print('one')\ndisplay('two')\nprint('three')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n4"
-            .into(),
+        code: "print('one')\ndisplay('two')\nprint('three')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n4".into(),
         file: "cell 1".into(),
         options: None,
     };
@@ -373,7 +427,11 @@ fn without_the_supervisors_pipes_displays_stay_in_order() {
                     evaluation_ref, bundle, ..
                 }) => {
                     assert_eq!(evaluation_ref.as_deref(), Some("e1"));
-                    let png = if bundle.data.contains_key("image/png") { " png" } else { "" };
+                    let png = if bundle.data.contains_key("image/png") {
+                        " png"
+                    } else {
+                        ""
+                    };
                     seen.push(format!("display {}{png}", bundle.text()));
                 }
                 Decoded::Message(FromAgent::Result { value: v, .. }) => value = Some(v),

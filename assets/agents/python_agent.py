@@ -846,8 +846,8 @@ def special(v, t, data, md):
     if is_a(t, 'matplotlib.figure', 'Figure'):
         figure_png(v, data, md)
         return True
-    if t.__module__.startswith('pandas.') and (is_a(t, 'pandas.core.frame', 'DataFrame')
-                                               or is_a(t, 'pandas.core.series', 'Series')):
+    if t.__module__.split('.')[0] == 'pandas' and any(  # pandas 3 names its classes' module 'pandas'
+            c.__name__ in ('DataFrame', 'Series') and c.__module__.split('.')[0] == 'pandas' for c in t.__mro__):
         try:  # only the first rows, whatever the length: ms for a million-row frame
             s = v.head(option('table_rows', 1000, 0)).to_json(orient='table').rstrip()
             data[TABLE] = RawJSON('%s,"total_rows":%d}' % (s[:-1], len(v)))

@@ -11,7 +11,11 @@ KernelManager/KernelClient driving an ipykernel process) costs for:
   4. kernel SIGKILLed -> noticed, by polling KernelManager.is_alive() every
      10 ms, and by the default AsyncIOLoopKernelRestarter;
   5. managing process SIGKILLed -> orphaned kernel gone;
-  6. idle kernel RSS and CPU use.
+  6. idle kernel RSS and CPU use;
+  7. `plt.plot(range(10)); plt.show()` with matplotlib already imported: from
+     sending execute_request until the display_data with the PNG arrives
+     (ipykernel's default inline backend). `--only plot` runs only this one
+     and prints one JSON line (prefixed with "JSON ").
 
 Usage (use a real interpreter, not a pyenv shim, for stable start-up numbers):
 
@@ -579,6 +583,40 @@ def bench_orphan(env: Env, runs, rng, limit=10.0) -> dict:
     }
 
 
+PLOT_CODE = "plt.plot(range(10)); plt.show()"
+
+
+def bench_plot(env: Env, warmup, runs) -> dict:
+    km, kc, _ = start_timed(env)
+    try:
+        kc.stop_channels()
+        raw = RawClient(km)
+        try:
+            raw.execute("import matplotlib.pyplot as plt")
+            times, sizes = [], []
+            for i in range(warmup + runs):
+                t0 = now()
+                seen = []
+
+                def hook(m, t0=t0, seen=seen):
+                    if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"] and not seen:
+                        seen.append(now() - t0)
+                        sizes.append(len(m["content"]["data"]["image/png"]))
+
+                raw.execute(PLOT_CODE, on_iopub=hook)
+                if not seen:
+                    raise RuntimeError("no image/png display_data from the kernel")
+                if i >= warmup:
+                    times.append(seen[0])
+            d = summary_ms(times)
+            d["png_base64_bytes"] = sizes[-1]
+            return d
+        finally:
+            raw.close()
+    finally:
+        stop(km, None)
+
+
 def bench_idle(km, seconds) -> dict:
     pid = kernel_pid(km)
     time.sleep(1.0)  # settle after start / kernel_info
@@ -616,6 +654,8 @@ def main():
     ap.add_argument("--orphan-runs", type=int, default=3)
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--plot-runs", type=int, default=20)
+    ap.add_argument("--only", choices=["plot"], help="run only this item and print its JSON line")
     args = ap.parse_args()
     if not sys.platform.startswith("linux"):
         sys.exit("jupyter_baseline.py needs Linux (/proc)")
@@ -643,6 +683,13 @@ def main():
     except ImportError:
         pass
     res = {}
+    if args.only == "plot":
+        try:
+            res["plot"] = bench_plot(env, 3, args.plot_runs)
+        finally:
+            env.close()
+        print("JSON " + json.dumps({"bench": "jupyter_baseline", "info": info, "results": res}))
+        return
     try:
         print("item 1: kernel start ...", file=sys.stderr, flush=True)
         res["start"] = bench_start(env, args.start_runs, info)

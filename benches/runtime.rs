@@ -1494,6 +1494,184 @@ fn elixir_figures(s: &Settings, rep: &mut Report) {
 
 // ---------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------
+// Rich outputs (figures 10-11): on the test venv's python, which has
+// matplotlib and pandas (RUNYARD_TEST_VENV, made by scripts/test).
+// ---------------------------------------------------------------------------
+
+const PLOT_CELL: &str = "plt.plot(range(10)); plt.show()";
+
+fn venv_python() -> Option<String> {
+    let venv = std::env::var_os("RUNYARD_TEST_VENV").filter(|v| !v.is_empty())?;
+    let python = Path::new(&venv).join("bin/python");
+    python.exists().then(|| python.to_string_lossy().into_owned())
+}
+
+/// Evaluates `code`; returns the time from sending it until the first display
+/// that `pick` accepts, and that display's bundle size (bytes of JSON).
+fn time_to_display(
+    m: &Manager,
+    session: SessionId,
+    evaluation_ref: &str,
+    code: &str,
+    pick: impl Fn(&protocol::Bundle) -> bool,
+) -> R<(Duration, usize)> {
+    let t0 = Instant::now();
+    m.evaluate(session, evaluation(evaluation_ref, code));
+    let mut shown = None;
+    wait_for(m, EVENT_TIMEOUT, |e| match e {
+        Event::Display { session: s, bundle, .. } if s == session && shown.is_none() && pick(&bundle) => {
+            let bytes = serde_json::to_vec(&*bundle).map(|v| v.len()).unwrap_or(0);
+            shown = Some((t0.elapsed(), bytes));
+            None
+        }
+        Event::EvaluationFinished {
+            session: s,
+            evaluation_ref: r,
+            outcome,
+            ..
+        } if s == session && r == evaluation_ref => Some(match (&outcome, shown) {
+            (Outcome::Ok { .. }, Some(found)) => Ok(found),
+            _ => Err(format!("no display from {code:?}: {outcome:?}")),
+        }),
+        Event::NodeDown { session: s, exit, .. } if s == session => Some(Err(format!("node down: {exit}"))),
+        _ => None,
+    })
+}
+
+fn start_venv_runtime(python: &str, setup: &str) -> R<(Manager, SessionId)> {
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let session = SessionId(1);
+    connect(&m, session, python)?;
+    match evaluate(&m, session, "setup", setup)?.0 {
+        Outcome::Ok { .. } => Ok((m, session)),
+        other => Err(format!("{setup:?}: {other:?}")),
+    }
+}
+
+/// Figure 10: the plot cell's times until its PNG (ms), and the PNG bundle's bytes.
+fn bench_plot(s: &Settings, python: &str) -> R<(Vec<f64>, usize)> {
+    let (m, session) = start_venv_runtime(python, "import matplotlib.pyplot as plt")?;
+    let runs = if s.quick { 10 } else { 30 };
+    let (mut times, mut bytes) = (Vec::new(), 0);
+    for i in 0..runs + 3 {
+        let (t, b) = time_to_display(&m, session, &format!("p{i}"), PLOT_CELL, |b| {
+            b.data.contains_key("image/png")
+        })?;
+        if i >= 3 {
+            times.push(ms(t));
+            bytes = b;
+        }
+    }
+    Ok((times, bytes))
+}
+
+/// Figure 10's baseline: the same cell in ipykernel (benches/jupyter_baseline.py --only plot).
+fn ipykernel_plot(s: &Settings, python: &str) -> R<f64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/jupyter_baseline.py");
+    let runs = if s.quick { "10" } else { "30" };
+    let out = Proc::new(python)
+        .arg(&script)
+        .args(["--only", "plot", "--plot-runs", runs, "--python", python])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("JSON "))
+        .ok_or_else(|| format!("jupyter_baseline.py printed no JSON line: {text}"))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    v["results"]["plot"]["median_ms"]
+        .as_f64()
+        .ok_or_else(|| format!("no plot median in {line}"))
+}
+
+/// Figure 11: the median time until a 1,000,000-row DataFrame's display arrives, and its bytes.
+fn bench_table(s: &Settings, python: &str) -> R<(f64, usize)> {
+    let setup = "import pandas as pd\nbig = pd.DataFrame({'a': range(1_000_000), 'b': 0.5, 'c': 'text'})";
+    let (m, session) = start_venv_runtime(python, setup)?;
+    let (mut times, mut bytes) = (Vec::new(), 0);
+    for i in 0..if s.quick { 5 } else { 15 } {
+        let (t, b) = time_to_display(&m, session, &format!("t{i}"), "display(big)", |b| {
+            b.data.contains_key("application/vnd.dataresource+json")
+        })?;
+        times.push(ms(t));
+        bytes = b;
+    }
+    Ok((median(&times), bytes))
+}
+
+fn rich_figures(s: &Settings, rep: &mut Report) {
+    if !s.wants(10) && !s.wants(11) {
+        return;
+    }
+    let Some(python) = venv_python() else {
+        println!(
+            "[10-11] skipped: RUNYARD_TEST_VENV is not set (scripts/test makes the venv with matplotlib and pandas)"
+        );
+        return;
+    };
+    if s.wants(10) {
+        println!("[10] `{PLOT_CELL}` until its PNG arrives, vs ipykernel…");
+        let what = "10. plt.plot + show() → PNG display (median)";
+        let goal = "faster than ipykernel";
+        match bench_plot(s, &python) {
+            Ok((times, bytes)) => {
+                let r = median(&times);
+                let baseline = ipykernel_plot(s, &python);
+                let met = baseline.as_ref().ok().map(|&b| r < b);
+                rep.rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{r:.1} ms ({bytes} B, 2x)"),
+                    baseline: match &baseline {
+                        Ok(b) => format!("{b:.1} ms  ipykernel inline (display_data)"),
+                        Err(e) => format!("FAILED: {e}"),
+                    },
+                    goal: goal.into(),
+                    met,
+                });
+                rep.out.insert("plot_png_median_ms".into(), json!(round(r, 2)));
+                rep.out.insert("plot_png_bundle_bytes".into(), json!(bytes));
+                if let Ok(b) = baseline {
+                    rep.out
+                        .insert("plot_png_ipykernel_median_ms".into(), json!(round(b, 2)));
+                }
+                rep.goals
+                    .insert("plot_faster_than_ipykernel".into(), json!(met == Some(true)));
+            }
+            Err(e) => {
+                rep.rows.push(failed(what, goal, &e));
+                rep.goals.insert("plot_faster_than_ipykernel".into(), json!(false));
+            }
+        }
+    }
+    if s.wants(11) {
+        println!("[11] display of a 1,000,000-row DataFrame…");
+        let what = "11. display(1M-row DataFrame) → display (median)";
+        let goal = "≤ 1 MiB sent";
+        match bench_table(s, &python) {
+            Ok((t, bytes)) => {
+                let met = bytes <= 1 << 20;
+                rep.rows.push(Row {
+                    what: what.into(),
+                    figure: format!("{t:.1} ms, {bytes} B"),
+                    baseline: "-".into(),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                rep.out.insert("table_1m_display_median_ms".into(), json!(round(t, 2)));
+                rep.out.insert("table_1m_display_bytes".into(), json!(bytes));
+                rep.goals.insert("table_1m_le_1mib".into(), json!(met));
+            }
+            Err(e) => {
+                rep.rows.push(failed(what, goal, &e));
+                rep.goals.insert("table_1m_le_1mib".into(), json!(false));
+            }
+        }
+    }
+}
+
 fn failed(what: &str, goal: &str, err: &str) -> Row {
     eprintln!("{what}: FAILED: {err}");
     Row {
@@ -1630,6 +1808,7 @@ fn main() {
     report_idle(&s, &PYTHON, &python, &mut rep);
 
     elixir_figures(&s, &mut rep);
+    rich_figures(&s, &mut rep);
 
     print_table(&rep.rows);
     if s.wants(3) {

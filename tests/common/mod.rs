@@ -25,6 +25,20 @@ pub fn python_config() -> RuntimeConfig {
     config
 }
 
+/// The test venv's interpreter (`$RUNYARD_TEST_VENV/bin/python`, which has
+/// matplotlib, pandas, pillow and IPython), for the rich-output tests.
+pub fn rich_python_config() -> RuntimeConfig {
+    const HINT: &str = "scripts/test makes it (a venv under target/ with tests/requirements.txt) and sets \
+         RUNYARD_TEST_VENV; by hand: python3 -m venv target/test-venv && \
+         target/test-venv/bin/python -m pip install -r tests/requirements.txt";
+    let Some(venv) = std::env::var_os("RUNYARD_TEST_VENV").filter(|v| !v.is_empty()) else {
+        panic!("RUNYARD_TEST_VENV is not set: the rich-output tests run on the test venv's python; {HINT}");
+    };
+    let python = PathBuf::from(venv).join("bin/python");
+    assert!(python.exists(), "{} does not exist; {HINT}", python.display());
+    RuntimeConfig::python().with_executable(python.to_string_lossy().into_owned())
+}
+
 /// A manager plus the events that earlier waits passed over.
 pub struct Harness {
     pub manager: Manager,
@@ -146,6 +160,29 @@ impl Harness {
                 code: code.into(),
                 file: format!("cell {evaluation_ref}"),
                 options: None,
+            },
+        );
+    }
+
+    /// Sends an evaluation with display options and returns at once.
+    pub fn submit_with(
+        &self,
+        session: SessionId,
+        evaluation_ref: &str,
+        prev: Option<&str>,
+        code: &str,
+        options: runyard::protocol::DisplayOptions,
+    ) {
+        self.manager.evaluate(
+            session,
+            Evaluation {
+                container: "main".into(),
+                evaluation_ref: evaluation_ref.into(),
+                prev_evaluation_ref: prev.map(Into::into),
+                prev_container: None,
+                code: code.into(),
+                file: format!("cell {evaluation_ref}"),
+                options: Some(options),
             },
         );
     }

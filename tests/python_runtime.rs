@@ -439,7 +439,11 @@ fn disconnect_stops_the_runtime_and_what_it_spawned() {
 fn disconnect_kills_a_runtime_that_ignores_stop_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
     // A runtime that says hello, then ignores `stop`, EOF and SIGTERM.
-    let deaf = fake_runtime(dir.path(), 1, "trap '' TERM HUP\nexec sleep 1000");
+    let deaf = fake_runtime(
+        dir.path(),
+        runyard::protocol::PROTOCOL_VERSION,
+        "trap '' TERM HUP\nexec sleep 1000",
+    );
     let mut h = Harness::new();
     let mut config = python_config().with_executable(deaf.to_str().unwrap());
     config.stop_grace = Duration::from_millis(300);

@@ -384,6 +384,15 @@ fn a_plain_value_stays_on_the_fast_path() {
 }
 
 #[test]
+fn a_trailing_semicolon_hides_the_value_as_in_ipython() {
+    let mut h = connected();
+    assert_eq!(h.eval(S, "e1", None, "x = [1]\nx;").value_bundle(), None);
+    assert_eq!(h.eval(S, "e2", None, "'é'.upper() ; # done").value_bundle(), None);
+    assert_eq!(h.eval(S, "e3", None, "'a;b'  # no; here").value(), Some("'a;b'"));
+    assert_eq!(h.eval(S, "e4", None, "(1 +\n 2);").value_bundle(), None);
+}
+
+#[test]
 fn without_the_supervisors_pipes_displays_stay_in_order() {
     use runyard::protocol::{self, Decoded, FrameDecoder, FromAgent, ToAgent};
     use std::io::{Read, Write};

@@ -549,6 +549,15 @@ def describe(e, file):
             'formatted': cut(formatted)}
 
 
+def silenced(code, node):
+    """IPython's habit: a `;` after the last expression (`plt.plot(x);`) hides its value. Only closing
+    parentheses (not part of the node), `;`, blanks and comments can follow it; AST columns count UTF-8 bytes."""
+    lines = code.split('\n')
+    tail = [lines[node.end_lineno - 1].encode('utf-8')[node.end_col_offset:].decode('utf-8', 'replace')]
+    tail += lines[node.end_lineno:]
+    return any(t.split('#', 1)[0].lstrip(') \t').startswith(';') for t in tail)
+
+
 def run(code, file, ns):
     """Compile and run one cell; returns (status, value, error). SystemExit passes through."""
     global in_user, intr_for
@@ -568,7 +577,7 @@ def run(code, file, ns):
                 exec(mc, ns)
             if ec is not None:
                 v = eval(ec, ns)
-                if v is not None:  # repr may run user code: interruptible, errors reported
+                if v is not None and not silenced(code, last):  # repr may run user code: interruptible
                     t = type(v)
                     r = repr(v) if t in PLAIN or t in BOXES else None
                     if r is None or (len(r) > WIDTH and t in BOXES):  # rich reprs, pprint: the display block
@@ -855,6 +864,10 @@ def special(v, t, data, md):
             warn('no table for this %s: %s: %s' % (t.__name__, type(e).__name__, e))
         return False  # and pandas' own _repr_html_
     if is_a(t, 'PIL.Image', 'Image'):
+        size = {'width': v.width, 'height': v.height}
+        if hasattr(t, '_repr_png_'):  # Pillow 9+: its own PNG and JPEG, as Jupyter shows them
+            md['image/png'] = md['image/jpeg'] = size
+            return False
         b = io.BytesIO()
         try:
             try:
@@ -863,7 +876,7 @@ def special(v, t, data, md):
                 b = io.BytesIO()
                 v.convert('RGBA').save(b, format='PNG')
             data['image/png'] = b64(b.getbuffer())
-            md['image/png'] = {'width': v.width, 'height': v.height}
+            md['image/png'] = size
         except Exception as e:
             warn('could not make a PNG of this image: %s: %s' % (type(e).__name__, e))
         return True

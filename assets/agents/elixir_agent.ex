@@ -17,10 +17,16 @@
 #   RunyardAgent.Node_<v>  everything that runs on the evaluating node (this
 #                          node, or the attached target): node manager,
 #                          session (stored contexts), evaluation workers,
-#                          standard_error forwarder, :logger handler. Its name
-#                          carries the version, so several Runyard versions can
-#                          attach to one node without purging each other's
-#                          code.
+#                          standard_error forwarder, :logger handler, rich
+#                          outputs (bundles). Its name carries the version, so
+#                          several Runyard versions can attach to one node
+#                          without purging each other's code.
+#   Runyard                the helpers user code calls (Runyard.image/2,
+#                          markdown/1, table/1, display/2, update/2): a thin
+#                          facade over RunyardAgent.Node_<v>, loaded onto the
+#                          evaluating node with it unless the node already has
+#                          a Runyard module of its own (a project's), which is
+#                          then left alone.
 
 defmodule RunyardAgent.Version do
   @moduledoc false
@@ -336,6 +342,12 @@ defmodule RunyardAgent.Output do
   # late, tagged with the ref of the evaluation that is running (null between
   # evaluations). Requests wrapped as {:runyard_stderr, request} (from the
   # standard_error forwarder and the :logger handler) go to stream "stderr".
+  #
+  # Rich outputs travel through here too, as the I/O requests
+  # {:runyard_display, bundle, display_id, update} (written as a `display`
+  # frame after flushing the text before it, so that a display keeps its place
+  # among the text the cell prints) and {:runyard_options} (the display
+  # options of the running evaluation, for the helpers on the evaluating node).
 
   @max_chunk 65_536
   @delay 50
@@ -343,16 +355,25 @@ defmodule RunyardAgent.Output do
   def start(port) do
     spawn_link(fn ->
       Process.flag(:priority, :high)
-      loop(%{port: port, ref: nil, stream: "stdout", buf: [], size: 0, timer: false})
+
+      loop(%{
+        port: port,
+        ref: nil,
+        stream: "stdout",
+        buf: [],
+        size: 0,
+        timer: false,
+        options: RunyardAgent.default_options()
+      })
     end)
   end
 
   @doc """
-  Sets the current evaluation ref (flushing what was pending first). Async:
-  the GL is local, so it has the message before any process of the
-  evaluation can write.
+  Sets the current evaluation ref and its display options (flushing what was
+  pending first). Async: the GL is local, so it has the message before any
+  process of the evaluation can write.
   """
-  def set_ref(gl, ref), do: send(gl, {:runyard_set_ref, ref})
+  def set_ref(gl, ref, options), do: send(gl, {:runyard_set_ref, ref, options})
 
   @doc "Synchronously flushes pending output and clears the current ref."
   def finish(gl), do: call(gl, {:set_ref, nil})
@@ -383,8 +404,8 @@ defmodule RunyardAgent.Output do
         send(from, {tag, :ok})
         loop(%{st | ref: ref})
 
-      {:runyard_set_ref, ref} ->
-        loop(%{flush(st) | ref: ref})
+      {:runyard_set_ref, ref, options} ->
+        loop(%{flush(st) | ref: ref, options: options})
 
       :runyard_tick ->
         loop(flush(%{st | timer: false}))
@@ -417,6 +438,21 @@ defmodule RunyardAgent.Output do
   defp request({:setopts, _}, _, st), do: {:ok, st}
   defp request(:getopts, _, st), do: {[binary: true, encoding: :unicode], st}
   defp request({:get_geometry, _}, _, st), do: {{:error, :enotsup}, st}
+  defp request({:runyard_options}, _, st), do: {st.options, st}
+
+  defp request({:runyard_display, bundle, id, update}, _, st) do
+    st = flush(st)
+
+    RunyardAgent.frame(st.port, %{
+      type: "display",
+      ref: st.ref,
+      bundle: RunyardAgent.cap_bundle(bundle, st.options.max_output_bytes),
+      display_id: id,
+      update: update
+    })
+
+    {:ok, st}
+  end
 
   defp request({:requests, reqs}, stream, st) do
     Enum.reduce_while(reqs, {:ok, st}, fn req, {_, st} ->
@@ -506,6 +542,48 @@ defmodule RunyardAgent do
   @node_mod RunyardAgent.Version.node_module()
   @nm_name :"runyard_nm_#{RunyardAgent.Version.vsn()}"
   @node_down_status 3
+  @default_options %{width: 100, table_rows: 1000, max_output_bytes: 20 * 1024 * 1024}
+
+  def default_options, do: @default_options
+
+  # `evaluate.options`: anything missing or malformed takes its default.
+  defp options(o) when is_map(o) do
+    pick = fn key, min ->
+      case o[Atom.to_string(key)] do
+        n when is_integer(n) and n >= min -> n
+        _ -> @default_options[key]
+      end
+    end
+
+    %{width: pick.(:width, 1), table_rows: pick.(:table_rows, 0), max_output_bytes: pick.(:max_output_bytes, 0)}
+  end
+
+  defp options(_), do: @default_options
+
+  @doc """
+  A bundle whose data (strings by their bytes, JSON values as written, as the
+  manager counts them) is over `max` bytes becomes a text/plain note naming
+  its size and the cap.
+  """
+  def cap_bundle(%{data: data} = bundle, max) do
+    size =
+      Enum.reduce(data, 0, fn
+        {_, v}, acc when is_binary(v) -> acc + byte_size(v)
+        {_, v}, acc -> acc + IO.iodata_length(Json.encode(v))
+      end)
+
+    if size > max do
+      %{
+        data: %{
+          "text/plain" =>
+            "[output not shown: its data is #{size} bytes, over the cap of #{max} bytes (max_output_bytes)]"
+        },
+        metadata: %{}
+      }
+    else
+      bundle
+    end
+  end
 
   ## Entry point (called by the bootstrap with the arguments after the cache dir)
 
@@ -610,6 +688,7 @@ defmodule RunyardAgent do
           standalone: standalone,
           queue: :queue.new(),
           running: nil,
+          options: @default_options,
           partial: []
         })
 
@@ -656,7 +735,7 @@ defmodule RunyardAgent do
           type: "result",
           ref: ref,
           status: status,
-          value: value && %{data: %{"text/plain" => value}},
+          value: value && cap_bundle(value, st.options.max_output_bytes),
           error: error,
           duration_us: duration
         })
@@ -720,7 +799,7 @@ defmodule RunyardAgent do
     file = Map.get(msg, "file") || "nofile"
     # A section's first cell chains from the last cell of the section above: another container.
     prev = if p = key(msg["prev"]), do: {key(msg["prev_container"] || c), p}
-    enqueue({:evaluate, key(c), key(r), prev, code, to_string(file), r}, st)
+    enqueue({:evaluate, key(c), key(r), prev, code, to_string(file), r, options(msg["options"])}, st)
   end
 
   defp handle("forget", %{"container" => c, "ref" => r}, st),
@@ -762,10 +841,10 @@ defmodule RunyardAgent do
       {:empty, _} ->
         st
 
-      {{:value, {:evaluate, c, r, prev, code, file, raw_ref}}, q} ->
-        Output.set_ref(st.gl, raw_ref)
-        send(st.session, {:evaluate, c, r, prev, code, file, raw_ref})
-        %{st | queue: q, running: r}
+      {{:value, {:evaluate, c, r, prev, code, file, raw_ref, options}}, q} ->
+        Output.set_ref(st.gl, raw_ref, options)
+        send(st.session, {:evaluate, c, r, prev, code, file, raw_ref, options})
+        %{st | queue: q, running: r, options: options}
 
       {{:value, cmd}, q} ->
         send(st.session, cmd)
@@ -854,7 +933,10 @@ defmodule RunyardAgent do
   end
 
   defp start_nm(target, standalone) do
-    pid = Node.spawn(target, @node_mod, :nm_start, [self(), standalone])
+    # The helper facade travels with the node manager: the target has none of
+    # the bridge's code (a standalone node finds it in the code path itself).
+    facade = if standalone, do: nil, else: :code.get_object_code(Runyard)
+    pid = Node.spawn(target, @node_mod, :nm_start, [self(), standalone, facade])
     mref = Process.monitor(pid)
 
     receive do
@@ -1010,7 +1092,7 @@ defmodule node_module do
   ## session joins, undoes everything and unloads this module when the last
   ## one leaves.
 
-  def nm_start(caller, standalone) do
+  def nm_start(caller, standalone, facade) do
     try do
       Process.register(self(), @nm_name)
     rescue
@@ -1019,7 +1101,7 @@ defmodule node_module do
         exit(:normal)
     end
 
-    st = nm_setup(standalone)
+    st = Map.put(nm_setup(standalone), :facade, install_facade(facade))
     send(caller, {:runyard_nm, self(), :ok})
     nm_loop(st)
   end
@@ -1070,6 +1152,25 @@ defmodule node_module do
       standalone: standalone,
       sessions: %{}
     }
+  end
+
+  # The `Runyard` helpers: a project's own `Runyard` module (one without our
+  # marker) wins and is left alone; one of ours (any version, or the standalone
+  # node's from the code path) is kept; otherwise ours is loaded, and removed
+  # with the last session (:loaded).
+  defp install_facade(facade) do
+    case :code.ensure_loaded(Runyard) do
+      {:module, _} ->
+        if function_exported?(Runyard, :__runyard_vsn__, 0), do: :kept, else: :project
+
+      _ ->
+        with {Runyard, bin, file} <- facade,
+             {:module, _} <- :code.load_binary(Runyard, file, bin) do
+          :loaded
+        else
+          _ -> :absent
+        end
+    end
   end
 
   defp nm_loop(st) do
@@ -1129,6 +1230,15 @@ defmodule node_module do
 
     Process.exit(st.fwd, :kill)
     :ets.delete(st.table)
+
+    # The facade goes too, unless another Runyard version has put its own in
+    # its place since.
+    if st.facade == :loaded and match?({:file, _}, :code.is_loaded(Runyard)) and
+         function_exported?(Runyard, :__runyard_vsn__, 0) and Runyard.__runyard_vsn__() == @vsn do
+      :code.purge(Runyard)
+      :code.delete(Runyard)
+      :erlang.spawn(:code, :purge, [Runyard])
+    end
 
     # Unload: make the code old, then purge it from a process that does not
     # run it (the purge also ends anything still running it, us included).
@@ -1232,14 +1342,14 @@ defmodule node_module do
 
   defp session_loop(st) do
     receive do
-      {:evaluate, c, r, prev, code, file, raw_ref} ->
+      {:evaluate, c, r, prev, code, file, raw_ref, options} ->
         st = %{st | sources: Map.put(st.sources, file, code)}
 
         case context(st, c, prev) do
           {:ok, ctx} ->
             {worker, st} = worker_for(st, c)
             {binding, env} = if ctx == :fresh, do: {[], nil}, else: ctx
-            send(worker, {:eval, code, file, binding, env})
+            send(worker, {:eval, code, file, binding, env, options})
 
             cur = %{container: c, ref: r, raw_ref: raw_ref, prev_ctx: ctx, worker: worker, file: file}
             session_loop(%{st | current: cur})
@@ -1404,16 +1514,16 @@ defmodule node_module do
 
   defp worker_loop(session) do
     receive do
-      {:eval, code, file, binding, env} ->
+      {:eval, code, file, binding, env, options} ->
         t0 = System.monotonic_time(:microsecond)
-        outcome = eval(code, file, binding, env)
+        outcome = eval(code, file, binding, env, options)
         dt = System.monotonic_time(:microsecond) - t0
         send(session, {:evaluated, self(), outcome, dt})
         worker_loop(session)
     end
   end
 
-  defp eval(code, file, binding, env) do
+  defp eval(code, file, binding, env, options) do
     Process.put(:runyard_line, 1)
     quoted = Code.string_to_quoted!(code, file: file, line: 1, columns: true)
 
@@ -1443,16 +1553,279 @@ defmodule node_module do
         Code.eval_quoted_with_env(expr, b, e)
       end)
 
-    value = if exprs == [], do: nil, else: inspect_value(value)
+    value = if exprs == [], do: nil, else: to_bundle(value, options)
     {:ok, value, binding, env}
   catch
     kind, reason ->
       {:error, error(kind, reason, __STACKTRACE__, file, Process.get(:runyard_line, 1))}
   end
 
-  defp inspect_value(value) do
-    s = inspect(value, pretty: true, width: 80, limit: 50_000, printable_limit: @max_value)
+  ## Rich outputs: a value (or a displayed term) becomes a MIME bundle
+  ## %{data: %{mime => data}, metadata: %{}}, encoded to JSON on the bridge.
+
+  @default_options %{width: 100, table_rows: 1000, max_output_bytes: 20 * 1024 * 1024}
+  @table_mime "application/vnd.dataresource+json"
+  @images %{
+    png: "image/png",
+    jpeg: "image/jpeg",
+    jpg: "image/jpeg",
+    gif: "image/gif",
+    webp: "image/webp",
+    svg: "image/svg+xml"
+  }
+
+  @doc false
+  def to_bundle(value, options) do
+    case value do
+      # What the Runyard helpers return (a plain map: no module needed to read it).
+      %{__runyard_output__: %{data: _} = bundle} ->
+        bundle
+
+      # Livebook's rule: a module's bytecode is not worth more than a glance.
+      {:module, _, _, _} ->
+        plain(inspect_text(value, options, 10))
+
+      _ ->
+        kino_bundle(value) || plain(inspect_text(value, options, 50))
+    end
+  end
+
+  # Livebook's inspect (pretty, limit 50, the width asked for), except that
+  # strings are shown whole up to the value cap, which the text is cut at.
+  defp inspect_text(value, options, limit) do
+    s = inspect(value, pretty: true, width: options.width, limit: limit, printable_limit: @max_value)
     if String.length(s) > @max_value, do: String.slice(s, 0, @max_value), else: s
+  end
+
+  defp plain(text), do: %{data: %{"text/plain" => text}, metadata: %{}}
+
+  defp output(data), do: %{__runyard_output__: %{data: data, metadata: %{}}}
+
+  ## Kino: on a node that has it, values with their own Kino.Render
+  ## implementation show as Livebook shows them, as far as a bundle can.
+
+  @kino Kino.Render
+
+  defp kino_bundle(value) do
+    if Code.ensure_loaded?(@kino) and function_exported?(@kino, :impl_for, 1) do
+      # Kino's catch-all implementation is its own inspect: ours (with the width) is used instead.
+      case apply(@kino, :impl_for, [value]) do
+        nil -> nil
+        Kino.Render.Any -> nil
+        _ -> from_kino(apply(@kino, :to_livebook, [value]))
+      end
+    end
+  catch
+    _, _ -> nil
+  end
+
+  # Livebook's output maps (2023 on) and the tuples before them.
+  defp from_kino(%{type: :image, content: content, mime_type: mime}), do: image_bundle(content, mime)
+  defp from_kino(%{type: :markdown, text: text}), do: markdown_bundle(text)
+  defp from_kino(%{type: type, text: text}) when type in [:plain_text, :terminal_text], do: text_bundle(text)
+  defp from_kino({:image, content, mime}), do: image_bundle(content, mime)
+  defp from_kino({:markdown, text}), do: markdown_bundle(text)
+  defp from_kino({:markdown, text, _}), do: markdown_bundle(text)
+  defp from_kino({type, text}) when type in [:text, :plain_text, :stdout], do: text_bundle(text)
+  defp from_kino({type, text, _}) when type in [:plain_text, :terminal_text], do: text_bundle(text)
+  defp from_kino(_), do: nil
+
+  # Terminal text carries ANSI colours (Kino's inspect); text/plain does not.
+  defp text_bundle(text) when is_binary(text),
+    do: plain(Regex.replace(~r/\e\[[0-9;]*[A-Za-z]/, text, ""))
+
+  defp text_bundle(_), do: nil
+
+  defp markdown_bundle(text) when is_binary(text),
+    do: %{data: %{"text/markdown" => text, "text/plain" => text}, metadata: %{}}
+
+  defp markdown_bundle(_), do: nil
+
+  defp image_bundle(content, mime) when is_binary(content) do
+    case image_mime(mime) do
+      "image/svg+xml" = svg ->
+        if String.valid?(content),
+          do: %{data: %{svg => content, "text/plain" => image_text(svg, content)}, metadata: %{}}
+
+      nil ->
+        nil
+
+      raster ->
+        %{
+          data: %{raster => Base.encode64(content), "text/plain" => image_text(raster, content)},
+          metadata: %{}
+        }
+    end
+  end
+
+  defp image_bundle(_, _), do: nil
+
+  defp image_text(mime, content), do: "[#{mime} image, #{byte_size(content)} bytes]"
+
+  defp image_mime(mime) when is_atom(mime), do: Map.get(@images, mime)
+
+  defp image_mime(mime) when is_binary(mime) do
+    mime = String.downcase(mime)
+
+    cond do
+      mime in Map.values(@images) -> mime
+      m = Map.get(@images, String.to_existing_atom(mime)) -> m
+      true -> nil
+    end
+  rescue
+    ArgumentError -> nil
+  end
+
+  defp image_mime(_), do: nil
+
+  ## The Runyard helpers (the `Runyard` module delegates here)
+
+  @doc false
+  def rn_image(content, mime) do
+    case image_bundle(content, mime) do
+      %{data: data} ->
+        output(data)
+
+      nil ->
+        raise ArgumentError,
+              "Runyard.image/2 expects a binary and one of #{inspect(Map.keys(@images))} " <>
+                "or an image/png, image/jpeg, image/gif, image/webp or image/svg+xml MIME type " <>
+                "(SVG as UTF-8 text), got: #{inspect(mime)}"
+    end
+  end
+
+  @doc false
+  def rn_markdown(text) when is_binary(text), do: output(markdown_bundle(text).data)
+
+  def rn_markdown(other),
+    do: raise(ArgumentError, "Runyard.markdown/1 expects a string, got: #{inspect(other, limit: 10)}")
+
+  @doc false
+  def rn_table(rows) when is_list(rows) do
+    max = rn_options().table_rows
+    rows = Enum.map(rows, &row_pairs/1)
+    total = length(rows)
+    shown = Enum.take(rows, max)
+
+    # Columns in the order they first appear, over every row.
+    names =
+      rows
+      |> Enum.flat_map(fn pairs -> Enum.map(pairs, &elem(&1, 0)) end)
+      |> Enum.uniq()
+
+    fields = Enum.map(names, &%{"name" => &1, "type" => column_type(shown, &1)})
+    data = Enum.map(shown, fn pairs -> Map.new(pairs, fn {k, v} -> {k, cell_json(v)} end) end)
+
+    output(%{
+      @table_mime => %{"schema" => %{"fields" => fields}, "data" => data, "total_rows" => total},
+      "text/plain" => text_table(names, shown, total)
+    })
+  end
+
+  def rn_table(other),
+    do: raise(ArgumentError, "Runyard.table/1 expects a list of maps or keyword lists, got: #{inspect(other, limit: 10)}")
+
+  defp row_pairs(%_{} = struct), do: row_pairs(Map.from_struct(struct))
+  defp row_pairs(row) when is_map(row), do: Enum.map(row, fn {k, v} -> {column_name(k), v} end)
+
+  defp row_pairs(row) when is_list(row) do
+    if Keyword.keyword?(row),
+      do: Enum.map(row, fn {k, v} -> {column_name(k), v} end),
+      else: not_a_row(row)
+  end
+
+  defp row_pairs(row), do: not_a_row(row)
+
+  defp not_a_row(row),
+    do: raise(ArgumentError, "Runyard.table/1: each row must be a map or a keyword list, got: #{inspect(row, limit: 10)}")
+
+  defp column_name(k) when is_atom(k), do: Atom.to_string(k)
+  defp column_name(k) when is_binary(k), do: k
+  defp column_name(k), do: inspect(k)
+
+  # Frictionless types, from the values sent (nil says nothing).
+  defp column_type(rows, name) do
+    types =
+      for pairs <- rows, {^name, v} <- pairs, v != nil, uniq: true do
+        case v do
+          v when is_boolean(v) -> "boolean"
+          v when is_integer(v) -> "integer"
+          v when is_float(v) -> "number"
+          v when is_binary(v) or is_atom(v) -> "string"
+          %Date{} -> "date"
+          %Time{} -> "time"
+          %DateTime{} -> "datetime"
+          %NaiveDateTime{} -> "datetime"
+          _ -> "any"
+        end
+      end
+
+    case types do
+      [type] -> type
+      [_, _] -> if Enum.sort(types) == ["integer", "number"], do: "number", else: "any"
+      _ -> "any"
+    end
+  end
+
+  defp cell_json(v) when is_nil(v) or is_boolean(v) or is_number(v), do: v
+  defp cell_json(v) when is_atom(v), do: Atom.to_string(v)
+  defp cell_json(v) when is_binary(v), do: if(String.valid?(v), do: v, else: inspect(v))
+  defp cell_json(%m{} = v) when m in [Date, Time, DateTime, NaiveDateTime], do: m.to_iso8601(v)
+  defp cell_json(v), do: inspect(v, limit: 10)
+
+  defp text_table(names, rows, total) do
+    cell = fn v ->
+      s = if is_binary(v) and String.valid?(v), do: v, else: inspect(v, limit: 5)
+      s = String.replace(s, ~r/\s+/, " ")
+      if String.length(s) > 40, do: String.slice(s, 0, 39) <> "…", else: s
+    end
+
+    lines = Enum.map(rows, fn pairs -> Enum.map(names, &cell.(Map.get(Map.new(pairs), &1, ""))) end)
+    header = Enum.map(names, cell)
+
+    widths =
+      Enum.reduce([header | lines], Enum.map(names, fn _ -> 0 end), fn line, ws ->
+        Enum.zip_with(line, ws, &max(String.length(&1), &2))
+      end)
+
+    row = fn line ->
+      line |> Enum.zip_with(widths, &String.pad_trailing(&1, &2)) |> Enum.join(" | ") |> String.trim_trailing()
+    end
+
+    rule = widths |> Enum.map(&String.duplicate("-", &1)) |> Enum.join("-+-")
+    more = if total > length(rows), do: ["(#{length(rows)} of #{total} rows)"], else: []
+
+    Enum.join([row.(header), rule | Enum.map(lines, row)] ++ more, "\n")
+  end
+
+  @doc false
+  def rn_display(term, opts) when is_list(opts) do
+    id = opts[:display_id]
+    send_display(term, id && to_string(id), false)
+  end
+
+  @doc false
+  def rn_update(id, term), do: send_display(term, to_string(id), true)
+
+  # Through the group leader, like the text the cell writes: it flushes that
+  # first, so the display lands between what was printed before and after.
+  defp send_display(term, id, update) do
+    bundle = to_bundle(term, rn_options())
+
+    case :io.request(Process.group_leader(), {:runyard_display, bundle, id, update}) do
+      :ok -> :ok
+      _ -> {:error, :not_in_a_runyard_evaluation}
+    end
+  end
+
+  # The display options of the running evaluation, from the group leader
+  # (any process an evaluation spawns has it too); defaults elsewhere.
+  @doc false
+  def rn_options do
+    case :io.request(Process.group_leader(), {:runyard_options}) do
+      %{width: _, table_rows: _, max_output_bytes: _} = options -> options
+      _ -> @default_options
+    end
   end
 
   ## Errors
@@ -1583,4 +1956,36 @@ defmodule node_module do
 
     %{error | frames: frames}
   end
+end
+
+defmodule Runyard do
+  @moduledoc """
+  Rich outputs in Runyard. As a cell's last value, `image/2`, `markdown/1`
+  and `table/1` show as an image, Markdown or a table; `display/2` shows
+  any of them (or any term, as its inspect) at once, where the cell is in
+  its output, and `update/2` replaces an earlier display with an id.
+  """
+  # A facade over the versioned node module: this name is what users type,
+  # the code behind it is the version's own (see the node manager).
+
+  @impl_mod RunyardAgent.Version.node_module()
+  @vsn RunyardAgent.Version.vsn()
+
+  @doc false
+  def __runyard_vsn__, do: @vsn
+
+  @doc "An image: a binary and `:png`, `:jpeg`, `:gif`, `:webp`, `:svg` or a MIME type."
+  def image(content, mime), do: @impl_mod.rn_image(content, mime)
+
+  @doc "Markdown text."
+  def markdown(text), do: @impl_mod.rn_markdown(text)
+
+  @doc "A table from a list of maps or keyword lists (columns: their keys)."
+  def table(rows), do: @impl_mod.rn_table(rows)
+
+  @doc "Shows `term` now; with `display_id: id` it can be replaced by `update/2`."
+  def display(term, opts \\ []), do: @impl_mod.rn_display(term, opts)
+
+  @doc "Replaces every earlier display with this id."
+  def update(id, term), do: @impl_mod.rn_update(id, term)
 end

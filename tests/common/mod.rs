@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use runyard::manager::NodeInfo;
-use runyard::protocol::Stream;
+use runyard::protocol::{DisplayOptions, Stream};
 use runyard::{Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
 
 /// Generous: tests assert behaviour, never speed.
@@ -150,6 +150,19 @@ impl Harness {
 
     /// Sends an evaluation and returns at once.
     pub fn submit(&self, session: SessionId, container: &str, evaluation_ref: &str, prev: Option<&str>, code: &str) {
+        self.submit_with(session, container, evaluation_ref, prev, code, None);
+    }
+
+    /// [`Harness::submit`] with display options (None: the agent's defaults).
+    pub fn submit_with(
+        &self,
+        session: SessionId,
+        container: &str,
+        evaluation_ref: &str,
+        prev: Option<&str>,
+        code: &str,
+        options: Option<DisplayOptions>,
+    ) {
         self.manager.evaluate(
             session,
             Evaluation {
@@ -159,7 +172,7 @@ impl Harness {
                 prev_container: None,
                 code: code.into(),
                 file: format!("cell {evaluation_ref}"),
-                options: None,
+                options,
             },
         );
     }
@@ -246,6 +259,19 @@ impl Harness {
 
     pub fn eval(&mut self, session: SessionId, evaluation_ref: &str, prev: Option<&str>, code: &str) -> Evaluated {
         self.submit(session, "main", evaluation_ref, prev, code);
+        self.finish(session, evaluation_ref)
+    }
+
+    /// [`Harness::eval`] with display options.
+    pub fn eval_with(
+        &mut self,
+        session: SessionId,
+        evaluation_ref: &str,
+        prev: Option<&str>,
+        code: &str,
+        options: DisplayOptions,
+    ) -> Evaluated {
+        self.submit_with(session, "main", evaluation_ref, prev, code, Some(options));
         self.finish(session, evaluation_ref)
     }
 }

@@ -63,28 +63,18 @@ impl Display {
 
 #[derive(Debug, Clone)]
 pub enum OutputItem {
-    Stream(OutputBuffer),
+    /// Boxed: a buffer is a kilobyte, a display a few words.
+    Stream(Box<OutputBuffer>),
     Display(Display),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outputs {
     items: Vec<OutputItem>,
     displays: usize,
     /// Displays that came after [`MAX_DISPLAYS`], not kept.
     displays_dropped: usize,
     open_spill: Option<SpillOpener>,
-}
-
-impl Default for Outputs {
-    fn default() -> Self {
-        Outputs {
-            items: Vec::new(),
-            displays: 0,
-            displays_dropped: 0,
-            open_spill: None,
-        }
-    }
 }
 
 impl Outputs {
@@ -125,7 +115,7 @@ impl Outputs {
             if let Some(open) = self.open_spill {
                 buffer.set_spill_opener(open);
             }
-            self.items.push(OutputItem::Stream(buffer));
+            self.items.push(OutputItem::Stream(Box::new(buffer)));
         }
         if let Some(OutputItem::Stream(buffer)) = self.items.last_mut() {
             buffer.push(stream, text);
@@ -158,7 +148,7 @@ impl Outputs {
 
     fn streams(&self) -> impl Iterator<Item = &OutputBuffer> {
         self.items.iter().filter_map(|item| match item {
-            OutputItem::Stream(buffer) => Some(buffer),
+            OutputItem::Stream(buffer) => Some(&**buffer),
             OutputItem::Display(_) => None,
         })
     }

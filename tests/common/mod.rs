@@ -150,11 +150,11 @@ impl Harness {
 
     /// Sends an evaluation and returns at once.
     pub fn submit(&self, session: SessionId, container: &str, evaluation_ref: &str, prev: Option<&str>, code: &str) {
-        self.submit_with(session, container, evaluation_ref, prev, code, None);
+        self.submit_in(session, container, evaluation_ref, prev, code, None);
     }
 
     /// [`Harness::submit`] with display options (None: the agent's defaults).
-    pub fn submit_with(
+    pub fn submit_in(
         &self,
         session: SessionId,
         container: &str,
@@ -177,27 +177,16 @@ impl Harness {
         );
     }
 
-    /// Sends an evaluation with display options and returns at once.
+    /// Sends an evaluation in `main` with display options and returns at once.
     pub fn submit_with(
         &self,
         session: SessionId,
         evaluation_ref: &str,
         prev: Option<&str>,
         code: &str,
-        options: runyard::protocol::DisplayOptions,
+        options: DisplayOptions,
     ) {
-        self.manager.evaluate(
-            session,
-            Evaluation {
-                container: "main".into(),
-                evaluation_ref: evaluation_ref.into(),
-                prev_evaluation_ref: prev.map(Into::into),
-                prev_container: None,
-                code: code.into(),
-                file: format!("cell {evaluation_ref}"),
-                options: Some(options),
-            },
-        );
+        self.submit_in(session, "main", evaluation_ref, prev, code, Some(options));
     }
 
     /// Waits for an evaluation to finish, collecting its output.
@@ -271,7 +260,7 @@ impl Harness {
         code: &str,
         options: DisplayOptions,
     ) -> Evaluated {
-        self.submit_with(session, "main", evaluation_ref, prev, code, Some(options));
+        self.submit_with(session, evaluation_ref, prev, code, options);
         self.finish(session, evaluation_ref)
     }
 }

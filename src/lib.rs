@@ -15,6 +15,7 @@ compile_error!("Runyard builds and runs on Linux only (see README.md, \"Platform
 pub mod app;
 pub mod fsutil;
 pub mod headless;
+pub mod kernels;
 pub mod manager;
 pub mod notebook;
 pub mod protocol;

@@ -50,7 +50,7 @@ enum Action {
 
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> Vec<Command> {
     let mut actions = Vec::new();
-    let language = session.config.language();
+    let language = session.config.language().to_string();
     let mut title = session.title().unwrap_or_default().to_string();
     let edit = egui::TextEdit::singleline(&mut title)
         .font(egui::FontId::proportional(26.0))
@@ -76,7 +76,7 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> 
             for cell in section.cells.iter_mut() {
                 number += 1;
                 ui.push_id(("cell", cell.id.0), |ui| {
-                    cell_view(ui, cell, number, language, view, &mut actions);
+                    cell_view(ui, cell, number, &language, view, &mut actions);
                 });
                 insert_bar(ui, section.id, Some(cell.id), &mut actions);
             }

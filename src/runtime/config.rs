@@ -30,6 +30,19 @@ pub enum RuntimeKind {
     /// A node the user already runs, joined through a small local bridge node
     /// (Livebook's attached runtime). Code is evaluated on that node.
     ElixirAttached(AttachedConfig),
+    /// A Jupyter kernel started from its kernelspec (`argv` with
+    /// `{connection_file}`), spoken to over ZeroMQ.
+    JupyterKernel(KernelConfig),
+}
+
+/// Which kernel to start, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KernelConfig {
+    pub spec: crate::kernels::KernelSpec,
+    /// Extra environment and the working directory (`executable` and `args`
+    /// are not used: the kernelspec's `argv` says what to run).
+    #[serde(default)]
+    pub standalone: StandaloneConfig,
 }
 
 /// Which running node to attach to. Start one with, for example,
@@ -69,6 +82,14 @@ impl RuntimeConfig {
         Self::new(RuntimeKind::ElixirStandalone(StandaloneConfig::default()))
     }
 
+    /// Starts the kernel of `spec`.
+    pub fn jupyter(spec: crate::kernels::KernelSpec) -> Self {
+        Self::new(RuntimeKind::JupyterKernel(KernelConfig {
+            spec,
+            standalone: StandaloneConfig::default(),
+        }))
+    }
+
     /// Attaches to the running node `node` (`name@host` or `name`) with its `cookie`.
     pub fn elixir_attached(node: impl Into<String>, cookie: impl Into<String>) -> Self {
         Self::new(RuntimeKind::ElixirAttached(AttachedConfig {
@@ -101,6 +122,7 @@ impl RuntimeConfig {
         match &self.kind {
             RuntimeKind::PythonStandalone(c) | RuntimeKind::ElixirStandalone(c) => c,
             RuntimeKind::ElixirAttached(a) => &a.elixir,
+            RuntimeKind::JupyterKernel(k) => &k.standalone,
         }
     }
 
@@ -108,19 +130,24 @@ impl RuntimeConfig {
         match &mut self.kind {
             RuntimeKind::PythonStandalone(c) | RuntimeKind::ElixirStandalone(c) => c,
             RuntimeKind::ElixirAttached(a) => &mut a.elixir,
+            RuntimeKind::JupyterKernel(k) => &mut k.standalone,
         }
     }
 
-    /// The executable used when none is configured.
-    pub fn default_executable(&self) -> &'static str {
-        match self.kind {
+    /// The executable used when none is configured (a kernel: its `argv[0]`).
+    pub fn default_executable(&self) -> &str {
+        match &self.kind {
             RuntimeKind::PythonStandalone(_) => "python3",
             RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "elixir",
+            RuntimeKind::JupyterKernel(k) => k.spec.argv.first().map(String::as_str).unwrap_or(""),
         }
     }
 
     /// The configured executable, or the kind's default.
     pub fn executable(&self) -> &str {
+        if matches!(self.kind, RuntimeKind::JupyterKernel(_)) {
+            return self.default_executable();
+        }
         self.standalone()
             .executable
             .as_deref()
@@ -134,13 +161,15 @@ impl RuntimeConfig {
             RuntimeKind::PythonStandalone(_) => "Python (standalone)",
             RuntimeKind::ElixirStandalone(_) => "Elixir (standalone)",
             RuntimeKind::ElixirAttached(_) => "Elixir (attached)",
+            RuntimeKind::JupyterKernel(_) => "Jupyter kernel",
         }
     }
 
-    pub fn language(&self) -> &'static str {
-        match self.kind {
+    pub fn language(&self) -> &str {
+        match &self.kind {
             RuntimeKind::PythonStandalone(_) => "python",
             RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "elixir",
+            RuntimeKind::JupyterKernel(k) => &k.spec.language,
         }
     }
 

@@ -51,6 +51,8 @@ pub enum InitError {
     Epmd { port: u16, message: String },
     #[error("the runtime settings are invalid: {0}")]
     InvalidConfig(#[from] ConfigError),
+    #[error("Jupyter kernels cannot be started yet")]
+    KernelsUnsupported,
 }
 
 impl InitError {

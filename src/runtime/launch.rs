@@ -38,6 +38,7 @@ pub fn node_name(config: &RuntimeConfig) -> Result<String, InitError> {
     let prefix = match config.kind {
         RuntimeKind::PythonStandalone(_) => "python",
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => "runyard",
+        RuntimeKind::JupyterKernel(_) => "kernel",
     };
     Ok(format!("{prefix}-{}", super::short_id()?))
 }
@@ -62,6 +63,7 @@ pub fn plan(
     let extra = &config.standalone().args;
     let shown = program.to_string_lossy();
     match &config.kind {
+        RuntimeKind::JupyterKernel(_) => Err(InitError::KernelsUnsupported),
         RuntimeKind::PythonStandalone(_) => Ok(Launch {
             display: python::display_command(&shown, extra, node),
             args: python::agent_args(node, token),
@@ -133,7 +135,7 @@ pub fn plan(
 /// none: that one would not understand `--erl … -e …`.
 fn runs_the_same_way(config: &RuntimeConfig, real: &Path) -> bool {
     match config.kind {
-        RuntimeKind::PythonStandalone(_) => true,
+        RuntimeKind::PythonStandalone(_) | RuntimeKind::JupyterKernel(_) => true,
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
             real.file_name().is_some_and(|name| name == "elixir")
         }
@@ -145,6 +147,7 @@ pub fn display_unplanned(config: &RuntimeConfig, node: &str) -> String {
     let extra = &config.standalone().args;
     match &config.kind {
         RuntimeKind::PythonStandalone(_) => python::display_command(config.executable(), extra, node),
+        RuntimeKind::JupyterKernel(k) => k.spec.argv.join(" "),
         RuntimeKind::ElixirStandalone(_) => elixir::display_command(
             config.executable(),
             extra,

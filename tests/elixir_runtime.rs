@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
+use common::elixir::{elixir_exe, skip, which_in_path};
 use common::other_user::{other_user, run_as_other};
 use common::*;
 use runyard::manager::{DisconnectReason, NodeInfo};
@@ -22,40 +23,6 @@ use runyard::runtime::elixir;
 use runyard::{Command, Event, InitError, Outcome, RuntimeConfig, SessionId};
 
 const S: SessionId = SessionId(1);
-
-/// True when the Elixir tests are to be skipped (`RUNYARD_SKIP_ELIXIR=1`);
-/// otherwise a missing `elixir` fails the test with what to do about it.
-fn skip() -> bool {
-    if std::env::var("RUNYARD_SKIP_ELIXIR").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: RUNYARD_SKIP_ELIXIR=1");
-        return true;
-    }
-    let exe = elixir_exe();
-    let found = if exe.contains('/') {
-        Path::new(&exe).is_file()
-    } else {
-        which_in_path(&exe).is_some()
-    };
-    assert!(
-        found,
-        "{exe} was not found: scripts/test installs Elixir (Debian: apt-get install elixir erlang-base), \
-         or set RUNYARD_SKIP_ELIXIR=1 to skip these tests on purpose"
-    );
-    false
-}
-
-fn which_in_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-fn elixir_exe() -> String {
-    std::env::var("RUNYARD_TEST_ELIXIR")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .unwrap_or_else(|| "elixir".into())
-}
 
 fn elixir_config() -> RuntimeConfig {
     RuntimeConfig::elixir().with_executable(elixir_exe())

@@ -642,47 +642,19 @@ fn sigterm_or_sighup_to_a_blocked_runtime_ends_it_and_what_it_spawned() {
 /// carry as output frames, in order, before the result.
 #[test]
 fn without_the_supervisors_pipes_the_agent_forwards_output_as_frames() {
-    use runyard::protocol::{self, Decoded, FrameDecoder, FromAgent, ToAgent};
-    use std::io::{Read, Write};
-
-    let mut agent = std::process::Command::new(python_config().executable())
-        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
-        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let evaluate = ToAgent::Evaluate {
-        container: "main".into(),
-        evaluation_ref: "e1".into(),
-        prev_evaluation_ref: None,
-        prev_container: None,
-        code: "import os, sys\nprint('to stdout')\nos.write(2, b'to fd 2\\n')\n40 + 2".into(),
-        file: "cell 1".into(),
-        options: None,
-    };
-    let mut stdin = agent.stdin.take().unwrap();
-    stdin.write_all(&protocol::encode(&evaluate)).unwrap();
-    stdin.flush().unwrap();
-    let mut stdout = agent.stdout.take().unwrap();
-    let mut decoder = FrameDecoder::default();
-    let (mut items, mut buf) = (Vec::new(), [0u8; 4096]);
+    use runyard::protocol::FromAgent;
+    let code = "import os, sys\nprint('to stdout')\nos.write(2, b'to fd 2\\n')\n40 + 2";
     let (mut output, mut value) = (String::new(), None);
-    while value.is_none() {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "the agent ended before its result; output so far {output:?}");
-        decoder.push(&buf[..n], &mut items);
-        for item in items.drain(..) {
-            match item {
-                Decoded::Message(FromAgent::Output {
-                    evaluation_ref, text, ..
-                }) => {
-                    assert_eq!(evaluation_ref.as_deref(), Some("e1"));
-                    output.push_str(&text);
-                }
-                Decoded::Message(FromAgent::Result { value: v, .. }) => value = Some(v),
-                _ => {}
+    for message in bare_agent_messages(python_config().executable(), code) {
+        match message {
+            FromAgent::Output {
+                evaluation_ref, text, ..
+            } => {
+                assert_eq!(evaluation_ref.as_deref(), Some("e1"));
+                output.push_str(&text);
             }
+            FromAgent::Result { value: v, .. } => value = Some(v),
+            _ => {}
         }
     }
     assert_eq!(value, Some(Some(runyard::protocol::Bundle::plain("42"))));
@@ -690,6 +662,4 @@ fn without_the_supervisors_pipes_the_agent_forwards_output_as_frames() {
         output.contains("to stdout\n") && output.contains("to fd 2\n"),
         "{output:?}"
     );
-    drop(stdin); // EOF: the agent exits
-    agent.wait().unwrap();
 }

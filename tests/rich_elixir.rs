@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
+use common::elixir::{elixir_exe, skip};
 use common::*;
 use runyard::protocol::{Bundle, DisplayOptions, Stream};
 use runyard::{Command, RuntimeConfig, SessionId};
@@ -23,31 +23,6 @@ const S: SessionId = SessionId(1);
 /// The PNG signature's first four bytes, and their base64.
 const PNG_BYTES: &str = "<<137, 80, 78, 71>>";
 const PNG_BASE64: &str = "iVBORw==";
-
-fn skip() -> bool {
-    if std::env::var("RUNYARD_SKIP_ELIXIR").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: RUNYARD_SKIP_ELIXIR=1");
-        return true;
-    }
-    let exe = elixir_exe();
-    let found = if exe.contains('/') {
-        Path::new(&exe).is_file()
-    } else {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join(&exe).is_file())
-    };
-    assert!(
-        found,
-        "{exe} was not found: scripts/test installs Elixir, or set RUNYARD_SKIP_ELIXIR=1 to skip these tests on purpose"
-    );
-    false
-}
-
-fn elixir_exe() -> String {
-    std::env::var("RUNYARD_TEST_ELIXIR")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .unwrap_or_else(|| "elixir".into())
-}
 
 fn connected() -> Harness {
     let mut h = Harness::new();

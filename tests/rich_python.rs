@@ -394,58 +394,30 @@ fn a_trailing_semicolon_hides_the_value_as_in_ipython() {
 
 #[test]
 fn without_the_supervisors_pipes_displays_stay_in_order() {
-    use runyard::protocol::{self, Decoded, FrameDecoder, FromAgent, ToAgent};
-    use std::io::{Read, Write};
-
-    let mut agent = std::process::Command::new(rich_python_config().executable())
-        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
-        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let evaluate = ToAgent::Evaluate {
-        container: "main".into(),
-        evaluation_ref: "e1".into(),
-        prev_evaluation_ref: None,
-        prev_container: None,
-        code: "print('one')\ndisplay('two')\nprint('three')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n4".into(),
-        file: "cell 1".into(),
-        options: None,
-    };
-    let mut stdin = agent.stdin.take().unwrap();
-    stdin.write_all(&protocol::encode(&evaluate)).unwrap();
-    stdin.flush().unwrap();
-    let mut stdout = agent.stdout.take().unwrap();
-    let mut decoder = FrameDecoder::default();
-    let (mut items, mut buf) = (Vec::new(), [0u8; 65536]);
+    use runyard::protocol::FromAgent;
+    let code = "print('one')\ndisplay('two')\nprint('three')\nimport matplotlib.pyplot as plt\nplt.plot([1])\n4";
     let (mut seen, mut value) = (Vec::new(), None);
-    while value.is_none() {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "the agent ended before its result; so far {seen:?}");
-        decoder.push(&buf[..n], &mut items);
-        for item in items.drain(..) {
-            match item {
-                Decoded::Message(FromAgent::Output {
-                    evaluation_ref, text, ..
-                }) => {
-                    assert_eq!(evaluation_ref.as_deref(), Some("e1"));
-                    seen.push(text);
-                }
-                Decoded::Message(FromAgent::Display {
-                    evaluation_ref, bundle, ..
-                }) => {
-                    assert_eq!(evaluation_ref.as_deref(), Some("e1"));
-                    let png = if bundle.data.contains_key("image/png") {
-                        " png"
-                    } else {
-                        ""
-                    };
-                    seen.push(format!("display {}{png}", bundle.text()));
-                }
-                Decoded::Message(FromAgent::Result { value: v, .. }) => value = Some(v),
-                _ => {}
+    for message in bare_agent_messages(rich_python_config().executable(), code) {
+        match message {
+            FromAgent::Output {
+                evaluation_ref, text, ..
+            } => {
+                assert_eq!(evaluation_ref.as_deref(), Some("e1"));
+                seen.push(text);
             }
+            FromAgent::Display {
+                evaluation_ref, bundle, ..
+            } => {
+                assert_eq!(evaluation_ref.as_deref(), Some("e1"));
+                let png = if bundle.data.contains_key("image/png") {
+                    " png"
+                } else {
+                    ""
+                };
+                seen.push(format!("display {}{png}", bundle.text()));
+            }
+            FromAgent::Result { value: v, .. } => value = Some(v),
+            _ => {}
         }
     }
     assert_eq!(value, Some(Some(Bundle::plain("4"))));
@@ -458,6 +430,4 @@ fn without_the_supervisors_pipes_displays_stay_in_order() {
             "display <Figure size 640x480 with 1 Axes> png"
         ]
     );
-    drop(stdin);
-    agent.wait().unwrap();
 }

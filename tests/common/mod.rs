@@ -1,6 +1,7 @@
 //! Shared helpers for tests that drive the real manager with real runtimes.
 #![allow(dead_code)]
 
+pub mod elixir;
 pub mod other_user;
 pub mod window;
 
@@ -395,4 +396,50 @@ pub fn start_host(host: &str, env: &[(&str, &std::ffi::OsStr)]) -> (std::process
         panic!("the host {host} did not report its pids");
     };
     (child, reported.split(' ').map(|p| p.parse().unwrap()).collect())
+}
+
+/// Runs the Python agent on `executable` without Runyard's supervisor (as
+/// behind `ssh`, where no output pipes are handed to it), evaluates `code`
+/// as `e1`, and returns the messages it sent up to and including the result.
+pub fn bare_agent_messages(executable: &str, code: &str) -> Vec<runyard::protocol::FromAgent> {
+    use runyard::protocol::{self, Decoded, FrameDecoder, FromAgent, ToAgent};
+    use std::io::{Read, Write};
+
+    let mut agent = std::process::Command::new(executable)
+        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
+        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let evaluate = ToAgent::Evaluate {
+        container: "main".into(),
+        evaluation_ref: "e1".into(),
+        prev_evaluation_ref: None,
+        prev_container: None,
+        code: code.into(),
+        file: "cell 1".into(),
+        options: None,
+    };
+    let mut stdin = agent.stdin.take().unwrap();
+    stdin.write_all(&protocol::encode(&evaluate)).unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = agent.stdout.take().unwrap();
+    let mut decoder = FrameDecoder::default();
+    let (mut items, mut buf) = (Vec::new(), [0u8; 65536]);
+    let mut messages = Vec::new();
+    while !matches!(messages.last(), Some(FromAgent::Result { .. })) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the agent ended before its result; so far {messages:?}");
+        decoder.push(&buf[..n], &mut items);
+        messages.extend(items.drain(..).filter_map(|item| match item {
+            Decoded::Message(
+                message @ (FromAgent::Output { .. } | FromAgent::Display { .. } | FromAgent::Result { .. }),
+            ) => Some(message),
+            _ => None,
+        }));
+    }
+    drop(stdin); // EOF: the agent exits
+    agent.wait().unwrap();
+    messages
 }

@@ -32,7 +32,8 @@ pub enum Outcome {
     Cancelled,
     Applied {
         session: SessionId,
-        config: RuntimeConfig,
+        /// Boxed: a kernel's config carries its whole kernelspec.
+        config: Box<RuntimeConfig>,
     },
 }
 
@@ -233,7 +234,7 @@ impl ConfigureDialog {
                             Ok(config) => {
                                 outcome = Outcome::Applied {
                                     session: self.session,
-                                    config,
+                                    config: Box::new(config),
                                 }
                             }
                             Err(error) => self.error = Some(error),

@@ -21,7 +21,7 @@ impl RunyardApp {
                 configure::Outcome::Applied { session, config } => {
                     self.configure = None;
                     if let Some(s) = self.session_mut(session) {
-                        s.config = config;
+                        s.config = *config;
                     }
                 }
             }

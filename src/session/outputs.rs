@@ -61,30 +61,21 @@ impl Display {
     }
 }
 
+// A cell holds a handful of items: boxing the text run would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum OutputItem {
     Stream(OutputBuffer),
     Display(Display),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Outputs {
     items: Vec<OutputItem>,
     displays: usize,
     /// Displays that came after [`MAX_DISPLAYS`], not kept.
     displays_dropped: usize,
     open_spill: Option<SpillOpener>,
-}
-
-impl Default for Outputs {
-    fn default() -> Self {
-        Outputs {
-            items: Vec::new(),
-            displays: 0,
-            displays_dropped: 0,
-            open_spill: None,
-        }
-    }
 }
 
 impl Outputs {
@@ -231,11 +222,15 @@ mod tests {
         let mut outputs = Outputs::default();
         outputs.push_display(Display::new(Arc::new(Bundle::plain("0%")), Some("p".into())));
         outputs.push_display(Display::plain("other"));
-        let OutputItem::Display(before) = &outputs.items()[0] else { panic!() };
+        let OutputItem::Display(before) = &outputs.items()[0] else {
+            panic!()
+        };
         let key = before.key;
         assert!(outputs.update_display("p", &Arc::new(Bundle::plain("100%"))));
         assert!(!outputs.update_display("q", &Arc::new(Bundle::plain("x"))));
-        let OutputItem::Display(after) = &outputs.items()[0] else { panic!() };
+        let OutputItem::Display(after) = &outputs.items()[0] else {
+            panic!()
+        };
         assert_eq!(after.text(), "100%");
         assert_ne!(after.key, key);
         assert_eq!(outputs.text(), "100%\nother\n");
@@ -257,7 +252,11 @@ mod tests {
         assert_eq!(outputs.displays_dropped(), 5);
         let mut all = Vec::new();
         outputs.write_all_to(&mut all).unwrap();
-        assert!(String::from_utf8(all).unwrap().ends_with("[5 more displays left out]\n"));
+        assert!(
+            String::from_utf8(all)
+                .unwrap()
+                .ends_with("[5 more displays left out]\n")
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub struct Budget {
 impl Default for Budget {
     fn default() -> Self {
         Budget {
-            max_bytes: 256 * 1024 * 1024,
+            max_bytes: 128 * 1024 * 1024,
             idle_frames: 600,
         }
     }

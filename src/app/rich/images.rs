@@ -40,6 +40,7 @@ struct Entry {
     copying: bool,
 }
 
+#[derive(Default)]
 pub struct Images {
     entries: HashMap<u64, Entry>,
     decoder: Option<Decoder>,
@@ -48,19 +49,6 @@ pub struct Images {
     frame: u64,
     /// An image on screen waits for a free decoder: draw again.
     waiting: bool,
-}
-
-impl Default for Images {
-    fn default() -> Self {
-        Images {
-            entries: HashMap::new(),
-            decoder: None,
-            in_flight: 0,
-            budget: Budget::default(),
-            frame: 0,
-            waiting: false,
-        }
-    }
 }
 
 impl Images {

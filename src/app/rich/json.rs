@@ -50,7 +50,7 @@ pub fn leaf(value: &Value) -> String {
 
 pub fn show(ui: &mut egui::Ui, key: u64, value: &Value, greyed: bool) {
     let color = greyed.then(|| ui.visuals().weak_text_color());
-    let id = ui.id().with(("json", key));
+    let id = ui.make_persistent_id(("json", key));
     node(ui, id, None, value, true, color);
 }
 

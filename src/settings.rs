@@ -30,7 +30,17 @@ pub struct Settings {
     pub window_size: Option<[f32; 2]>,
     /// Notebook files opened or saved lately, the latest first.
     pub recent_files: Vec<std::path::PathBuf>,
+    /// Rows of a table a runtime sends (the total count comes with them).
+    pub table_rows: u32,
+    /// Largest output a runtime sends, in MiB; a larger one becomes a note.
+    pub max_output_mib: u32,
 }
+
+/// The range of "Table rows sent": at least one row; at most what a table
+/// view stays quick with (rows are parsed and sorted in the window).
+pub const TABLE_ROWS: std::ops::RangeInclusive<u32> = 1..=100_000;
+/// The range of "Largest output (MiB)": up to the protocol's own limit on a message.
+pub const OUTPUT_MIB: std::ops::RangeInclusive<u32> = 1..=(crate::protocol::MAX_OUTPUT_BYTES / (1024 * 1024)) as u32;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -40,11 +50,50 @@ impl Default for Settings {
             theme: Theme::System,
             window_size: None,
             recent_files: Vec::new(),
+            table_rows: crate::protocol::DEFAULT_TABLE_ROWS,
+            max_output_mib: (crate::protocol::DEFAULT_OUTPUT_BYTES / (1024 * 1024)) as u32,
         }
     }
 }
 
 impl Settings {
+    /// Brings the output settings into their ranges; says what changed and
+    /// why (a file edited by hand, or written by another version).
+    pub fn validate(&mut self) -> Option<String> {
+        let mut reasons = Vec::new();
+        if !TABLE_ROWS.contains(&self.table_rows) {
+            let fixed = self.table_rows.clamp(*TABLE_ROWS.start(), *TABLE_ROWS.end());
+            reasons.push(format!(
+                "\"Table rows sent\" was {}, now {fixed}: between {} and {} rows keep a table quick to show",
+                self.table_rows,
+                TABLE_ROWS.start(),
+                TABLE_ROWS.end()
+            ));
+            self.table_rows = fixed;
+        }
+        if !OUTPUT_MIB.contains(&self.max_output_mib) {
+            let fixed = self.max_output_mib.clamp(*OUTPUT_MIB.start(), *OUTPUT_MIB.end());
+            reasons.push(format!(
+                "\"Largest output\" was {} MiB, now {fixed} MiB: the protocol carries at most {} MiB in one message",
+                self.max_output_mib,
+                OUTPUT_MIB.end()
+            ));
+            self.max_output_mib = fixed;
+        }
+        (!reasons.is_empty()).then(|| format!("Settings changed: {}.", reasons.join("; ")))
+    }
+
+    /// How runtimes display values for a window `width` characters wide.
+    pub fn display_options(&self, width: u32) -> crate::protocol::DisplayOptions {
+        crate::protocol::DisplayOptions {
+            width: width.clamp(40, 400),
+            table_rows: self.table_rows.clamp(*TABLE_ROWS.start(), *TABLE_ROWS.end()),
+            max_output_bytes: u64::from(self.max_output_mib.clamp(*OUTPUT_MIB.start(), *OUTPUT_MIB.end()))
+                * 1024
+                * 1024,
+        }
+    }
+
     /// A runtime configuration with the default init timeout applied.
     pub fn with_defaults(&self, mut config: RuntimeConfig) -> RuntimeConfig {
         if let Some(timeout) = self.init_timeout() {
@@ -247,5 +296,28 @@ mod tests {
         let config = settings.python_config();
         assert_eq!(config.executable(), "python3.12");
         assert_eq!(config.init_timeout, std::time::Duration::from_millis(3500));
+    }
+
+    #[test]
+    fn output_settings_are_used_and_kept_in_range_with_a_reason() {
+        let settings = Settings::default();
+        let options = settings.display_options(120);
+        assert_eq!(options.table_rows, 1000);
+        assert_eq!(options.max_output_bytes, 20 * 1024 * 1024);
+        assert_eq!(options.width, 120);
+        assert_eq!(settings.display_options(5).width, 40);
+        let mut odd = Settings {
+            table_rows: 0,
+            max_output_mib: 500,
+            ..Settings::default()
+        };
+        let why = odd.validate().expect("a reason");
+        assert!(why.contains("Table rows sent") && why.contains("32 MiB"), "{why}");
+        assert_eq!((odd.table_rows, odd.max_output_mib), (1, 32));
+        assert_eq!(
+            odd.display_options(100).max_output_bytes,
+            crate::protocol::MAX_OUTPUT_BYTES
+        );
+        assert!(Settings::default().clone().validate().is_none());
     }
 }

@@ -13,6 +13,7 @@ mod menu;
 mod notebook_view;
 mod output_view;
 mod overview;
+mod rich;
 mod schedule;
 mod session_view;
 mod sessions_panel;
@@ -114,6 +115,10 @@ pub struct RunyardApp {
     /// "Save" was chosen at close: the window closes once these are saved.
     close_after_saves: Option<Vec<SessionId>>,
     was_focused: bool,
+    /// Decoded images and parsed tables of rich outputs, for every session.
+    rich: rich::Rich,
+    /// The notebook column's width in monospace characters, for the runtimes.
+    output_chars: u32,
 }
 
 impl RunyardApp {
@@ -127,10 +132,11 @@ impl RunyardApp {
         }
         let settings_path = options.dirs.settings_file();
         let secrets = Arc::new(crate::secrets::SecretStore::new(&dirs.data));
-        let (settings, error) = settings::load(&settings_path);
+        let (mut settings, error) = settings::load(&settings_path);
         if let Some(error) = &error {
             tracing::warn!("{error}");
         }
+        let fixed = settings.validate();
         style::apply_theme(&cc.egui_ctx, settings.theme);
         // A blinking cursor repaints twice a second forever: on a software
         // renderer that is several percent of a core for an idle window.
@@ -145,7 +151,7 @@ impl RunyardApp {
             settings,
             settings_path,
             log_path: options.dirs.log_file(),
-            notice: error.map(|e| e.to_string()),
+            notice: error.map(|e| e.to_string()).or(fixed),
             configure: None,
             show_overview: false,
             confirm_shutdown_all: false,
@@ -175,6 +181,8 @@ impl RunyardApp {
             closing: false,
             close_after_saves: None,
             was_focused: true,
+            rich: rich::Rich::default(),
+            output_chars: crate::protocol::DisplayOptions::default().width,
         }
         .started(options))
     }
@@ -199,6 +207,25 @@ impl RunyardApp {
 
     pub fn dirs(&self) -> &Dirs {
         &self.dirs
+    }
+
+    /// Image decodes in flight, and textures held with their bytes (for tests and benches).
+    #[doc(hidden)]
+    pub fn images_state(&self) -> (usize, usize, usize) {
+        let (held, bytes) = self.rich.images.held();
+        (self.rich.images.decoding(), held, bytes)
+    }
+
+    /// Scrolls a session's notebook to `offset` points on the next frame (benches).
+    #[doc(hidden)]
+    pub fn scroll_to(&mut self, id: SessionId, offset: f32) {
+        self.scroll_to.insert(id, offset);
+    }
+
+    /// Where a session's notebook was scrolled to in the last frame.
+    #[doc(hidden)]
+    pub fn scrolled(&self, id: SessionId) -> Option<f32> {
+        self.scroll.get(&id).copied()
     }
 
     /// The window is closing (a close was confirmed or nothing was unsaved).
@@ -342,7 +369,14 @@ impl eframe::App for RunyardApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.drain_events();
+        self.rich.begin_frame(&ctx);
         self.file_results();
+        // Cheap (a Copy field each), so every frame: the next evaluation
+        // formats for the window as it is now and the settings as they are.
+        let display = self.settings.display_options(self.output_chars);
+        for session in &mut self.sessions {
+            session.display_options = display;
+        }
         self.intercept_close(&ctx);
         self.continue_close(&ctx);
         self.update_title(&ctx);
@@ -385,8 +419,9 @@ impl eframe::App for RunyardApp {
                     let session = self.sessions.iter_mut().find(|s| s.id == id).expect("selected exists");
                     let notebook = self.notebooks.entry(id).or_default();
                     let scroll_to = self.scroll_to.remove(&id);
-                    let (commands, wants) = session_view::show(ui, session, notebook, scroll_to);
+                    let (commands, wants) = session_view::show(ui, session, notebook, &mut self.rich, scroll_to);
                     self.scroll.insert(id, wants.scroll_offset);
+                    self.output_chars = wants.output_chars;
                     let save_output = notebook.save_output.take();
                     self.send(commands);
                     if let Some(cell) = save_output {
@@ -400,6 +435,8 @@ impl eframe::App for RunyardApp {
         });
         self.dialogs(&ctx);
         self.path_prompt(&ctx);
+        self.rich_requests();
+        self.rich.end_frame(&ctx);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
-use super::{display_view, highlight, output_view, style};
+use super::display_view::{self, Cx};
+use super::rich::Rich;
+use super::{highlight, output_view, style};
 use crate::manager::Command;
 use crate::protocol::EvalError;
 use crate::session::outputs::OutputItem;
@@ -48,7 +50,7 @@ enum Action {
     AddSection,
 }
 
-pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> Vec<Command> {
+pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
     let mut actions = Vec::new();
     let language = session.config.language().to_string();
     let mut title = session.title().unwrap_or_default().to_string();
@@ -76,7 +78,7 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi) -> 
             for cell in section.cells.iter_mut() {
                 number += 1;
                 ui.push_id(("cell", cell.id.0), |ui| {
-                    cell_view(ui, cell, number, &language, view, &mut actions);
+                    cell_view(ui, cell, number, &language, view, rich, &mut actions);
                 });
                 insert_bar(ui, section.id, Some(cell.id), &mut actions);
             }
@@ -208,6 +210,7 @@ fn cell_view(
     number: usize,
     language: &str,
     view: &mut NotebookUi,
+    rich: &mut Rich,
     actions: &mut Vec<Action>,
 ) {
     let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
@@ -232,7 +235,13 @@ fn cell_view(
                             output_view::show(ui, ("cell-output", cell.id.0, index), buffer, greyed);
                         }
                         OutputItem::Stream(_) => {}
-                        OutputItem::Display(display) => display_view::show(ui, display, greyed),
+                        OutputItem::Display(display) => {
+                            let mut cx = Cx {
+                                rich,
+                                markdown: &mut view.markdown,
+                            };
+                            display_view::show(ui, display, greyed, &mut cx);
+                        }
                     }
                 }
                 if cell.output.displays_dropped() > 0 {
@@ -244,7 +253,11 @@ fn cell_view(
                     ui.label(RichText::new(text).italics().color(style::WARNING_TEXT));
                 }
                 if let Some(result) = &cell.result {
-                    result_view(ui, result, greyed);
+                    let mut cx = Cx {
+                        rich,
+                        markdown: &mut view.markdown,
+                    };
+                    result_view(ui, result, greyed, &mut cx);
                 }
             }
             CellKind::Markdown => markdown_cell(ui, cell, number, view, actions),
@@ -490,9 +503,9 @@ fn state_text(state: &CellState) -> String {
     }
 }
 
-fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool) {
+fn result_view(ui: &mut egui::Ui, result: &CellResult, greyed: bool, cx: &mut Cx<'_>) {
     match result {
-        CellResult::Value(value) => display_view::show(ui, value, greyed),
+        CellResult::Value(value) => display_view::show(ui, value, greyed, cx),
         CellResult::Error(error) => error_view(ui, error),
         CellResult::Interrupted(error) => {
             ui.label(RichText::new("Interrupted").color(style::WARNING_TEXT));

@@ -16,12 +16,25 @@ pub struct Wants {
     pub configure: bool,
     /// Where the notebook is scrolled to, to remember at exit.
     pub scroll_offset: f32,
+    /// Monospace characters that fit across the notebook column: the
+    /// width runtimes format plain values for.
+    pub output_chars: u32,
+}
+
+/// The notebook column's width in monospace characters (less a cell's
+/// frame), within what a runtime is asked for.
+fn output_chars(ui: &mut egui::Ui) -> u32 {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let char_width = ui.fonts_mut(|f| f.glyph_width(&font, '0')).max(1.0);
+    let width = (ui.available_width() - 24.0).max(0.0);
+    ((width / char_width) as u32).clamp(40, 400)
 }
 
 pub fn show(
     ui: &mut egui::Ui,
     session: &mut Session,
     notebook: &mut NotebookUi,
+    rich: &mut super::rich::Rich,
     scroll_to: Option<f32>,
 ) -> (Vec<Command>, Wants) {
     let mut commands = Vec::new();
@@ -37,7 +50,8 @@ pub fn show(
     }
     let output = area.show(ui, |ui| {
         runtime_output(ui, session);
-        commands.extend(notebook_view::show(ui, session, notebook));
+        wants.output_chars = output_chars(ui);
+        commands.extend(notebook_view::show(ui, session, notebook, rich));
     });
     wants.scroll_offset = output.state.clamped_offset().y;
     (commands, wants)

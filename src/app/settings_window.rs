@@ -1,6 +1,6 @@
 //! The app's settings: defaults for new sessions, and the theme.
 
-use crate::settings::{Settings, Theme};
+use crate::settings::{OUTPUT_MIB, Settings, TABLE_ROWS, Theme};
 
 /// Shows the settings; true when something changed (to save and apply).
 pub fn show(ctx: &egui::Context, open: &mut bool, settings: &mut Settings) -> bool {
@@ -37,6 +37,31 @@ pub fn show(ctx: &egui::Context, open: &mut bool, settings: &mut Settings) -> bo
                         )
                         .changed();
                     ui.end_row();
+                    ui.label("Table rows sent");
+                    changed |= ui
+                        .add(
+                            egui::DragValue::new(&mut settings.table_rows)
+                                .range(TABLE_ROWS)
+                                .speed(10),
+                        )
+                        .on_hover_text(format!(
+                            "Rows of a table (a DataFrame) a runtime sends; the total count comes with them. \
+                             {}–{}: more rows make tables slower to open and sort.",
+                            TABLE_ROWS.start(),
+                            TABLE_ROWS.end()
+                        ))
+                        .changed();
+                    ui.end_row();
+                    ui.label("Largest output (MiB)");
+                    changed |= ui
+                        .add(egui::DragValue::new(&mut settings.max_output_mib).range(OUTPUT_MIB))
+                        .on_hover_text(format!(
+                            "A display larger than this (a huge image, say) is replaced by a note. \
+                             At most {} MiB: the protocol's limit on one message.",
+                            OUTPUT_MIB.end()
+                        ))
+                        .changed();
+                    ui.end_row();
                     ui.label("Theme");
                     ui.horizontal(|ui| {
                         for (theme, label) in [
@@ -49,7 +74,12 @@ pub fn show(ctx: &egui::Context, open: &mut bool, settings: &mut Settings) -> bo
                     });
                     ui.end_row();
                 });
-            ui.label(egui::RichText::new("New sessions use these defaults.").weak());
+            ui.label(
+                egui::RichText::new(
+                    "New sessions use these defaults; table rows and output size apply to the next evaluation.",
+                )
+                .weak(),
+            );
         });
     changed
 }

@@ -6,6 +6,7 @@
 //! [`RunyardApp::file_results`] each frame.
 
 mod autosave;
+mod exports;
 mod open_save;
 mod outside;
 mod pick;
@@ -104,6 +105,11 @@ impl RunyardApp {
                 Done::Restored(restored) => self.restored(restored),
                 Done::Picked(picked) => self.picked(picked),
                 Done::Dialogs(result) => self.dialogs_probed(result),
+                Done::BrowserOpened(result) => {
+                    if let Err(why) = result {
+                        self.notice = Some(why);
+                    }
+                }
             }
         }
     }

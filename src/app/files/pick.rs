@@ -21,8 +21,18 @@ const FAILED_AT_ONCE: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, PartialEq)]
 pub(in crate::app) enum Pick {
     Open,
-    SaveAs { id: SessionId, native: Format },
-    SaveOutput { id: SessionId, cell: CellId },
+    SaveAs {
+        id: SessionId,
+        native: Format,
+    },
+    SaveOutput {
+        id: SessionId,
+        cell: CellId,
+    },
+    SaveImage {
+        bundle: std::sync::Arc<crate::protocol::Bundle>,
+        mime: String,
+    },
     Interpreter,
     WorkingDir,
 }
@@ -244,6 +254,7 @@ impl RunyardApp {
                 self.save_to(id, &path);
             }
             Pick::SaveOutput { id, cell } => self.write_cell_output(id, cell, paths[0].clone()),
+            Pick::SaveImage { bundle, mime } => self.write_image(bundle, mime, paths[0].clone()),
             Pick::Interpreter => {
                 if let Some(dialog) = &mut self.configure {
                     dialog.set_executable(&paths[0]);

@@ -31,6 +31,8 @@ pub(in crate::app) enum Done {
     Picked(Picked),
     /// Whether a native file dialog can open here, and if not, why.
     Dialogs(Result<(), String>),
+    /// An HTML output went to the browser, or why not.
+    BrowserOpened(Result<(), String>),
 }
 
 /// Whether the window waits for a task at exit.

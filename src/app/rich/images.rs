@@ -196,6 +196,10 @@ impl Images {
         if let Some(error) = &entry.error {
             entry.last_drawn = frame;
             ui.label(RichText::new(format!("Cannot show this {mime}: {error}")).color(super::super::style::ERROR_TEXT));
+            // What the image stood for is still worth reading.
+            if let Some(text) = bundle.text_entry(crate::protocol::bundle::TEXT_PLAIN) {
+                ui.label(RichText::new(text.chars().take(2_000).collect::<String>()).monospace());
+            }
             return;
         }
         let max_width = ui.available_width();

@@ -732,6 +732,12 @@ impl Worker {
         let session = node.session;
         let attached = !matches!(node.phase, Phase::Leaving);
         match item {
+            Decoded::Stray(text) if node.kernel.is_some() => {
+                // A kernel's stdout is its console log (ipykernel's "To connect
+                // another client…" notice), not cell output: kept with stderr.
+                tracing::info!(target: "runyard::runtime_stderr", node = %node.name, "{}", text.trim_end());
+                node.stderr.push(&text);
+            }
             Decoded::Stray(text) => {
                 tracing::debug!(node = %node.name, "stray output: {text:?}");
                 if attached {

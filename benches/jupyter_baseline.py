@@ -16,6 +16,10 @@ KernelManager/KernelClient driving an ipykernel process) costs for:
      sending execute_request until the display_data with the PNG arrives
      (ipykernel's default inline backend). `--only plot` runs only this one
      and prints one JSON line (prefixed with "JSON ").
+  8. `--only kernel`: what Runyard's kernel figures compare with, in one
+     JSON line: start -> first kernel_info_reply and -> wait_for_ready(),
+     start -> first `1+1` result, the `1+1` round trip (execute_interactive
+     and raw zmq+Session), and kernel SIGKILL -> is_alive() False.
 
 Usage (use a real interpreter, not a pyenv shim, for stable start-up numbers):
 
@@ -583,6 +587,42 @@ def bench_orphan(env: Env, runs, rng, limit=10.0) -> dict:
     }
 
 
+def bench_kernel(env: Env, starts, rtt_runs, kill_runs) -> dict:
+    """Item 8: the figures Runyard's Jupyter-kernel bench sets beside its own."""
+    km, kc, _ = start_timed(env)  # warm-up: page cache, .pyc, IPython profile
+    stop(km, kc)
+    ready, reply, first = [], [], []
+    for _ in range(starts):
+        km, kc, t = start_timed(env)
+        t0 = now()
+        r, msgs = execute_interactive(kc, "1+1")
+        took = now() - t0
+        assert result_text(msgs) == "2", (r, msgs)
+        reply.append(t["first_kernel_info_reply"])
+        ready.append(t["wait_for_ready_return"])
+        first.append(t["wait_for_ready_return"] + took)
+        stop(km, kc)
+    km, kc, _ = start_timed(env)
+    try:
+        interactive = bench_rtt_interactive(kc, 20, rtt_runs)
+        kc.stop_channels()
+        raw = RawClient(km)
+        try:
+            raw_rtt = bench_rtt_raw(raw, 20, rtt_runs)
+        finally:
+            raw.close()
+    finally:
+        stop(km, None)
+    return {
+        "first_kernel_info_reply": summary_ms(reply),
+        "wait_for_ready": summary_ms(ready),
+        "first_result": summary_ms(first),
+        "rtt_execute_interactive": interactive,
+        "rtt_raw_zmq": raw_rtt,
+        "kill_is_alive_10ms": bench_kill_is_alive(env, kill_runs),
+    }
+
+
 PLOT_CODE = "plt.plot(range(10)); plt.show()"
 
 
@@ -655,7 +695,7 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--plot-runs", type=int, default=20)
-    ap.add_argument("--only", choices=["plot"], help="run only this item and print its JSON line")
+    ap.add_argument("--only", choices=["plot", "kernel"], help="run only this item and print its JSON line")
     args = ap.parse_args()
     if not sys.platform.startswith("linux"):
         sys.exit("jupyter_baseline.py needs Linux (/proc)")
@@ -683,6 +723,13 @@ def main():
     except ImportError:
         pass
     res = {}
+    if args.only == "kernel":
+        try:
+            res["kernel"] = bench_kernel(env, args.start_runs, args.rtt_runs, args.kill_runs)
+        finally:
+            env.close()
+        print("JSON " + json.dumps({"bench": "jupyter_baseline", "info": info, "results": res}))
+        return
     if args.only == "plot":
         try:
             res["plot"] = bench_plot(env, 3, args.plot_runs)

@@ -16,6 +16,12 @@
 //! run (unless `RUNYARD_CACHE_DIR` is set), so the first start shows the cost
 //! of compiling it and the others that of the cached agent.
 //!
+//! Figures 12–14 are a Jupyter kernel's (ipykernel from `RUNYARD_TEST_VENV`,
+//! started from a temporary kernelspec): start → ready and → first `1+1`
+//! result, the `1+1` round trip, and SIGKILL → NodeDown, each beside
+//! jupyter_client driving the same kernel in the same run
+//! (`benches/jupyter_baseline.py --only kernel`).
+//!
 //! Linux only (reads /proc).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1672,6 +1678,189 @@ fn rich_figures(s: &Settings, rep: &mut Report) {
     }
 }
 
+/// What figures 12–14 measured through the manager (ms).
+struct KernelFigures {
+    ready: Vec<f64>,
+    first: Vec<f64>,
+    rtt: Vec<f64>,
+    down: Vec<f64>,
+}
+
+fn bench_kernel(s: &Settings, python: &str) -> R<KernelFigures> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let spec_dir = dir.path().join("bench-ipykernel");
+    std::fs::create_dir_all(&spec_dir).map_err(|e| e.to_string())?;
+    let kernel_json = json!({
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "bench", "language": "python",
+    });
+    std::fs::write(spec_dir.join("kernel.json"), kernel_json.to_string()).map_err(|e| e.to_string())?;
+    let spec = runyard::kernels::KernelSpec::read(&spec_dir).map_err(|e| e.to_string())?;
+    let config = || RuntimeConfig::jupyter(spec.clone()).with_init_timeout(Duration::from_secs(60));
+    let m = Manager::start_headless().map_err(|e| e.to_string())?;
+    let starts = if s.quick { 5 } else { 10 };
+    let mut figures = KernelFigures {
+        ready: Vec::new(),
+        first: Vec::new(),
+        rtt: Vec::new(),
+        down: Vec::new(),
+    };
+    let mut next = 0u64;
+    let mut session = || {
+        next += 1;
+        SessionId(next)
+    };
+    // The first start warms the page cache and IPython's profile.
+    for i in 0..=starts {
+        let sid = session();
+        let t0 = Instant::now();
+        let (info, ready) = connect_with(&m, sid, config())?;
+        let (outcome, _, _) = evaluate(&m, sid, "one", "1+1")?;
+        let first = t0.elapsed();
+        check_two(&outcome)?;
+        if i > 0 {
+            figures.ready.push(ms(ready));
+            figures.first.push(ms(first));
+        }
+        disconnect(&m, sid, info.pid)?;
+    }
+    let sid = session();
+    let (info, _) = connect_with(&m, sid, config())?;
+    let evals = s.evals / 2;
+    for i in 0..s.eval_warmup + evals {
+        let (outcome, _, took) = evaluate(&m, sid, &format!("e{i}"), "1+1")?;
+        check_two(&outcome)?;
+        if i >= s.eval_warmup {
+            figures.rtt.push(us(took) / 1000.0);
+        }
+    }
+    disconnect(&m, sid, info.pid)?;
+    for _ in 0..s.kills.min(10) {
+        let sid = session();
+        let (info, _) = connect_with(&m, sid, config())?;
+        std::thread::sleep(Duration::from_millis(300));
+        let t0 = Instant::now();
+        kill(Pid::from_raw(info.pid as i32), Signal::SIGKILL).map_err(|e| e.to_string())?;
+        let took = wait_for(&m, EVENT_TIMEOUT, |e| match e {
+            Event::NodeDown { session: s, .. } if s == sid => Some(Ok(t0.elapsed())),
+            _ => None,
+        })?;
+        figures.down.push(ms(took));
+    }
+    m.shutdown();
+    Ok(figures)
+}
+
+fn check_two(outcome: &Outcome) -> R<()> {
+    match outcome {
+        Outcome::Ok { value: Some(v) } if v.text() == "2" => Ok(()),
+        other => Err(format!("1+1 gave {other:?}")),
+    }
+}
+
+/// The same figures from jupyter_client (benches/jupyter_baseline.py --only kernel).
+fn jupyter_kernel_baseline(s: &Settings, python: &str) -> R<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/jupyter_baseline.py");
+    let (starts, rtt, kills) = if s.quick {
+        ("5", "200", "5")
+    } else {
+        ("10", "500", "10")
+    };
+    let out = Proc::new(python)
+        .arg(&script)
+        .args(["--only", "kernel", "--python", python])
+        .args(["--start-runs", starts, "--rtt-runs", rtt, "--kill-runs", kills])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("JSON "))
+        .ok_or_else(|| format!("jupyter_baseline.py printed no JSON line: {text}"))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    Ok(v["results"]["kernel"].clone())
+}
+
+fn kernel_figures(s: &Settings, rep: &mut Report) {
+    if !(12..=14).any(|f| s.wants(f)) {
+        return;
+    }
+    let Some(python) = venv_python() else {
+        println!("[12-14] skipped: RUNYARD_TEST_VENV is not set (scripts/test makes the venv with ipykernel)");
+        return;
+    };
+    println!("[12-14] ipykernel as a runtime node: start, 1+1, SIGKILL → NodeDown, vs jupyter_client…");
+    let figures = match bench_kernel(s, &python) {
+        Ok(f) => f,
+        Err(e) => {
+            rep.rows.push(failed("12-14. Jupyter kernel (ipykernel)", "-", &e));
+            return;
+        }
+    };
+    let base = jupyter_kernel_baseline(s, &python);
+    let b = |path: &[&str]| -> String {
+        match &base {
+            Ok(v) => {
+                let mut x = v;
+                for key in path {
+                    x = &x[*key];
+                }
+                x.as_f64().map_or("n/a".into(), |m| format!("{m:.1} ms"))
+            }
+            Err(e) => format!("FAILED: {e}"),
+        }
+    };
+    let rows = [
+        (
+            "12. kernel start → ready (median)",
+            &figures.ready,
+            format!(
+                "{} first kernel_info_reply | {} wait_for_ready()",
+                b(&["first_kernel_info_reply", "median_ms"]),
+                b(&["wait_for_ready", "median_ms"])
+            ),
+            "kernel_start_ready_median_ms",
+        ),
+        (
+            "    start → first `1+1` result (median)",
+            &figures.first,
+            format!("{} jupyter_client", b(&["first_result", "median_ms"])),
+            "kernel_start_first_result_median_ms",
+        ),
+        (
+            "13. kernel `1+1` round trip (median)",
+            &figures.rtt,
+            format!(
+                "{} execute_interactive | {} raw zmq",
+                b(&["rtt_execute_interactive", "median_ms"]),
+                b(&["rtt_raw_zmq", "median_ms"])
+            ),
+            "kernel_rtt_median_ms",
+        ),
+        (
+            "14. kernel SIGKILL → NodeDown (median)",
+            &figures.down,
+            format!("{} is_alive() 10 ms poll", b(&["kill_is_alive_10ms", "median_ms"])),
+            "kernel_kill_to_down_median_ms",
+        ),
+    ];
+    for (what, xs, baseline, key) in rows {
+        let m = median(xs);
+        rep.rows.push(Row {
+            what: what.into(),
+            figure: format!("{m:.2} ms (n={})", xs.len()),
+            baseline,
+            goal: "-".into(),
+            met: None,
+        });
+        rep.out.insert(key.into(), json!(round(m, 3)));
+    }
+    if let Ok(v) = base {
+        rep.out.insert("kernel_jupyter_client_baseline".into(), v);
+    }
+}
+
 fn failed(what: &str, goal: &str, err: &str) -> Row {
     eprintln!("{what}: FAILED: {err}");
     Row {
@@ -1809,6 +1998,7 @@ fn main() {
 
     elixir_figures(&s, &mut rep);
     rich_figures(&s, &mut rep);
+    kernel_figures(&s, &mut rep);
 
     print_table(&rep.rows);
     if s.wants(3) {

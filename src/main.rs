@@ -46,6 +46,11 @@ enum CliCommand {
         /// The elixir executable, for Elixir notebooks (a name in PATH or a path).
         #[arg(long, value_name = "PATH")]
         elixir: Option<String>,
+        /// Evaluate in this Jupyter kernel (a kernelspec name, as `jupyter
+        /// kernelspec list` shows; looked up in JUPYTER_PATH, the user's
+        /// Jupyter data dir, $VIRTUAL_ENV and /usr{/local,}/share/jupyter).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["python", "elixir"])]
+        kernel: Option<String>,
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
             inplace,
             python,
             elixir,
+            kernel,
             timeout_init,
         }) => {
             use std::io::IsTerminal;
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
             let options = RunOptions {
                 python,
                 elixir,
+                kernel,
                 init_timeout: std::time::Duration::from_secs_f64(timeout_init),
                 output,
                 inplace,

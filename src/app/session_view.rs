@@ -214,6 +214,16 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                 }
             });
         }
+        if let crate::runtime::RuntimeKind::JupyterKernel(kernel) = &session.config.kind {
+            ui.label(
+                RichText::new(format!(
+                    "{}: one global namespace, as in Jupyter — every cell sees what any cell defined, \
+                     and re-running a cell does not restore the state before it. input() gets an empty line.",
+                    kernel.spec.display_name
+                ))
+                .weak(),
+            );
+        }
         if let Some(memory) = session.memory().filter(|m| m.parts.len() > 1) {
             memory_bar(ui, memory);
         }

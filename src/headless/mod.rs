@@ -25,6 +25,9 @@ pub struct RunOptions {
     pub python: Option<String>,
     /// The `elixir` executable; `None`: `elixir` from PATH.
     pub elixir: Option<String>,
+    /// Evaluate in this Jupyter kernel (a kernelspec name) instead of the
+    /// notebook language's own runtime.
+    pub kernel: Option<String>,
     pub init_timeout: Duration,
     /// Write the evaluated notebook here (its extension chooses the format).
     pub output: Option<PathBuf>,
@@ -39,6 +42,7 @@ impl RunOptions {
         RunOptions {
             python: None,
             elixir: None,
+            kernel: None,
             init_timeout: crate::runtime::DEFAULT_INIT_TIMEOUT,
             output: None,
             inplace: false,
@@ -46,15 +50,23 @@ impl RunOptions {
         }
     }
 
-    fn config(&self, language: &crate::notebook::Language) -> Option<RuntimeConfig> {
+    fn config(&self, language: &crate::notebook::Language) -> Result<RuntimeConfig, RunError> {
         use crate::notebook::Language;
+        if let Some(name) = &self.kernel {
+            let spec = crate::kernels::find_kernelspec(name)?;
+            return Ok(RuntimeConfig::jupyter(spec).with_init_timeout(self.init_timeout));
+        }
         let (mut config, executable) = match language {
             Language::Python => (RuntimeConfig::python(), &self.python),
             Language::Elixir => (RuntimeConfig::elixir(), &self.elixir),
-            Language::Other(_) => return None,
+            Language::Other(_) => {
+                return Err(RunError::NoRuntime {
+                    language: language.name().into(),
+                });
+            }
         };
         config.standalone_mut().executable = executable.clone();
-        Some(config.with_init_timeout(self.init_timeout))
+        Ok(config.with_init_timeout(self.init_timeout))
     }
 }
 
@@ -70,9 +82,7 @@ impl Default for RunOptions {
 pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), RunError> {
     let notebook = matches!(Format::from_path(path), Some(Format::Ipynb | Format::Livemd));
     if !notebook && options.output.is_none() && !options.inplace {
-        let config = options
-            .config(&crate::notebook::Language::Python)
-            .expect("Python has a runtime");
+        let config = options.config(&crate::notebook::Language::Python)?;
         return run_script(path, config, out, err).map(|_| ());
     }
     run_notebook(path, options, out, err)
@@ -118,8 +128,13 @@ pub enum RunError {
     Notebook(#[from] NotebookError),
     #[error("--output {} has no notebook format Runyard knows (use .ipynb, .livemd or .py)", path.display())]
     OutputFormat { path: PathBuf },
-    #[error("the notebook's language is {language}; Runyard runs Python and Elixir notebooks")]
+    #[error(
+        "the notebook's language is {language}; Runyard runs Python and Elixir notebooks, and others in a \
+         Jupyter kernel given with --kernel NAME"
+    )]
     NoRuntime { language: String },
+    #[error("--kernel: {0}")]
+    Kernel(#[from] crate::kernels::LookupError),
     #[error(transparent)]
     Manager(#[from] ManagerError),
     #[error("the runtime could not be started: {error}{}", detail(error))]
@@ -147,7 +162,8 @@ impl RunError {
             | RunError::NotText { .. }
             | RunError::Notebook(_)
             | RunError::OutputFormat { .. }
-            | RunError::NoRuntime { .. } => 2,
+            | RunError::NoRuntime { .. }
+            | RunError::Kernel(_) => 2,
             _ => 1,
         }
     }

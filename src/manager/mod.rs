@@ -5,6 +5,7 @@
 //! the waker after each batch of events so a UI can repaint only then.
 
 mod events;
+mod kernel;
 mod node;
 mod worker;
 

@@ -42,6 +42,9 @@ pub(super) enum NodeMsg {
         supervisor_lost: bool,
     },
     HelloTimeout,
+    /// A kernel's bridge cannot go on (it cannot connect, or the kernel
+    /// speaks a protocol older than 5.0).
+    KernelFailed(crate::runtime::InitError),
     StopGraceOver,
     InterruptGraceOver {
         epoch: u64,

@@ -11,8 +11,10 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::net::unix::OwnedWriteHalf;
 
 use super::events::EventSink;
+use super::kernel;
 use super::node::{self, Internal, NodeId, NodeMsg};
 use super::{Command, DisconnectReason, DownCause, Evaluation, Event, NodeInfo, Outcome, SessionId};
+use crate::kernels::connection::{BIND_RETRIES, lost_bind_race};
 use crate::protocol::capture::Captured;
 use crate::protocol::{self, Decoded, FromAgent, Hello, LogLevel, PROTOCOL_VERSION, ResultStatus, Stream, ToAgent};
 use crate::runtime::{self, InitError, RuntimeConfig, RuntimeKind, StderrTail};
@@ -104,6 +106,29 @@ struct Node {
     command: String,
     /// The program the supervisor was to start, for its spawn errors.
     program: PathBuf,
+    /// A Jupyter kernel's bridge, when the node is one.
+    kernel: Option<KernelNode>,
+}
+
+/// What the worker keeps of a kernel node's bridge (see `kernel.rs`).
+struct KernelNode {
+    commands: UnboundedSender<ToAgent>,
+    bridge: tokio::task::AbortHandle,
+    connection_file: PathBuf,
+    /// `interrupt_mode: signal`: SIGINT to the kernel's process group.
+    interrupt_by_signal: bool,
+    /// Starts so far that lost the race for their ports.
+    attempt: u32,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(kernel) = &self.kernel {
+            kernel.bridge.abort();
+            // The supervisor removes it too; this covers a supervisor that died.
+            let _ = std::fs::remove_file(&kernel.connection_file);
+        }
+    }
 }
 
 enum Phase {
@@ -160,7 +185,18 @@ impl Worker {
             Command::Interrupt { session } => self.interrupt(session),
             Command::Memory { session } => {
                 if let Some(node) = self.connected_node(session) {
-                    node.send(&ToAgent::Memory);
+                    if node.kernel.is_some() {
+                        // A kernel has no memory message: its resident set, as the Python agent's.
+                        if let Some(rss) = resident_memory(node.pid) {
+                            let usage = protocol::MemoryUsage {
+                                total: rss,
+                                parts: vec![("rss".into(), rss)],
+                            };
+                            self.events.send(Event::Memory { session, usage });
+                        }
+                    } else {
+                        node.send(&ToAgent::Memory);
+                    }
                 }
             }
             Command::Shutdown | Command::InjectPanic => unreachable!("handled by the loop"),
@@ -177,6 +213,11 @@ impl Worker {
     }
 
     fn start(&mut self, session: SessionId) {
+        self.start_attempt(session, 0);
+    }
+
+    /// `attempt`: how many starts of this kernel lost the race for its ports.
+    fn start_attempt(&mut self, session: SessionId, attempt: u32) {
         let config = self.sessions[&session].config.clone();
         let planned = runtime::node_name(&config).and_then(|name| {
             let token = runtime::random_token()?;
@@ -208,6 +249,9 @@ impl Worker {
         let spawned = match runtime::spawn_node(&launch, config.standalone(), capture) {
             Ok(spawned) => spawned,
             Err(error) => {
+                if let Some(kernel) = &launch.kernel {
+                    let _ = std::fs::remove_file(&kernel.connection_file);
+                }
                 return self.events.send(Event::InitFailed {
                     session,
                     error,
@@ -237,6 +281,25 @@ impl Worker {
             self.internal.clone(),
         );
         let hello_timer = node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal);
+        let kernel = launch.kernel.as_ref().map(|k| {
+            let by_message = k.interrupt_mode == crate::kernels::InterruptMode::Message;
+            let start = kernel::KernelStart {
+                id,
+                node: name.clone(),
+                token: token.clone(),
+                info: k.info.clone(),
+                executable: launch.program.to_string_lossy().into_owned(),
+                interrupt_by_message: by_message,
+            };
+            let (commands, bridge) = kernel::start(start, self.internal.clone());
+            KernelNode {
+                commands,
+                bridge,
+                connection_file: k.connection_file.clone(),
+                interrupt_by_signal: !by_message,
+                attempt,
+            }
+        });
         tracing::info!(%session, node = %name, %command, "starting runtime");
         self.nodes.insert(
             id,
@@ -265,6 +328,7 @@ impl Worker {
                 program: launch.program,
                 kind: config.kind_label(),
                 command,
+                kernel,
             },
         );
         if let Some(slot) = self.sessions.get_mut(&session) {
@@ -322,6 +386,13 @@ impl Worker {
                 }
             }
             Phase::Connected if !node.in_flight.is_empty() => {
+                if node.kernel.as_ref().is_some_and(|k| k.interrupt_by_signal) && node.pid != 0 {
+                    // The kernel's group: the supervisor made the kernel its leader.
+                    let group = nix::unistd::Pid::from_raw(node.pid as i32);
+                    if let Err(err) = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT) {
+                        tracing::warn!(%session, %err, "could not interrupt the kernel");
+                    }
+                }
                 node.send(&ToAgent::Interrupt);
                 node.interrupt_epoch += 1;
                 let epoch = node.interrupt_epoch;
@@ -487,7 +558,8 @@ impl Worker {
                 node.release_held(&self.events);
             }
             NodeMsg::StdoutClosed => {
-                if matches!(node.phase, Phase::Connected) {
+                // A kernel's stdout is not its channel: ZeroMQ is.
+                if matches!(node.phase, Phase::Connected) && node.kernel.is_none() {
                     node::after(STDOUT_CLOSED_GRACE, id, NodeMsg::StdoutClosedGraceOver, &self.internal);
                 }
             }
@@ -496,6 +568,13 @@ impl Worker {
                 node.kill();
             }
             NodeMsg::StopGraceOver => node.kill(),
+            NodeMsg::KernelFailed(error) => {
+                if matches!(node.phase, Phase::Starting { .. }) {
+                    self.fail_handshake(id, error);
+                } else {
+                    self.warn(session, format!("the kernel bridge stopped: {error}"));
+                }
+            }
             NodeMsg::HelloTimeout => {
                 if let Phase::Starting { timeout, .. } = node.phase {
                     node.kill();
@@ -542,6 +621,28 @@ impl Worker {
                     DownCause::Ended
                 };
                 match node.phase {
+                    Phase::Starting { .. }
+                        if node.kernel.as_ref().is_some_and(|k| k.attempt + 1 < BIND_RETRIES)
+                            && lost_bind_race(&node.stderr.text()) =>
+                    {
+                        // Another program took one of its ports first: new ports, new start.
+                        let attempt = node.kernel.as_ref().map_or(0, |k| k.attempt + 1);
+                        if let Phase::Starting { hello_timer, .. } = &node.phase {
+                            hello_timer.abort();
+                        }
+                        tracing::info!(%session, attempt, "the kernel lost the race for its ports; starting it again");
+                        let pending = match std::mem::replace(&mut node.phase, Phase::Leaving) {
+                            Phase::Starting { pending, .. } => pending,
+                            _ => Vec::new(),
+                        };
+                        let in_flight = std::mem::take(&mut node.in_flight);
+                        self.nodes.remove(&id);
+                        if self.sessions.get(&session).and_then(|s| s.node) == Some(id) {
+                            self.start_attempt(session, attempt);
+                            self.carry_over(session, pending, in_flight);
+                        }
+                        return;
+                    }
                     Phase::Starting { .. } => {
                         let error = match &node.agent_init_error {
                             Some((reason, message)) => InitError::Agent {
@@ -581,6 +682,29 @@ impl Worker {
         }
     }
 
+    /// Gives a restarted node what waited for the one it replaces; if the
+    /// restart failed, those evaluations end.
+    fn carry_over(&mut self, session: SessionId, pending: Vec<ToAgent>, in_flight: VecDeque<String>) {
+        let node = self.current(session).and_then(|id| self.nodes.get_mut(&id));
+        if let Some(node) = node
+            && let Phase::Starting { pending: waiting, .. } = &mut node.phase
+        {
+            waiting.extend(pending);
+            node.in_flight.extend(in_flight);
+            return;
+        }
+        for evaluation_ref in in_flight {
+            self.events.send(Event::EvaluationFinished {
+                session,
+                evaluation_ref,
+                outcome: Outcome::Aborted {
+                    reason: "the runtime did not start".into(),
+                },
+                duration: Duration::ZERO,
+            });
+        }
+    }
+
     /// Reports a failed start and detaches the node without a `Disconnected`.
     fn init_failed(&mut self, id: NodeId, error: InitError) {
         let Some(node) = self.nodes.get_mut(&id) else {
@@ -608,6 +732,12 @@ impl Worker {
         let session = node.session;
         let attached = !matches!(node.phase, Phase::Leaving);
         match item {
+            Decoded::Stray(text) if node.kernel.is_some() => {
+                // A kernel's stdout is its console log (ipykernel's "To connect
+                // another client…" notice), not cell output: kept with stderr.
+                tracing::info!(target: "runyard::runtime_stderr", node = %node.name, "{}", text.trim_end());
+                node.stderr.push(&text);
+            }
             Decoded::Stray(text) => {
                 tracing::debug!(node = %node.name, "stray output: {text:?}");
                 if attached {
@@ -844,7 +974,14 @@ impl Node {
 
     fn send(&self, message: &ToAgent) {
         // A closed writer means the process is going away; its exit is reported.
-        let _ = self.writer.send(protocol::encode(message));
+        match &self.kernel {
+            Some(kernel) => {
+                let _ = kernel.commands.send(message.clone());
+            }
+            None => {
+                let _ = self.writer.send(protocol::encode(message));
+            }
+        }
     }
 
     fn send_or_queue(&mut self, message: ToAgent) {
@@ -910,6 +1047,16 @@ impl CaptureState {
     }
 }
 
+/// A process's resident memory in bytes, from `/proc`.
+fn resident_memory(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()? as u64;
+    Some(pages * page)
+}
+
 fn node_info(node: &Node, hello: Hello) -> NodeInfo {
     NodeInfo {
         name: if hello.node.is_empty() {
@@ -917,7 +1064,8 @@ fn node_info(node: &Node, hello: Hello) -> NodeInfo {
         } else {
             hello.node
         },
-        pid: hello.pid,
+        // A kernel's bridge cannot know it; the supervisor told us.
+        pid: if hello.pid == 0 { node.pid } else { hello.pid },
         language: hello.language,
         language_version: hello.language_version,
         executable: hello.executable,

@@ -31,8 +31,9 @@ pub enum RuntimeKind {
     /// (Livebook's attached runtime). Code is evaluated on that node.
     ElixirAttached(AttachedConfig),
     /// A Jupyter kernel started from its kernelspec (`argv` with
-    /// `{connection_file}`), spoken to over ZeroMQ.
-    JupyterKernel(KernelConfig),
+    /// `{connection_file}`), spoken to over ZeroMQ. Boxed: a kernelspec is
+    /// large, and configurations travel by value in messages.
+    JupyterKernel(Box<KernelConfig>),
 }
 
 /// Which kernel to start, and how.
@@ -84,10 +85,10 @@ impl RuntimeConfig {
 
     /// Starts the kernel of `spec`.
     pub fn jupyter(spec: crate::kernels::KernelSpec) -> Self {
-        Self::new(RuntimeKind::JupyterKernel(KernelConfig {
+        Self::new(RuntimeKind::JupyterKernel(Box::new(KernelConfig {
             spec,
             standalone: StandaloneConfig::default(),
-        }))
+        })))
     }
 
     /// Attaches to the running node `node` (`name@host` or `name`) with its `cookie`.

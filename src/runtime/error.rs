@@ -51,8 +51,12 @@ pub enum InitError {
     Epmd { port: u16, message: String },
     #[error("the runtime settings are invalid: {0}")]
     InvalidConfig(#[from] ConfigError),
-    #[error("Jupyter kernels cannot be started yet")]
-    KernelsUnsupported,
+    /// The kernel's connection file could not be written.
+    #[error("the kernel's connection file could not be written in {}: {message}", dir.display())]
+    ConnectionFile { dir: PathBuf, message: String },
+    /// The kernel speaks a Jupyter messaging protocol older than 5.0.
+    #[error("the kernel speaks Jupyter protocol {found}, but Runyard needs 5.0 or later")]
+    KernelProtocol { found: String },
 }
 
 impl InitError {

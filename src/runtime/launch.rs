@@ -9,6 +9,8 @@ use nix::sys::signal::Signal;
 
 use super::elixir::{self, Mode};
 use super::{InitError, RuntimeConfig, RuntimeKind, is_script, python, resolve_executable};
+use crate::kernels::InterruptMode;
+use crate::kernels::connection::{self, ConnectionInfo};
 
 /// A start, planned.
 #[derive(Debug, Clone)]
@@ -29,6 +31,18 @@ pub struct Launch {
     /// Where the runtime writes a crash dump if it dies (Elixir's
     /// `erl_crash.dump`), to name it in the node-down report.
     pub crash_dump: Option<PathBuf>,
+    /// A Jupyter kernel: where it listens, for the manager's bridge.
+    pub kernel: Option<KernelLaunch>,
+}
+
+/// A kernel's side of a start: its connection file and how it is interrupted.
+#[derive(Debug, Clone)]
+pub struct KernelLaunch {
+    pub info: ConnectionInfo,
+    /// Written 0600 before the start; the supervisor removes it when the
+    /// kernel ends (so does the manager, should the supervisor die first).
+    pub connection_file: PathBuf,
+    pub interrupt_mode: InterruptMode,
 }
 
 /// A node name for a new runtime of this kind: `python-k3j9x2ab`, or
@@ -63,7 +77,7 @@ pub fn plan(
     let extra = &config.standalone().args;
     let shown = program.to_string_lossy();
     match &config.kind {
-        RuntimeKind::JupyterKernel(_) => Err(InitError::KernelsUnsupported),
+        RuntimeKind::JupyterKernel(kernel) => plan_kernel(kernel, node, program),
         RuntimeKind::PythonStandalone(_) => Ok(Launch {
             display: python::display_command(&shown, extra, node),
             args: python::agent_args(node, token),
@@ -72,6 +86,7 @@ pub fn plan(
             wrapper,
             env: Vec::new(),
             crash_dump: None,
+            kernel: None,
         }),
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
             let root = elixir::cache_root().ok_or_else(|| InitError::AgentInstall {
@@ -124,9 +139,93 @@ pub fn plan(
                 wrapper,
                 env,
                 crash_dump,
+                kernel: None,
             })
         }
     }
+}
+
+/// A kernel's start: a connection file with fresh ports and key in Jupyter's
+/// runtime directory, `argv` with `{connection_file}` and `{resource_dir}`
+/// filled in, and the kernelspec's `env` with `${VAR}` expanded.
+fn plan_kernel(kernel: &super::config::KernelConfig, node: &str, program: PathBuf) -> Result<Launch, InitError> {
+    let spec = &kernel.spec;
+    let dir = connection::runtime_dir().ok_or_else(|| InitError::ConnectionFile {
+        dir: PathBuf::from("~/.local/share/jupyter/runtime"),
+        message: "there is no home directory; set JUPYTER_RUNTIME_DIR".into(),
+    })?;
+    let file_error = |err: std::io::Error| InitError::ConnectionFile {
+        dir: dir.clone(),
+        message: err.to_string(),
+    };
+    let info = ConnectionInfo::new(&spec.name, super::random_token()?).map_err(file_error)?;
+    let connection_file = connection::write(&dir, node, &info).map_err(file_error)?;
+    let file = connection_file.to_string_lossy().into_owned();
+    let resource_dir = spec.dir.to_string_lossy().into_owned();
+    let fill = |arg: &str| {
+        arg.replace("{connection_file}", &file)
+            .replace("{resource_dir}", &resource_dir)
+    };
+    let args: Vec<OsString> = spec.argv[1..].iter().map(|a| OsString::from(fill(a))).collect();
+    let configured = &kernel.standalone.env;
+    let lookup = |name: &str| {
+        configured
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
+    // The settings' own variables win over the kernelspec's.
+    let env = spec
+        .env
+        .iter()
+        .filter(|(name, _)| !configured.iter().any(|(k, _)| k == *name))
+        .map(|(name, value)| (OsString::from(name), OsString::from(expand_vars(value, &lookup))))
+        .collect();
+    let mut display = vec![program.to_string_lossy().into_owned()];
+    display.extend(spec.argv[1..].iter().map(|a| fill(a)));
+    Ok(Launch {
+        display: display.join(" "),
+        args,
+        // Nothing to save once the supervisor is gone: the kernel goes at once.
+        death_signal: Signal::SIGKILL,
+        program,
+        wrapper: None,
+        env,
+        crash_dump: None,
+        kernel: Some(KernelLaunch {
+            info,
+            connection_file,
+            interrupt_mode: spec.interrupt_mode,
+        }),
+    })
+}
+
+/// Expands `${NAME}` from `lookup`, leaving unknown names as written (as
+/// jupyter_client's `safe_substitute` does).
+fn expand_vars(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match lookup(name) {
+                    Some(v) if !name.is_empty() => out.push_str(&v),
+                    _ => out.push_str(&rest[start..start + 3 + end]),
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether the interpreter an agent reported takes this kind's arguments.
@@ -195,6 +294,15 @@ mod tests {
             &RuntimeConfig::python(),
             Path::new("/usr/bin/python3.11")
         ));
+    }
+
+    #[test]
+    fn kernel_env_expands_known_variables_only() {
+        let lookup = |name: &str| (name == "HOME").then(|| "/home/u".to_string());
+        assert_eq!(
+            expand_vars("${HOME}/x:${NOPE}:$HOME:${", &lookup),
+            "/home/u/x:${NOPE}:$HOME:${"
+        );
     }
 
     #[test]

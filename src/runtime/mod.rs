@@ -13,11 +13,12 @@ mod spawn;
 pub mod supervisor;
 
 pub use config::{
-    AttachedConfig, DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, RuntimeConfig, RuntimeKind, StandaloneConfig,
+    AttachedConfig, DEFAULT_INIT_TIMEOUT, DEFAULT_STOP_GRACE, KernelConfig, RuntimeConfig, RuntimeKind,
+    StandaloneConfig,
 };
 pub use error::{ConfigError, InitError};
 pub use exit::ExitInfo;
-pub use launch::{Launch, display_unplanned, node_name, plan};
+pub use launch::{KernelLaunch, Launch, display_unplanned, node_name, plan};
 pub use oom::oom_kills;
 pub use spawn::{Capture, SpawnedNode, StderrTail, is_script, kill_group, resolve_executable, spawn_node};
 

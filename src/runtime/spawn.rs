@@ -104,12 +104,19 @@ pub fn spawn_node(launch: &Launch, config: &StandaloneConfig, capture: bool) -> 
     };
     let key = capture.then(super::random_token).transpose()?;
 
-    let mut runtime_args = config.args.iter().map(OsString::from).collect::<Vec<_>>();
+    // A kernel's arguments are its kernelspec's alone.
+    let extra = if launch.kernel.is_some() {
+        &[][..]
+    } else {
+        &config.args[..]
+    };
+    let mut runtime_args = extra.iter().map(OsString::from).collect::<Vec<_>>();
     runtime_args.extend(launch.args.iter().cloned());
     let mut command = Command::new(&supervisor);
     command
         .args(supervisor::args(
             capture,
+            launch.kernel.as_ref().map(|k| k.connection_file.as_path()),
             launch.death_signal,
             &launch.program,
             &runtime_args,

@@ -85,11 +85,23 @@ pub fn program() -> Result<PathBuf, Vec<PathBuf>> {
     Err(searched)
 }
 
-/// The arguments that start the supervisor for `program args…`.
-pub fn args(capture: bool, death_signal: Signal, program: &std::path::Path, rest: &[OsString]) -> Vec<OsString> {
+/// The arguments that start the supervisor for `program args…`; with
+/// `remove`, a file it removes once everything below it is gone (a
+/// kernel's connection file).
+pub fn args(
+    capture: bool,
+    remove: Option<&std::path::Path>,
+    death_signal: Signal,
+    program: &std::path::Path,
+    rest: &[OsString],
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![MODE_ARG.into()];
     if capture {
         args.push("--capture".into());
+    }
+    if let Some(path) = remove {
+        args.push("--remove".into());
+        args.push(path.into());
     }
     args.push((death_signal as i32).to_string().into());
     args.push("--".into());
@@ -164,6 +176,7 @@ pub fn main(args: &[OsString]) -> ! {
 
 struct Options {
     capture: bool,
+    remove: Option<PathBuf>,
     death_signal: Signal,
     program: OsString,
     args: Vec<OsString>,
@@ -173,10 +186,12 @@ impl Options {
     fn parse(args: &[OsString]) -> Result<Options, String> {
         let mut args = args.iter();
         let mut capture = false;
+        let mut remove = None;
         let mut signal = None;
-        for arg in args.by_ref() {
+        while let Some(arg) = args.next() {
             match arg.to_str() {
                 Some("--capture") => capture = true,
+                Some("--remove") => remove = Some(PathBuf::from(args.next().ok_or("--remove needs a path")?)),
                 Some("--") => break,
                 Some(n) if signal.is_none() => {
                     let number: i32 = n.parse().map_err(|_| format!("not a signal number: {n}"))?;
@@ -188,6 +203,7 @@ impl Options {
         let program = args.next().ok_or("no program to supervise")?.clone();
         Ok(Options {
             capture,
+            remove,
             death_signal: signal.ok_or("no death signal")?,
             program,
             args: args.cloned().collect(),
@@ -230,6 +246,9 @@ fn run(options: Options) -> i32 {
         Err(err) => {
             let errno = err.raw_os_error().unwrap_or(0);
             report.line(&format!("error {errno} {err}"));
+            if let Some(path) = &options.remove {
+                let _ = std::fs::remove_file(path);
+            }
             return 0;
         }
     };
@@ -246,6 +265,10 @@ fn run(options: Options) -> i32 {
     };
     supervisor.watch(&signals);
     supervisor.kill_all();
+    if let Some(path) = &options.remove {
+        // Only once nothing that could still read it is left.
+        let _ = std::fs::remove_file(path);
+    }
     0
 }
 
@@ -433,6 +456,7 @@ mod tests {
     fn options_take_capture_signal_and_command() {
         let args = args(
             true,
+            Some(std::path::Path::new("/run/k.json")),
             Signal::SIGTERM,
             std::path::Path::new("/usr/bin/python3"),
             &["-c".into()],
@@ -440,6 +464,7 @@ mod tests {
         assert_eq!(args[0], MODE_ARG);
         let options = Options::parse(&args[1..]).unwrap();
         assert!(options.capture);
+        assert_eq!(options.remove.as_deref(), Some(std::path::Path::new("/run/k.json")));
         assert_eq!(options.death_signal, Signal::SIGTERM);
         assert_eq!(options.program, "/usr/bin/python3");
         assert_eq!(options.args, ["-c"]);

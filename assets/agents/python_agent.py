@@ -72,6 +72,7 @@ intr_for = None    # number of the evaluation an interrupt is aimed at
 kick = None        # (evaluation number, deadline) while a SIGINT sent to it may still need repeating
 cur = 'null'       # JSON of the ref that output read now belongs to
 CHILD = 0          # process group of the shell command a cell runs (IPython syntax), or 0
+hold = 0           # 1 while a shell command starts: an interrupt then waits (2) until its pid is known
 CHUNK = 65536
 
 
@@ -325,12 +326,15 @@ def reader():
 # --- Signals. Python-level handlers run only in the main thread between bytecodes, so SIGTERM/SIGHUP
 # also go through the wakeup fd, which the C handler writes at once and the reader thread watches. ---
 def on_sigint(*_):
-    global intr_for
+    global intr_for, hold
     t = intr_for
     if running and not in_user and t == seq:
         return  # aimed at an evaluation whose user code has not started yet: run() raises it there
     intr_for = None
     if in_user and (t is None or t == seq):  # None: a SIGINT from elsewhere (kill, os.kill in user code)
+        if hold:  # spawn() raises it once it knows what to stop
+            hold = 2
+            return
         raise KeyboardInterrupt  # only ever inside user code; the agent's own loop can't be broken
 
 
@@ -1106,7 +1110,10 @@ def translate(code):
             j += 1
             s = s[:-1].rstrip() + ' ' + lines[j].strip()
             lines[j] = ''
-        lines[i] = line[:len(line) - len(line.lstrip())] + (call if j == i else line_call(s))
+        call = call if j == i else line_call(s)
+        if s.rstrip().endswith(';'):  # IPython's `;` after a magic hides its value too (see silenced)
+            call += ';'
+        lines[i] = line[:len(line) - len(line.lstrip())] + call
         found = True
         i = j + 1
     return '\n'.join(lines) if found else None
@@ -1122,7 +1129,7 @@ def line_call(s):
     if m is None:
         return None
     target, kind, rest = m.groups()
-    return '%s = %s' % (target, line_call('!!' + rest if kind == '!' else kind + rest))
+    return '%s = %s' % (target, line_call('!!' + rest[rest[:1] == '!':] if kind == '!' else kind + rest))
 
 
 def split_magic(s):
@@ -1254,18 +1261,30 @@ def run_magic(kind, name, arg, body=None):
 def spawn(argv, f, capture=False, data=None):
     """Runs a command with the cell's output pipes as its stdout/stderr (so its output lands in order with
     prints), in its own process group, which an interrupt stops. Returns (exit code, captured bytes)."""
-    global CHILD
+    global CHILD, hold
     import subprocess
     flush_all()
-    p = subprocess.Popen(argv, shell=type(argv) is str, stdin=None if data is None else subprocess.PIPE,
-                         stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
-                         start_new_session=True)
-    p._sigint_wait_secs = 0  # no terminal sent the child our SIGINT: stop() signals its group at once
-    CHILD = p.pid
+    p = None
     try:
+        hold = 1  # an interrupt inside Popen() would lose the child's pid: on_sigint holds it until p is known
+        try:
+            p = subprocess.Popen(argv, shell=type(argv) is str, stdin=None if data is None else subprocess.PIPE,
+                                 stdout=subprocess.PIPE if capture else None,
+                                 stderr=subprocess.STDOUT if capture else None, start_new_session=True)
+        finally:
+            held, hold = hold, 0
+        p._sigint_wait_secs = 0  # no terminal sent the child our SIGINT: stop() signals its group at once
+        CHILD = p.pid
+        if held == 2:
+            raise KeyboardInterrupt
         out = p.communicate(data)[0]
     except BaseException:
-        stop(p, subprocess)
+        while p is not None:
+            try:
+                stop(p, subprocess)
+                break
+            except KeyboardInterrupt:  # a repeated interrupt that came in between: stop all the same
+                pass
         raise
     finally:
         CHILD = 0
@@ -1275,16 +1294,20 @@ def spawn(argv, f, capture=False, data=None):
 
 def stop(p, subprocess):
     """As a terminal's ^C would: SIGINT to the command's process group; what is left after 0.5 s (a shell's
-    background jobs ignore SIGINT) is killed."""
-    for sig, wait in ((_signal.SIGINT, 0.5), (_signal.SIGKILL, 5)):
-        try:
-            os.killpg(p.pid, sig)
-        except OSError:
-            pass
-        try:
-            p.wait(wait)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            pass
+    background jobs ignore SIGINT) is killed. SIGINT is held meanwhile: a repeated one must not cut it short."""
+    mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, (_signal.SIGINT,))
+    try:
+        for sig, wait in ((_signal.SIGINT, 0.5), (_signal.SIGKILL, 5)):
+            try:
+                os.killpg(p.pid, sig)
+            except OSError:
+                pass
+            try:
+                p.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
 
 
 def system(cmd, f, capture=False):

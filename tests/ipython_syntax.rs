@@ -462,3 +462,15 @@ fn runyard_run_runs_a_jupyter_notebook_with_ipython_syntax() {
     assert_eq!(stdout_of(cells[3]), "from bash\n42\n");
     assert_eq!(cells[4].outputs, [Output::result("['done']", Some(5))]);
 }
+
+#[test]
+fn the_agent_source_never_looks_like_a_pip_command_line() {
+    // pyenv's shim runs (instead of exec'ing) a python whose arguments hold
+    // ` -m pip `; the agent's source is an argument, and the runtime's pid
+    // must be python's.
+    let words: Vec<&str> = runyard::runtime::python::AGENT_SOURCE.split_whitespace().collect();
+    assert!(
+        !words.windows(2).any(|w| w == ["-m", "pip"]),
+        "the agent source holds ` -m pip `"
+    );
+}

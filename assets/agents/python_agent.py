@@ -71,11 +71,18 @@ seq = nq = 0       # evaluations started / queued: an interrupt names its target
 intr_for = None    # number of the evaluation an interrupt is aimed at
 kick = None        # (evaluation number, deadline) while a SIGINT sent to it may still need repeating
 cur = 'null'       # JSON of the ref that output read now belongs to
+CHILD = 0          # process group of the shell command a cell runs (IPython syntax), or 0
+hold = 0           # 1 while a shell command starts: an interrupt then waits (2) until its pid is known
 CHUNK = 65536
 
 
 def die(*_):
     try:
+        if CHILD:  # a cell's shell command (! or %%bash) runs in a process group of its own
+            try:
+                os.killpg(CHILD, _signal.SIGKILL)
+            except OSError:
+                pass
         if os.getpgrp() == os.getpid():
             os.killpg(os.getpid(), _signal.SIGKILL)  # takes what user code spawned, and us
     finally:
@@ -319,12 +326,15 @@ def reader():
 # --- Signals. Python-level handlers run only in the main thread between bytecodes, so SIGTERM/SIGHUP
 # also go through the wakeup fd, which the C handler writes at once and the reader thread watches. ---
 def on_sigint(*_):
-    global intr_for
+    global intr_for, hold
     t = intr_for
     if running and not in_user and t == seq:
         return  # aimed at an evaluation whose user code has not started yet: run() raises it there
     intr_for = None
     if in_user and (t is None or t == seq):  # None: a SIGINT from elsewhere (kill, os.kill in user code)
+        if hold:  # spawn() raises it once it knows what to stop
+            hold = 2
+            return
         raise KeyboardInterrupt  # only ever inside user code; the agent's own loop can't be broken
 
 
@@ -391,6 +401,7 @@ WIDTH = 100
 MPL_ON = False  # matplotlib was imported with our backend selected
 RICH = _thread.allocate_lock()
 rich_ready = False
+magic_ready = False
 
 
 def rich():
@@ -558,11 +569,31 @@ def silenced(code, node):
     return any(t.split('#', 1)[0].lstrip(') \t').startswith(';') for t in tail)
 
 
+def magic(code):
+    """IPython syntax (!cmd, %magic, %%magic): the _M block, compiled on first need like _R. The cell
+    translated line for line, or None if it has none."""
+    global magic_ready
+    if not magic_ready:  # main thread only
+        n = _MN
+        for b in _M.split('\n\n\n'):
+            exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), G)
+            n += b.count('\n') + 3
+        magic_ready = True
+    return translate(code)
+
+
 def run(code, file, ns):
     """Compile and run one cell; returns (status, value, error). SystemExit passes through."""
     global in_user, intr_for
     try:
-        tree = compile(code, file, 'exec', _ast.PyCF_ONLY_AST, True)
+        try:
+            tree = compile(code, file, 'exec', _ast.PyCF_ONLY_AST, True)
+        except SyntaxError:  # IPython syntax never compiles as Python: cells without it pay nothing more
+            alt = magic(code) if '%' in code or '!' in code else None
+            if alt is None:
+                raise
+            code = alt
+            tree = compile(code, file, 'exec', _ast.PyCF_ONLY_AST, True)
         body = tree.body
         last = body.pop().value if body and isinstance(body[-1], _ast.Expr) else None
         mc = compile(_ast.Module(body, []), file, 'exec', 0, True) if body else None
@@ -1032,6 +1063,472 @@ def mpl_show(*_, **__):
     figures_shown()
 '''
 _RN = sys._getframe().f_lineno - 2 - _R.count('\n')  # its line numbers are this file's too
+_M = r'''
+# IPython syntax (docs/ipython-syntax.md), compiled by magic() into the agent's globals the first time a cell
+# that does not compile has a % or ! in it: cells without them never pay for it. Same layout rules as _B.
+import re, builtins
+ASSIGN = re.compile(r'([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*)\s*=\s*([!%])(.*)$', re.S)
+NAME = re.compile(r'[A-Za-z_]\w*')
+FIELD = re.compile(r'(.*?)(?:!([rsa]))?(?::([^{}]*))?$', re.S)
+OPT = re.compile(r'-([nrp])\s*(\d+)\s*|-([qotc])(?:\s+|$)')
+UNITS = (('s', 1), ('ms', 1e3), ('\xb5s', 1e6), ('ns', 1e9))
+SECRET = ('key', 'token', 'secret')  # %env hides these values when listing, as IPython 8 does
+DISPLAYS = {'html': 'text/html', 'markdown': 'text/markdown', 'latex': 'text/latex', 'svg': 'image/svg+xml'}
+oldpwd = None
+
+
+class UsageError(Exception):
+    """A magic Runyard does not have, or one used wrongly (IPython's UsageError)."""
+
+
+def translate(code):
+    """The cell with its IPython syntax turned into calls of _runyard_magic_, line for line so that tracebacks
+    and error marks point at the cell's own lines; None if it has none."""
+    lines = code.split('\n')
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines) and lines[i].lstrip().startswith('%%'):  # a cell magic: the rest of the cell is its body
+        name, arg = split_magic(lines[i].lstrip()[2:])
+        rest = len(lines) - i - 1
+        lines[i:] = ['_runyard_magic_(%r, %r, %r, %r)' % ('%%', name, arg, '\n'.join(lines[i + 1:]))] + [''] * rest
+        return '\n'.join(lines)
+    found = False
+    depth, quote, cont = 0, None, False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        s = line.lstrip()
+        at_start = not depth and quote is None and not cont
+        call = line_call(s) if at_start and (s[:1] in ('!', '%') or '=' in s) else None
+        if call is None:
+            depth, quote, cont = scan(line, depth, quote)
+            i += 1
+            continue
+        j = i
+        while s.endswith('\\') and j + 1 < len(lines):  # a magic continued on the next lines: one call
+            j += 1
+            s = s[:-1].rstrip() + ' ' + lines[j].strip()
+            lines[j] = ''
+        call = call if j == i else line_call(s)
+        if s.rstrip().endswith(';'):  # IPython's `;` after a magic hides its value too (see silenced)
+            call += ';'
+        lines[i] = line[:len(line) - len(line.lstrip())] + call
+        found = True
+        i = j + 1
+    return '\n'.join(lines) if found else None
+
+
+def line_call(s):
+    if s.startswith('!'):
+        two = s.startswith('!!')  # !!cmd: its output lines as the value
+        return '_runyard_magic_(%r, None, %r)' % ('!!' if two else '!', s[2 if two else 1:])
+    if s.startswith('%'):
+        return '_runyard_magic_(%r, %r, %r)' % (('%',) + split_magic(s[1:]))
+    m = ASSIGN.match(s)
+    if m is None:
+        return None
+    target, kind, rest = m.groups()
+    return '%s = %s' % (target, line_call('!!' + rest[rest[:1] == '!':] if kind == '!' else kind + rest))
+
+
+def split_magic(s):
+    parts = s.split(None, 1)
+    return (parts[0], parts[1].strip() if len(parts) > 1 else '') if parts else ('', '')
+
+
+def scan(line, depth, quote):
+    """Brackets and strings open at the end of a line: the next line starts a statement only if none is."""
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if quote is not None:
+            if c == '\\':
+                i += 2
+                continue
+            if line.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif c == '#':
+            break
+        elif c in '([{':
+            depth += 1
+        elif c in ')]}':
+            depth = max(0, depth - 1)
+        elif c in '\'"':
+            quote = c * 3 if line.startswith(c * 3, i) else c
+            i += len(quote)
+            continue
+        i += 1
+    cont = line.endswith('\\')
+    if quote in ('"', "'") and not cont:  # an unclosed one-line string: a syntax error Python will report
+        quote = None
+    return depth, quote, cont
+
+
+def expand(s, f):
+    """IPython's expansion in shell commands and magic arguments: {expr} and $name (or $name.attr) are
+    replaced by their values; $$ is $, {{ and }} are braces; what does not evaluate is left as written
+    (so $HOME still reaches the shell), and so is $ in single quotes."""
+    if '$' not in s and '{' not in s and '}' not in s:
+        return s
+    out, i, n, sq = [], 0, len(s), False
+    while i < n:
+        c = s[i]
+        if c == "'":
+            sq = not sq
+        elif c == '$' and not sq:
+            if s.startswith('$$', i):
+                out.append('$')
+                i += 2
+                continue
+            m = NAME.match(s, i + 1)
+            if m is not None:
+                ends, k = [m.end()], m.end()
+                while k < n and s[k] == '.' and NAME.match(s, k + 1):
+                    k = NAME.match(s, k + 1).end()
+                    ends.append(k)
+                for e in reversed(ends):  # the longest dotted name that evaluates: $f.txt is f's value, then .txt
+                    try:
+                        v = str(eval(s[i + 1:e], f.f_globals, f.f_locals))
+                    except Exception:
+                        continue
+                    out.append(v)
+                    i = e
+                    break
+                else:
+                    out.append(s[i:m.end()])
+                    i = m.end()
+                continue
+        elif c == '{':
+            if s.startswith('{{', i):
+                out.append('{')
+                i += 2
+                continue
+            j, d = i + 1, 1
+            while j < n and d:
+                d += {'{': 1, '}': -1}.get(s[j], 0)
+                j += 1
+            if not d:
+                out.append(field(s[i + 1:j - 1], f, s[i:j]))
+                i = j
+                continue
+        elif c == '}' and s.startswith('}}', i):
+            out.append('}')
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return ''.join(out)
+
+
+def field(text, f, written):
+    """{expr}, or as in str.format {expr!r} and {expr:>8}; what does not evaluate stays as written."""
+    try:
+        return str(eval(text, f.f_globals, f.f_locals))
+    except Exception:
+        pass
+    m = FIELD.match(text)
+    try:
+        v = eval(m.group(1), f.f_globals, f.f_locals)
+        v = {'r': repr, 's': str, 'a': ascii}[m.group(2)](v) if m.group(2) else v
+        return format(v, m.group(3) or '')
+    except Exception:
+        return written
+
+
+def run_magic(kind, name, arg, body=None):
+    """What the translated lines call. sys._getframe(1) is the cell's (or a function's) frame."""
+    f = sys._getframe(1)
+    if kind != '%%' and kind != '%':
+        return system(expand(arg, f), f, capture=kind == '!!')
+    fn = (CELL if kind == '%%' else LINE).get(name)
+    if fn is None:
+        if kind == '%' and name.startswith('%'):
+            raise UsageError('Cell magic `%%%s` must be on the first line of its cell.' % name)
+        if kind == '%' and name in CELL:
+            raise UsageError('Line magic function `%%%s` not found (but cell magic `%%%%%s` exists: '
+                             'put it on the first line of a cell).' % (name, name))
+        raise UsageError(('Cell magic `%%%%%s` not found.' if kind == '%%' else
+                          'Line magic function `%%%s` not found.') % name
+                         + ' Runyard supports the IPython syntax listed in docs/ipython-syntax.md.')
+    if name not in ('time', 'timeit'):
+        arg = expand(arg, f)
+    return fn(arg, f) if body is None else fn(arg, body, f)
+
+
+def spawn(argv, f, capture=False, data=None):
+    """Runs a command with the cell's output pipes as its stdout/stderr (so its output lands in order with
+    prints), in its own process group, which an interrupt stops. Returns (exit code, captured bytes)."""
+    global CHILD, hold
+    import subprocess
+    flush_all()
+    p = None
+    try:
+        hold = 1  # an interrupt inside Popen() would lose the child's pid: on_sigint holds it until p is known
+        try:
+            p = subprocess.Popen(argv, shell=type(argv) is str, stdin=None if data is None else subprocess.PIPE,
+                                 stdout=subprocess.PIPE if capture else None,
+                                 stderr=subprocess.STDOUT if capture else None, start_new_session=True)
+        finally:
+            held, hold = hold, 0
+        p._sigint_wait_secs = 0  # no terminal sent the child our SIGINT: stop() signals its group at once
+        CHILD = p.pid
+        if held == 2:
+            raise KeyboardInterrupt
+        out = p.communicate(data)[0]
+    except BaseException:
+        while p is not None:
+            try:
+                stop(p, subprocess)
+                break
+            except KeyboardInterrupt:  # a repeated interrupt that came in between: stop all the same
+                pass
+        raise
+    finally:
+        CHILD = 0
+    f.f_globals['_exit_code'] = p.returncode
+    return p.returncode, out
+
+
+def stop(p, subprocess):
+    """As a terminal's ^C would: SIGINT to the command's process group; what is left after 0.5 s (a shell's
+    background jobs ignore SIGINT) is killed. SIGINT is held meanwhile: a repeated one must not cut it short."""
+    mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, (_signal.SIGINT,))
+    try:
+        for sig, wait in ((_signal.SIGINT, 0.5), (_signal.SIGKILL, 5)):
+            try:
+                os.killpg(p.pid, sig)
+            except OSError:
+                pass
+            try:
+                p.wait(wait)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
+
+
+def system(cmd, f, capture=False):
+    if not cmd.strip():
+        return [] if capture else None
+    rc, out = spawn(cmd, f, capture)
+    if capture:  # IPython's SList, as a plain list of lines (stderr included, as in IPython)
+        return out.decode('utf-8', 'replace').splitlines()
+
+
+def script(program):
+    def cell(arg, body, f):  # IPython's %%bash: the body on the program's stdin; failing makes the cell fail
+        import shlex
+        opts = shlex.split(arg)
+        rc, _ = spawn([program] + [o for o in opts if o != '--no-raise-error'], f, data=body.encode())
+        if rc and '--no-raise-error' not in opts:
+            import subprocess
+            raise subprocess.CalledProcessError(rc, body)
+    return cell
+
+
+def script_cell(arg, body, f):  # %%script PROGRAM [ARGS]
+    import shlex
+    argv = shlex.split(arg)
+    if not argv:
+        raise UsageError('%%script needs a program: %%script bash')
+    return script(argv[0])(' '.join(map(shlex.quote, argv[1:])), body, f)
+
+
+def format_time(t, precision=3):
+    """IPython's _format_time."""
+    if t >= 60.0:
+        parts, left = [], t
+        for suffix, length in (('d', 86400), ('h', 3600), ('min', 60), ('s', 1)):
+            v = int(left / length)
+            if v > 0:
+                left = left % length
+                parts.append('%d%s' % (v, suffix))
+            if left < 1:
+                break
+        return ' '.join(parts)
+    import math
+    order = min(-int(math.floor(math.log10(t)) // 3), 3) if t > 0.0 else 3
+    return '%.*g %s' % (precision, t * UNITS[order][1], UNITS[order][0])
+
+
+def timed(src, f, line):
+    """%time / %%time: runs src (starting at the cell's line `line`) in the frame's namespace, prints IPython's
+    CPU and wall times and returns the value of a last expression."""
+    import resource
+    file = f.f_code.co_filename
+    src = translate(src) or src
+    tree = compile('\n' * (line - 1) + src, file, 'exec', _ast.PyCF_ONLY_AST, True)
+    body = tree.body
+    last = body.pop().value if body and isinstance(body[-1], _ast.Expr) else None
+    code = compile(_ast.Module(body, []), file, 'exec', 0, True)
+    ec = None if last is None else compile(_ast.Expression(last), file, 'eval', 0, True)
+    g, l = f.f_globals, f.f_locals
+    r0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    exec(code, g, l)
+    v = None if ec is None else eval(ec, g, l)
+    w1, r1 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    u, s = r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
+    print('CPU times: user %s, sys: %s, total: %s' % (format_time(u), format_time(s), format_time(u + s)))
+    print('Wall time: %s' % format_time(w1 - w0))
+    return v
+
+
+class TimeitResult:
+    """What %timeit -o returns (IPython's TimeitResult)."""
+    def __init__(self, loops, repeat, all_runs, precision):
+        self.loops, self.repeat, self.all_runs, self._precision = loops, repeat, all_runs, precision
+        self.timings = [t / loops for t in all_runs]
+        self.best, self.worst = min(self.timings), max(self.timings)
+        self.average = sum(self.timings) / len(self.timings)
+        self.stdev = (sum((t - self.average) ** 2 for t in self.timings) / len(self.timings)) ** 0.5
+
+    def __str__(self):
+        return '%s \xb1 %s per loop (mean \xb1 std. dev. of %d run%s, %s loop%s each)' % (
+            format_time(self.average, self._precision), format_time(self.stdev, self._precision), self.repeat,
+            '' if self.repeat == 1 else 's', '{:,}'.format(self.loops), '' if self.loops == 1 else 's')
+
+    def __repr__(self):
+        return '<TimeitResult : %s>' % self
+
+
+def timeit_magic(arg, f, body=None):
+    """%timeit [-n N] [-r R] [-p P] [-q] [-o] STATEMENT, %%timeit [options] [SETUP] with the body timed."""
+    import timeit
+    number, repeat, precision, quiet, ret = 0, 7, 3, False, False
+    while True:
+        m = OPT.match(arg)
+        if m is None:
+            break
+        o, v, flag = m.groups()
+        if o:
+            if o == 'n':
+                number = int(v)
+            elif o == 'r':
+                repeat = int(v)
+            else:
+                precision = int(v)
+        quiet = quiet or flag == 'q'
+        ret = ret or flag == 'o'
+        arg = arg[m.end():]
+    stmt, setup = (arg, 'pass') if body is None else (body, arg or 'pass')
+    if not stmt.strip():
+        raise UsageError('%timeit needs a statement to time, as in: %timeit sum(range(100))')
+    if number < 0 or repeat < 1:
+        raise UsageError('%timeit: -n must be at least 1 and -r at least 1')
+    ns = f.f_globals
+    if f.f_locals is not ns:
+        ns = dict(ns)
+        ns.update(f.f_locals)
+    t = timeit.Timer(stmt, setup, globals=ns)
+    if number == 0:  # IPython's auto-ranging: 1, 10, 100, ... loops until one run takes 0.2 s
+        for k in range(10):
+            number = 10 ** k
+            if t.timeit(number) >= 0.2:
+                break
+    r = TimeitResult(number, repeat, t.repeat(repeat, number), precision)
+    if not quiet:
+        if r.worst > 4 * r.best and r.best > 0 and r.worst > 1e-6:
+            print('The slowest run took %0.2f times longer than the fastest. This could mean that an '
+                  'intermediate result is being cached.' % (r.worst / r.best))
+        print(r)
+    return r if ret else None
+
+
+def cd(arg, f):
+    global oldpwd
+    d = arg.strip()
+    if d[:3] == '-q ':
+        d = d[3:].strip()
+    if len(d) > 1 and d[0] == d[-1] and d[0] in '\'"':
+        d = d[1:-1]
+    if d == '-':
+        if oldpwd is None:
+            raise UsageError('%cd -: no previous directory')
+        d = oldpwd
+    old = os.getcwd()
+    os.chdir(os.path.expanduser(d or '~'))
+    oldpwd = old
+    if not arg.startswith('-q'):
+        print(os.getcwd())
+
+
+def env(arg, f):
+    a = arg.strip()
+    if not a:
+        return {k: '<hidden>' if any(s in k.lower() for s in SECRET) else v for k, v in os.environ.items()}
+    if '=' not in a and len(a.split()) == 1:
+        if a not in os.environ:
+            raise UsageError('Environment does not have key: %s' % a)
+        return os.environ[a]
+    name, v = a.split('=', 1) if '=' in a.split(None, 1)[0] else a.split(None, 1)
+    name, v = name.strip(), v.strip()
+    os.environ[name] = v
+    print('env: %s=%s' % (name, v))
+
+
+def pip(arg, f):  # into this runtime's own environment, whatever pip is on PATH
+    import shlex, importlib
+    # Not spelled with blanks around: pyenv's shim stops exec'ing a python whose arguments (this source) hold that.
+    system(' '.join((shlex.quote(sys.executable), '-m', 'pip', arg)), f)
+    importlib.invalidate_caches()
+    print('Note: you may need to restart the runtime to use updated packages.')
+
+
+def conda(arg, f):
+    import shlex, importlib
+    exe = os.environ.get('CONDA_EXE') or next((p for p in (os.path.join(d, 'conda') for d in os.environ.get(
+        'PATH', '').split(os.pathsep) if d) if os.access(p, os.X_OK)), None)
+    if not exe:
+        raise UsageError('%conda: conda was not found (CONDA_EXE is not set and there is no conda on PATH)')
+    args = shlex.split(arg)
+    extra = []
+    if args and args[0] in ('install', 'update', 'upgrade', 'remove', 'uninstall'):
+        if not {'-p', '--prefix', '-n', '--name'} & set(args):
+            extra += ['--prefix', sys.prefix]  # this runtime's environment, not conda's active one
+        if not {'-y', '--yes'} & set(args):
+            extra.append('--yes')  # nobody can answer a prompt
+    system(' '.join(map(shlex.quote, [exe] + args[:1] + extra + args[1:])), f)
+    importlib.invalidate_caches()
+    print('Note: you may need to restart the runtime to use updated packages.')
+
+
+def writefile(arg, body, f):
+    import shlex
+    a = shlex.split(arg)
+    append = bool(a) and a[0] in ('-a', '--append')
+    a = a[1:] if append else a
+    if len(a) != 1:
+        raise UsageError('%%%%writefile [-a] FILE: one file name expected, got %r' % arg)
+    name = os.path.expanduser(a[0])
+    print(('Appending to %s' if append else 'Overwriting %s') % name if os.path.exists(name) else 'Writing %s' % name)
+    with open(name, 'a' if append else 'w', encoding='utf-8') as fh:
+        fh.write(body if not body or body.endswith('\n') else body + '\n')
+
+
+def load_ext(arg, f):
+    raise UsageError('Line magic function `%%load_ext` is not supported: IPython extensions (here %s) need '
+                     "IPython's shell, which Runyard's Python runtime does not run." % (arg or 'none named'))
+
+
+def display_cell(mime):
+    def cell(arg, body, f):
+        display({mime: body}, raw=True)
+    return cell
+
+
+LINE = {'time': lambda arg, f: timed(arg, f, f.f_lineno), 'timeit': timeit_magic, 'cd': cd, 'env': env,
+        'pwd': lambda arg, f: os.getcwd(), 'pip': pip, 'conda': conda, 'load_ext': load_ext,
+        'matplotlib': lambda arg, f: None}  # plots show inline whatever the backend named
+CELL = {'time': lambda arg, body, f: timed(body, f, f.f_lineno + 1),
+        'timeit': lambda arg, body, f: timeit_magic(arg, f, body),
+        'bash': script('bash'), 'sh': script('sh'), 'script': script_cell, 'writefile': writefile}
+CELL.update((k, display_cell(v)) for k, v in DISPLAYS.items())
+builtins._runyard_magic_ = run_magic
+'''
+_MN = sys._getframe().f_lineno - 2 - _M.count('\n')  # its line numbers are this file's too
 for _b in _B.split('\n\n\n'):
     exec(compile('\n' * _n + _b, '<runyard-agent>', 'exec'))
     _n += _b.count('\n') + 3

@@ -230,3 +230,52 @@ fn a_png_stored_in_an_ipynb_file_is_shown_as_an_image() {
     let rect = w.harness.get_by_label("image/png image").rect();
     assert_eq!((rect.width(), rect.height()), (160.0, 90.0));
 }
+
+/// A long notebook lays out what is near the screen only: a cell far below
+/// is not drawn (its space is kept), and is drawn again when scrolled to.
+#[test]
+fn cells_far_off_screen_are_not_laid_out_but_keep_their_place() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    {
+        let session = &mut w.harness.state_mut().sessions[0];
+        session.set_code(session.nth_cell(0).unwrap().id, "first_cell_marker = 1".into());
+        for i in 1..60 {
+            let id = session.add_cell(format!("cell_{i} = {i}"));
+            if i == 59 {
+                session.set_code(id, "last_cell_marker = 59".into());
+            }
+        }
+    }
+    // Once to measure every cell, then with the top in view.
+    w.harness.run_steps(3);
+    let found = |w: &Window, text: &str| {
+        w.harness
+            .query_all(egui_kittest::kittest::by().value(text))
+            .next()
+            .is_some()
+    };
+    assert!(found(&w, "first_cell_marker = 1"));
+    assert!(
+        !found(&w, "last_cell_marker = 59"),
+        "the last cell is far below: not laid out"
+    );
+    let id = w.app().sessions[0].id;
+    w.harness.state_mut().scroll_to(id, 50_000.0);
+    // egui eases an overscroll back to the end over a few frames.
+    for _ in 0..200 {
+        if found(&w, "last_cell_marker = 59") {
+            break;
+        }
+        w.harness.step();
+    }
+    assert!(
+        found(&w, "last_cell_marker = 59"),
+        "scrolled to the end: the last cell is drawn"
+    );
+    assert!(!found(&w, "first_cell_marker = 1"));
+    assert!(
+        w.app().scrolled(id).unwrap_or(0.0) > 2_000.0,
+        "the skipped cells kept their height"
+    );
+}

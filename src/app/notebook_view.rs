@@ -2,7 +2,7 @@
 //! states and outputs. Drawing collects what the user did; it is applied
 //! to the session afterwards, which answers with commands for the manager.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
@@ -25,6 +25,13 @@ pub struct NotebookUi {
     markdown: CommonMarkCache,
     /// A cell whose whole output the user wants to save to a file.
     pub save_output: Option<CellId>,
+    /// The cell whose editor had the keyboard focus last frame: always drawn
+    /// (egui drops the focus of a widget that is not).
+    focused: Option<CellId>,
+    /// Each cell's height when last drawn, at the width it was drawn at: a
+    /// cell far off-screen takes that space without being laid out, so a
+    /// long notebook of plots costs what a screenful does.
+    heights: HashMap<CellId, (f32, f32)>,
 }
 
 enum Action {
@@ -77,9 +84,18 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
             insert_bar(ui, section.id, None, &mut actions);
             for cell in section.cells.iter_mut() {
                 number += 1;
-                ui.push_id(("cell", cell.id.0), |ui| {
-                    cell_view(ui, cell, number, &language, view, rich, &mut actions);
-                });
+                let width = ui.available_width();
+                match off_screen_height(ui, view, cell.id, width) {
+                    Some(height) => {
+                        ui.allocate_space(egui::vec2(width, height));
+                    }
+                    None => {
+                        let drawn = ui.push_id(("cell", cell.id.0), |ui| {
+                            cell_view(ui, cell, number, &language, view, rich, &mut actions);
+                        });
+                        view.heights.insert(cell.id, (width, drawn.response.rect.height()));
+                    }
+                }
                 insert_bar(ui, section.id, Some(cell.id), &mut actions);
             }
         });
@@ -89,6 +105,23 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
         actions.push(Action::AddSection);
     }
     apply(session, view, actions)
+}
+
+/// The height to leave for a cell that is more than a screen away from the
+/// visible part and was drawn before at this width; `None`: draw it. A cell
+/// whose content changed meanwhile is measured again once it comes near.
+fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -> Option<f32> {
+    if view.focus == Some(id) || view.focused == Some(id) {
+        return None;
+    }
+    let &(drawn_width, height) = view.heights.get(&id)?;
+    if (drawn_width - width).abs() > 0.5 {
+        return None;
+    }
+    let visible = ui.clip_rect();
+    let margin = visible.height().max(200.0);
+    let top = ui.cursor().top();
+    (top > visible.bottom() + margin || top + height < visible.top() - margin).then_some(height)
 }
 
 fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> Vec<Command> {
@@ -439,6 +472,11 @@ fn evaluate_shortcut(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId) -> Op
 }
 
 fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) {
+    if response.has_focus() {
+        view.focused = Some(id);
+    } else if view.focused == Some(id) {
+        view.focused = None;
+    }
     if view.focus == Some(id) {
         response.request_focus();
         // A cell added below by Shift+Enter may be off-screen: bring it in.

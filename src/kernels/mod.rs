@@ -1,5 +1,11 @@
 //! The runtimes people already have: Jupyter kernels and Python environments.
+//! `discovery` finds them, `pick` chooses one for a notebook and remembers
+//! the choice in it.
 
+pub mod discovery;
+pub mod pick;
 pub mod spec;
 
+pub use discovery::{Discovered, EnvKind, Environment, FoundSpec, Inputs, discover};
+pub use pick::{Choice, Pick, pick_runtime};
 pub use spec::{InterruptMode, KernelSpec, SpecError};

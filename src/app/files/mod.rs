@@ -104,6 +104,7 @@ impl RunyardApp {
                 Done::Restored(restored) => self.restored(restored),
                 Done::Picked(picked) => self.picked(picked),
                 Done::Dialogs(result) => self.dialogs_probed(result),
+                Done::Discovered(found) => self.discovered(found, false),
             }
         }
     }

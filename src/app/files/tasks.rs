@@ -31,6 +31,8 @@ pub(in crate::app) enum Done {
     Picked(Picked),
     /// Whether a native file dialog can open here, and if not, why.
     Dialogs(Result<(), String>),
+    /// The runtimes found on this computer (a refresh of the cache).
+    Discovered(std::sync::Arc<crate::kernels::Discovered>),
 }
 
 /// Whether the window waits for a task at exit.

@@ -33,7 +33,7 @@ pub enum Outcome {
     Cancelled,
     Applied {
         session: SessionId,
-        config: RuntimeConfig,
+        config: Box<RuntimeConfig>,
         /// What the notebook remembers of it (an environment, a kernel).
         choice: Option<crate::kernels::Choice>,
     },
@@ -329,7 +329,7 @@ impl ConfigureDialog {
                                 outcome = Outcome::Applied {
                                     session: self.session,
                                     choice: super::runtimes::choice_of(&config, found),
-                                    config,
+                                    config: Box::new(config),
                                 }
                             }
                             Err(error) => self.error = Some(error),

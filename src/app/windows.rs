@@ -25,7 +25,7 @@ impl RunyardApp {
                 } => {
                     self.configure = None;
                     if let Some(s) = self.session_mut(session) {
-                        s.choose_runtime(config, choice);
+                        s.choose_runtime(*config, choice);
                     }
                 }
             }

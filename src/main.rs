@@ -40,7 +40,9 @@ enum CliCommand {
         /// Write the evaluated notebook over FILE.
         #[arg(long)]
         inplace: bool,
-        /// The Python interpreter (a name in PATH or a path).
+        /// The Python interpreter (a name in PATH or a path), or an
+        /// environment directory (its bin/python). Without it, the notebook's
+        /// remembered environment, a .venv beside it, or its kernelspec.
         #[arg(long, value_name = "PATH")]
         python: Option<String>,
         /// The elixir executable, for Elixir notebooks (a name in PATH or a path).
@@ -54,6 +56,16 @@ enum CliCommand {
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
+    },
+    /// List the Python environments and Jupyter kernels found here, as
+    /// `jupyter kernelspec list` does (broken kernelspecs marked).
+    Kernels {
+        /// Print JSON, for programs.
+        #[arg(long)]
+        json: bool,
+        /// Also look for .venv beside this notebook (and above it, up to its project's root).
+        #[arg(long, value_name = "NOTEBOOK")]
+        notebook: Option<PathBuf>,
     },
 }
 
@@ -104,6 +116,17 @@ fn main() -> ExitCode {
                     ExitCode::from(err.exit_code() as u8)
                 }
             }
+        }
+        Some(CliCommand::Kernels { json, notebook }) => {
+            init_logging(None);
+            let inputs = runyard::kernels::Inputs::from_env(notebook.as_deref());
+            let found = runyard::kernels::discover(&inputs);
+            if json {
+                println!("{:#}", found.to_json());
+            } else {
+                print!("{}", found.to_table());
+            }
+            ExitCode::SUCCESS
         }
         None => {
             // A mistyped subcommand or path must not open an empty window.

@@ -5,6 +5,7 @@ use crate::text::capitalise;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::kernels::{Discovered, Environment};
 use crate::manager::SessionId;
 use crate::runtime::{RuntimeConfig, RuntimeKind};
 
@@ -32,8 +33,9 @@ pub enum Outcome {
     Cancelled,
     Applied {
         session: SessionId,
-        /// Boxed: a kernel's config carries its whole kernelspec.
         config: Box<RuntimeConfig>,
+        /// What the notebook remembers of it (an environment, a kernel).
+        choice: Option<crate::kernels::Choice>,
     },
 }
 
@@ -140,7 +142,92 @@ impl ConfigureDialog {
             .map(|err| capitalise(&err.to_string()))
     }
 
-    pub fn show(&mut self, ctx: &egui::Context) -> Outcome {
+    /// The runtimes found on this computer, as choices: the built-in Python
+    /// agent on an environment's interpreter, or a Jupyter kernel. Choosing
+    /// one sets the kind and the interpreter; the other fields stay.
+    fn runtime_choices(&mut self, ui: &mut egui::Ui, found: Option<&Discovered>) {
+        let current = match &self.base.kind {
+            RuntimeKind::JupyterKernel(k) => format!("Jupyter kernel: {} ({})", k.spec.display_name, k.spec.name),
+            RuntimeKind::PythonStandalone(_) => {
+                let executable = self.executable.trim();
+                found
+                    .and_then(|f| f.environments.iter().find(|e| e.interpreter.as_os_str() == executable))
+                    .map(Environment::label)
+                    .unwrap_or_else(|| {
+                        if executable.is_empty() {
+                            "Python (default interpreter)".to_string()
+                        } else {
+                            format!("Python: {executable}")
+                        }
+                    })
+            }
+            _ => self.base.kind_label().to_string(),
+        };
+        let mut picked: Option<RuntimeConfig> = None;
+        let mut picked_executable: Option<String> = None;
+        egui::ComboBox::from_id_salt(("runtime-choice", self.session))
+            .selected_text(current)
+            .width(320.0)
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(false, "Python (default interpreter)").clicked() {
+                    picked = Some(RuntimeConfig::python());
+                    picked_executable = Some(String::new());
+                }
+                let Some(found) = found else {
+                    ui.label(egui::RichText::new("Looking for environments and kernels…").weak());
+                    return;
+                };
+                for env in &found.environments {
+                    let response = ui
+                        .selectable_label(false, env.label())
+                        .on_hover_text(env.interpreter.display().to_string());
+                    if response.clicked() {
+                        picked = Some(RuntimeConfig::python());
+                        picked_executable = Some(env.interpreter.display().to_string());
+                    }
+                }
+                if !found.kernels.is_empty() {
+                    ui.separator();
+                }
+                for kernel in &found.kernels {
+                    match kernel.ok() {
+                        Some(spec) if !kernel.missing_program => {
+                            let label = format!("Jupyter kernel: {} ({})", spec.display_name, spec.name);
+                            let response = ui
+                                .selectable_label(false, label)
+                                .on_hover_text(kernel.dir.display().to_string());
+                            if response.clicked() {
+                                picked = Some(RuntimeConfig::jupyter(spec.clone()));
+                                picked_executable = Some(String::new());
+                            }
+                        }
+                        _ => {
+                            let why = match &kernel.spec {
+                                Ok(spec) => format!("{} not found", spec.argv[0]),
+                                Err(err) => err.to_string(),
+                            };
+                            ui.add_enabled(
+                                false,
+                                egui::Button::new(format!("Jupyter kernel: {} (broken)", kernel.name)),
+                            )
+                            .on_disabled_hover_text(why);
+                        }
+                    }
+                }
+            });
+        if let Some(mut config) = picked {
+            // The fields the user set carry over to the new kind.
+            config.init_timeout = self.base.init_timeout;
+            *config.standalone_mut() = self.base.standalone().clone();
+            self.base = config;
+            self.attached = None;
+            if let Some(executable) = picked_executable {
+                self.executable = executable;
+            }
+        }
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context, found: Option<&Discovered>) -> Outcome {
         let mut outcome = Outcome::Open;
         let mut open = true;
         egui::Window::new("Runtime settings")
@@ -150,7 +237,14 @@ impl ConfigureDialog {
             .resizable(true)
             .default_width(460.0)
             .show(ctx, |ui| {
-                ui.label(self.base.kind_label());
+                if matches!(self.base.kind, RuntimeKind::ElixirAttached(_)) {
+                    ui.label(self.base.kind_label());
+                } else {
+                    ui.horizontal(|ui| {
+                        ui.label("Runtime");
+                        self.runtime_choices(ui, found);
+                    });
+                }
                 egui::Grid::new("configure-grid")
                     .num_columns(2)
                     .spacing([10.0, 6.0])
@@ -234,6 +328,7 @@ impl ConfigureDialog {
                             Ok(config) => {
                                 outcome = Outcome::Applied {
                                     session: self.session,
+                                    choice: super::runtimes::choice_of(&config, found),
                                     config: Box::new(config),
                                 }
                             }

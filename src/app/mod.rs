@@ -14,6 +14,7 @@ mod notebook_view;
 mod output_view;
 mod overview;
 mod rich;
+mod runtimes;
 mod schedule;
 mod session_view;
 mod sessions_panel;
@@ -62,6 +63,8 @@ pub struct TestHooks {
     pub no_file_dialogs: bool,
     /// Each notebook save waits this long before writing (a slow disk).
     pub slow_saves: Duration,
+    /// Look for runtimes here rather than in this process's environment.
+    pub discovery: Option<crate::kernels::Inputs>,
 }
 
 pub struct RunyardApp {
@@ -119,6 +122,8 @@ pub struct RunyardApp {
     rich: rich::Rich,
     /// The notebook column's width in monospace characters, for the runtimes.
     output_chars: u32,
+    /// The Python environments and Jupyter kernels found, for the dialogs.
+    runtimes: runtimes::Runtimes,
 }
 
 impl RunyardApp {
@@ -183,6 +188,7 @@ impl RunyardApp {
             was_focused: true,
             rich: rich::Rich::default(),
             output_chars: crate::protocol::DisplayOptions::default().width,
+            runtimes: runtimes::Runtimes::new(options.test.discovery.clone()),
         }
         .started(options))
     }
@@ -192,6 +198,7 @@ impl RunyardApp {
     fn started(mut self, options: AppOptions) -> RunyardApp {
         self.start_reading(options.open);
         self.probe_dialogs(!options.test.no_file_dialogs);
+        self.refresh_runtimes();
         self
     }
 
@@ -333,7 +340,22 @@ impl RunyardApp {
     pub fn open_configure(&mut self, id: SessionId) {
         if let Some(session) = self.session(id) {
             self.configure = Some(ConfigureDialog::new(id, &session.config));
+            // It lists what is found: found again, in the background.
+            self.refresh_runtimes();
         }
+    }
+
+    /// Opens a new session with a runtime found on this computer (an
+    /// environment or a kernel) and selects it.
+    pub fn new_session_with(&mut self, config: RuntimeConfig, choice: Option<crate::kernels::Choice>) -> SessionId {
+        let id = self.next_session_id();
+        let mut session = Session::new(id, format!("Notebook {}", id.0), self.settings.with_defaults(config));
+        session.runtime_choice = choice;
+        session.add_cell("");
+        session.mark_saved(session.revision());
+        self.sessions.push(session);
+        self.selected = Some(id);
+        id
     }
 }
 
@@ -392,13 +414,19 @@ impl eframe::App for RunyardApp {
             .default_size(270.0)
             .min_size(200.0)
             .show(ui, |ui| {
-                let actions = sessions_panel::show(ui, &self.sessions, self.selected, &mut self.renaming);
+                let found = self.runtimes.found.clone();
+                let actions =
+                    sessions_panel::show(ui, &self.sessions, self.selected, &mut self.renaming, found.as_deref());
                 for action in actions {
                     match action {
                         sessions_panel::Action::Select(id) => self.selected = Some(id),
                         sessions_panel::Action::New(runtime) => {
                             self.new_session(runtime);
                         }
+                        sessions_panel::Action::NewWith(config, choice) => {
+                            self.new_session_with(*config, choice);
+                        }
+                        sessions_panel::Action::MenuOpened => self.refresh_runtimes(),
                         sessions_panel::Action::Rename(id, name) => {
                             if let Some(s) = self.session_mut(id) {
                                 s.name = name;

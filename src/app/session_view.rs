@@ -86,6 +86,11 @@ fn banner(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Command>,
                         wants.configure = true;
                     }
                 }
+                BannerKind::NoRuntime => {
+                    if ui.button("Choose a runtime…").clicked() {
+                        wants.configure = true;
+                    }
+                }
                 BannerKind::NodeDown => {
                     if ui.button("Reconnect").clicked() {
                         commands.extend(session.reconnect());

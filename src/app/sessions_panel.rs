@@ -9,6 +9,10 @@ use crate::session::Session;
 pub enum Action {
     Select(SessionId),
     New(super::NewRuntime),
+    /// A new session with a runtime found on this computer.
+    NewWith(Box<crate::runtime::RuntimeConfig>, Option<crate::kernels::Choice>),
+    /// The New menu opened: the runtimes it lists are looked for again.
+    MenuOpened,
     Rename(SessionId, String),
     Close(SessionId),
 }
@@ -18,18 +22,23 @@ pub fn show(
     sessions: &[Session],
     selected: Option<SessionId>,
     renaming: &mut Option<(SessionId, String)>,
+    found: Option<&crate::kernels::Discovered>,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
         ui.heading("Sessions");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.menu_button("+ New", |ui| {
+            let menu = ui.menu_button("+ New", |ui| {
                 for runtime in super::NewRuntime::ALL {
                     if ui.button(runtime.label()).clicked() {
                         actions.push(Action::New(runtime));
                     }
                 }
+                new_with_found(ui, found, &mut actions);
             });
+            if menu.response.clicked() {
+                actions.push(Action::MenuOpened);
+            }
         });
     });
     ui.separator();
@@ -46,6 +55,41 @@ pub fn show(
             }
         });
     actions
+}
+
+/// The environments and kernels found, as submenus of New.
+fn new_with_found(ui: &mut egui::Ui, found: Option<&crate::kernels::Discovered>, actions: &mut Vec<Action>) {
+    use crate::kernels::Choice;
+    use crate::runtime::RuntimeConfig;
+    let Some(found) = found else { return };
+    if !found.environments.is_empty() {
+        ui.menu_button("New Python session in…", |ui| {
+            for env in &found.environments {
+                if ui.button(env.label()).clicked() {
+                    let config = RuntimeConfig::python().with_executable(env.interpreter.display().to_string());
+                    actions.push(Action::NewWith(Box::new(config), Some(Choice::environment(env))));
+                }
+            }
+        });
+    }
+    let kernels: Vec<_> = found
+        .kernels
+        .iter()
+        .filter(|k| !k.missing_program)
+        .filter_map(|k| k.ok())
+        .collect();
+    if !kernels.is_empty() {
+        ui.menu_button("New session with a Jupyter kernel", |ui| {
+            for spec in kernels {
+                if ui.button(format!("{} ({})", spec.display_name, spec.name)).clicked() {
+                    actions.push(Action::NewWith(
+                        Box::new(RuntimeConfig::jupyter(spec.clone())),
+                        Some(Choice::kernel(spec)),
+                    ));
+                }
+            }
+        });
+    }
 }
 
 fn row(

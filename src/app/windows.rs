@@ -7,7 +7,7 @@ use crate::session::Session;
 impl RunyardApp {
     pub(super) fn dialogs(&mut self, ctx: &egui::Context) {
         if let Some(dialog) = &mut self.configure {
-            match dialog.show(ctx) {
+            match dialog.show(ctx, self.runtimes.found.as_deref()) {
                 configure::Outcome::Open => {}
                 configure::Outcome::Browse(configure::Browse::Interpreter) => self.pick(
                     files::Pick::Interpreter,
@@ -18,10 +18,14 @@ impl RunyardApp {
                     files::Ask::new(files::AskKind::Folder, "Working directory"),
                 ),
                 configure::Outcome::Cancelled => self.configure = None,
-                configure::Outcome::Applied { session, config } => {
+                configure::Outcome::Applied {
+                    session,
+                    config,
+                    choice,
+                } => {
                     self.configure = None;
                     if let Some(s) = self.session_mut(session) {
-                        s.config = *config;
+                        s.choose_runtime(*config, choice);
                     }
                 }
             }

@@ -50,23 +50,55 @@ impl RunOptions {
         }
     }
 
-    fn config(&self, language: &crate::notebook::Language) -> Result<RuntimeConfig, RunError> {
+    /// The runtime for the notebook at `path` (`metadata` and `language` as
+    /// read from it): `--python` / `--elixir` when given, else what
+    /// [`crate::kernels::pick_runtime`] picks, as the window does.
+    fn config(
+        &self,
+        path: &Path,
+        metadata: &crate::notebook::Object,
+        language: &crate::notebook::Language,
+    ) -> Result<RuntimeConfig, RunError> {
+        use crate::kernels::Pick;
         use crate::notebook::Language;
         if let Some(name) = &self.kernel {
-            let spec = crate::kernels::find_kernelspec(name)?;
+            let spec = crate::kernels::find_kernelspec(name, Some(path))?;
             return Ok(RuntimeConfig::jupyter(spec).with_init_timeout(self.init_timeout));
         }
-        let (mut config, executable) = match language {
-            Language::Python => (RuntimeConfig::python(), &self.python),
-            Language::Elixir => (RuntimeConfig::elixir(), &self.elixir),
-            Language::Other(_) => {
-                return Err(RunError::NoRuntime {
-                    language: language.name().into(),
-                });
+        let config = match (language, &self.python, &self.elixir) {
+            (Language::Python, Some(python), _) => RuntimeConfig::python().with_executable(python_arg(python)?),
+            (Language::Elixir, _, Some(elixir)) => RuntimeConfig::elixir().with_executable(elixir.clone()),
+            _ => {
+                let discovered = crate::kernels::discover(&crate::kernels::Inputs::from_env(Some(path)));
+                match crate::kernels::pick_runtime(Some(path), metadata, language, &discovered) {
+                    Pick::Python { interpreter, .. } => {
+                        RuntimeConfig::python().with_executable(interpreter.display().to_string())
+                    }
+                    Pick::Kernel(spec) => RuntimeConfig::jupyter(spec),
+                    Pick::Default if *language == Language::Elixir => {
+                        let mut config = RuntimeConfig::elixir();
+                        config.standalone_mut().executable = self.elixir.clone();
+                        config
+                    }
+                    Pick::Default => RuntimeConfig::python(),
+                    Pick::Missing { message, .. } => return Err(RunError::NoKernel { message }),
+                }
             }
         };
-        config.standalone_mut().executable = executable.clone();
         Ok(config.with_init_timeout(self.init_timeout))
+    }
+}
+
+/// `--python`: an interpreter (a name in PATH or a path), or an environment
+/// directory, whose `bin/python` it means.
+fn python_arg(python: &str) -> Result<String, RunError> {
+    let path = Path::new(python);
+    if !path.is_dir() {
+        return Ok(python.to_string());
+    }
+    match crate::kernels::discovery::interpreter_in(path) {
+        Some(interpreter) => Ok(interpreter.display().to_string()),
+        None => Err(RunError::NotAnEnvironment { path: path.into() }),
     }
 }
 
@@ -82,7 +114,13 @@ impl Default for RunOptions {
 pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), RunError> {
     let notebook = matches!(Format::from_path(path), Some(Format::Ipynb | Format::Livemd));
     if !notebook && options.output.is_none() && !options.inplace {
-        let config = options.config(&crate::notebook::Language::Python)?;
+        // The script's `# runyard:` header, if any, says which Python.
+        let metadata = std::fs::read(path)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(|text| percent::to_notebook(&text).metadata)
+            .unwrap_or_default();
+        let config = options.config(path, &metadata, &crate::notebook::Language::Python)?;
         return run_script(path, config, out, err).map(|_| ());
     }
     run_notebook(path, options, out, err)
@@ -135,6 +173,11 @@ pub enum RunError {
     NoRuntime { language: String },
     #[error("--kernel: {0}")]
     Kernel(#[from] crate::kernels::LookupError),
+    /// The notebook's kernel is not installed here (and no runtime of its language is).
+    #[error("{message}")]
+    NoKernel { message: String },
+    #[error("--python {}: a directory without bin/python (not a Python environment)", path.display())]
+    NotAnEnvironment { path: PathBuf },
     #[error(transparent)]
     Manager(#[from] ManagerError),
     #[error("the runtime could not be started: {error}{}", detail(error))]
@@ -163,7 +206,9 @@ impl RunError {
             | RunError::Notebook(_)
             | RunError::OutputFormat { .. }
             | RunError::NoRuntime { .. }
-            | RunError::Kernel(_) => 2,
+            | RunError::Kernel(_)
+            | RunError::NoKernel { .. }
+            | RunError::NotAnEnvironment { .. } => 2,
             _ => 1,
         }
     }

@@ -360,6 +360,14 @@ pub fn to_string(notebook: &Notebook) -> String {
     let cells: Vec<Value> = cells.iter().map(write_cell).collect();
 
     let mut metadata = if same { notebook.metadata.clone() } else { Object::new() };
+    if !same {
+        // The runtime chosen for the notebook (see kernels::pick::remember) goes with it.
+        for key in ["kernelspec", "language_info", crate::kernels::pick::RUNYARD_KEY] {
+            if let Some(value) = notebook.metadata.get(key) {
+                metadata.insert(key.into(), value.clone());
+            }
+        }
+    }
     // A notebook read without a language was read as Python: leave it so.
     if !same || language_of(&metadata).unwrap_or_default() != notebook.language {
         set_language(&mut metadata, &notebook.language);

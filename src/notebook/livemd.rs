@@ -438,6 +438,10 @@ fn language_of(metadata: &Object, sections: &[Section]) -> Language {
 pub fn to_string(notebook: &Notebook) -> String {
     let same = notebook.format == Some(Format::Livemd);
     let mut metadata = if same { notebook.metadata.clone() } else { Object::new() };
+    // Runyard's own key (the runtime chosen) goes with the notebook to any format.
+    if !same && let Some(runyard) = notebook.metadata.get(crate::kernels::pick::RUNYARD_KEY) {
+        metadata.insert(crate::kernels::pick::RUNYARD_KEY.into(), runyard.clone());
+    }
     let has_outputs = notebook
         .sections
         .iter()

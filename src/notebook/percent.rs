@@ -4,6 +4,7 @@
 
 use super::model::{self, Cell, Format, Language, Notebook, NotebookExtras, PercentLayout};
 use super::sections;
+use crate::kernels::pick::RUNYARD_KEY;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
@@ -111,6 +112,10 @@ fn encode(kind: CellKind, source: &str) -> String {
 /// Reads a percent script as a notebook (Python, one section per Markdown
 /// cell starting with `## `).
 pub fn to_notebook(text: &str) -> Notebook {
+    let (runyard, text, offset) = match header(text) {
+        Some((value, rest)) => (Some(value), rest, 1),
+        None => (None, text, 0),
+    };
     let cells = parse(text)
         .into_iter()
         .map(|c| {
@@ -119,7 +124,7 @@ pub fn to_notebook(text: &str) -> Notebook {
                 CellKind::Markdown => model::CellKind::Markdown,
             };
             let mut cell = Cell::new(kind, c.source);
-            cell.line = Some(c.first_line);
+            cell.line = Some(c.first_line + offset);
             cell.extras.percent = Some(PercentLayout {
                 marker: c.marker,
                 title: c.title,
@@ -134,7 +139,9 @@ pub fn to_notebook(text: &str) -> Notebook {
         title: split.title,
         sections: split.sections,
         language: Language::Python,
-        metadata: model::Object::new(),
+        metadata: runyard
+            .map(|value| model::Object::from_iter([(RUNYARD_KEY.to_string(), value)]))
+            .unwrap_or_default(),
         format: Some(Format::Percent),
         extras: NotebookExtras {
             title_heading: split.title_heading,
@@ -150,6 +157,11 @@ pub fn to_string(notebook: &Notebook) -> String {
     let same = notebook.format == Some(Format::Percent);
     let cells = sections::flatten(notebook, same);
     let mut out = String::new();
+    if let Some(runyard @ serde_json::Value::Object(_)) = notebook.metadata.get(RUNYARD_KEY) {
+        out.push_str(HEADER);
+        out.push_str(&super::json::to_compact(runyard));
+        out.push('\n');
+    }
     let count = cells.len();
     for (i, cell) in cells.iter().enumerate() {
         let kind = match cell.kind {
@@ -175,6 +187,24 @@ pub fn to_string(notebook: &Notebook) -> String {
         out.extend(std::iter::repeat_n('\n', blanks));
     }
     out
+}
+
+/// Runyard's header line: `# runyard: {"python": ".venv"}`, the runtime
+/// chosen for the script (a comment, so Python ignores it).
+const HEADER: &str = "# runyard: ";
+
+/// The header's JSON object and the text after its line, if the first line is one.
+fn header(text: &str) -> Option<(serde_json::Value, &str)> {
+    let (first, rest) = match text.split_once('\n') {
+        Some((first, rest)) => (first, rest),
+        None => (text, ""),
+    };
+    let json = first.strip_suffix('\r').unwrap_or(first).strip_prefix(HEADER)?;
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(value @ serde_json::Value::Object(_)) => Some((value, rest)),
+        // Not ours after all: an ordinary comment, left in the first cell.
+        _ => None,
+    }
 }
 
 fn canonical_marker(kind: CellKind, title: &str) -> String {

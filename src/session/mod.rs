@@ -72,6 +72,9 @@ impl Status {
 pub enum BannerKind {
     InitError,
     NodeDown,
+    /// Nothing here can run the notebook (its kernel is not installed):
+    /// nothing starts until a runtime is chosen.
+    NoRuntime,
 }
 
 /// A failure shown at the top of the session until dismissed or replaced.
@@ -118,6 +121,12 @@ pub struct Session {
     /// What the file held that the session does not show (metadata, cell ids,
     /// outputs of cells not re-run), written back on save.
     document: document::Document,
+    /// Why no runtime here can run this notebook (its kernel is not
+    /// installed): set, nothing starts and evaluation is refused until a
+    /// runtime is chosen ([`Session::choose_runtime`]).
+    pub unavailable: Option<String>,
+    /// The runtime chosen for this notebook, remembered in its file on save.
+    pub runtime_choice: Option<crate::kernels::Choice>,
     /// Where the model reads the time (start-up and evaluation durations
     /// shown while they run); injected so that its tests are deterministic.
     clock: Clock,
@@ -151,7 +160,30 @@ impl Session {
             saved_revision: 0,
             file: None,
             document: document::Document::default(),
+            unavailable: None,
+            runtime_choice: None,
             clock: Instant::now,
+        }
+    }
+
+    /// Marks the notebook as one no runtime here can run, and says why
+    /// (`message`: one sentence, e.g. "kernel 'ir' is not installed here").
+    pub fn set_unavailable(&mut self, message: &str) {
+        self.unavailable = Some(message.to_string());
+        self.banner = Some(no_runtime_banner(message));
+    }
+
+    /// A runtime was chosen for the notebook (in Configure): it replaces the
+    /// one it had, clears a missing kernel, and is remembered in the file
+    /// at the next save (`choice`, when it is one a file can name).
+    pub fn choose_runtime(&mut self, config: RuntimeConfig, choice: Option<crate::kernels::Choice>) {
+        self.config = config;
+        if self.unavailable.take().is_some() && self.banner.as_ref().is_some_and(|b| b.kind == BannerKind::NoRuntime) {
+            self.banner = None;
+        }
+        if choice.is_some() && choice != self.runtime_choice {
+            self.runtime_choice = choice;
+            self.revision += 1;
         }
     }
 
@@ -247,6 +279,11 @@ impl Session {
     // --- User actions: each returns the commands to send. ---
 
     pub fn connect(&mut self) -> Vec<Command> {
+        if let Some(message) = &self.unavailable {
+            // Never a runtime of another language in its place.
+            self.banner = Some(no_runtime_banner(message));
+            return Vec::new();
+        }
         self.banner = None;
         self.interrupt_unanswered = false;
         self.runtime = RuntimeState::Starting {
@@ -447,6 +484,16 @@ impl Session {
             }
         }
         Vec::new()
+    }
+}
+
+fn no_runtime_banner(message: &str) -> Banner {
+    Banner {
+        kind: BannerKind::NoRuntime,
+        message: format!("{}.", capitalise(message)),
+        detail: "Choose a runtime for this notebook in its runtime settings: the Python environments and \
+                 Jupyter kernels found on this computer are listed there."
+            .into(),
     }
 }
 

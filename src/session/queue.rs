@@ -18,6 +18,10 @@ impl Session {
         if !self.cell(id).is_some_and(Cell::is_code) {
             return Vec::new();
         }
+        if self.unavailable.is_some() {
+            // Nothing is queued: no runtime here can run it (connect says why).
+            return self.connect();
+        }
         let mut to_queue = Vec::new();
         for cell in self.cells() {
             let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);

@@ -110,6 +110,7 @@ impl RunyardApp {
                         self.notice = Some(why);
                     }
                 }
+                Done::Discovered(found) => self.discovered(found, false),
             }
         }
     }

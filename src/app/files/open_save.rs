@@ -3,11 +3,14 @@
 //! here to become sessions, saved marks or notices.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::super::RunyardApp;
 use super::pick::{Ask, AskKind, Pick};
 use super::tasks::Done;
 use super::{FileInfo, config_for, read};
+use crate::app::runtimes::config_for_pick;
+use crate::kernels::{Discovered, Pick as RuntimePick};
 use crate::manager::SessionId;
 use crate::notebook::{self, Format, Notebook, NotebookError};
 use crate::runtime::RuntimeConfig;
@@ -21,6 +24,19 @@ const MAX_RECENT: usize = 10;
 pub(in crate::app) struct Opened {
     path: PathBuf,
     read: Result<(Notebook, FileInfo), NotebookError>,
+    /// The runtimes found for it (its `.venv` included) and the one picked.
+    runtime: Option<(Arc<Discovered>, RuntimePick)>,
+}
+
+/// Reads a notebook and picks its runtime (in a task).
+fn open_one(path: PathBuf, inputs: &crate::kernels::Inputs) -> Opened {
+    let read = read(&path);
+    let runtime = read.as_ref().ok().map(|(notebook, _)| {
+        let found = crate::kernels::discover(&inputs.for_notebook(Some(&path)));
+        let pick = crate::kernels::pick_runtime(Some(&path), &notebook.metadata, &notebook.language, &found);
+        (Arc::new(found), pick)
+    });
+    Opened { path, read, runtime }
 }
 
 /// A save, done.
@@ -55,21 +71,14 @@ impl RunyardApp {
             return;
         }
         // One task for all, so that they open in the order given.
+        let inputs = self.runtimes.inputs.clone();
         self.tasks.spawn("open", move || {
-            Done::Opened(
-                wanted
-                    .into_iter()
-                    .map(|path| Opened {
-                        read: read(&path),
-                        path,
-                    })
-                    .collect(),
-            )
+            Done::Opened(wanted.into_iter().map(|path| open_one(path, &inputs)).collect())
         });
     }
 
     pub(in crate::app) fn opened(&mut self, opened: Vec<Opened>) {
-        for Opened { path, read } in opened {
+        for Opened { path, read, runtime } in opened {
             // Opened twice in a row: the first one counts.
             if let Some(existing) = self.sessions.iter().find(|s| s.file.as_deref() == Some(path.as_path())) {
                 self.selected = Some(existing.id);
@@ -77,10 +86,20 @@ impl RunyardApp {
             }
             match read {
                 Ok((notebook, info)) => {
-                    let (config, warning) = config_for(self, &notebook.language);
+                    let picked = runtime.map(|(found, pick)| {
+                        self.discovered(found, true);
+                        config_for_pick(&self.settings, &pick, &notebook.language)
+                    });
+                    let (config, unavailable) = match picked {
+                        Some(Ok((config, _))) => (config, None),
+                        // Shown as the session's banner; the config is never started.
+                        Some(Err(message)) => (config_for(self, &notebook.language).0, Some(message)),
+                        None => (config_for(self, &notebook.language).0, None),
+                    };
                     let id = self.open_notebook(&notebook, config, Some((path, info)));
-                    if let Some(warning) = warning {
-                        self.notice = Some(warning);
+                    if let (Some(message), Some(session)) = (unavailable, self.session_mut(id)) {
+                        tracing::warn!("{message}");
+                        session.set_unavailable(&message);
                     }
                     self.selected = Some(id);
                 }
@@ -164,7 +183,8 @@ impl RunyardApp {
             return;
         }
         let Some(session) = self.session(id) else { return };
-        let notebook = session.to_notebook();
+        let mut notebook = session.to_notebook();
+        let choice = session.runtime_choice.clone();
         let (revision, layout) = (session.revision(), session.layout());
         let delay = self.files.slow_saves;
         self.files.saving.push(job);
@@ -172,6 +192,9 @@ impl RunyardApp {
         self.tasks.spawn("save", move || {
             if !delay.is_zero() {
                 std::thread::sleep(delay);
+            }
+            if let (Some(choice), Some(format)) = (&choice, Format::from_path(&path)) {
+                crate::kernels::pick::remember(&mut notebook, format, &path, choice);
             }
             let written = notebook::save(&path, &notebook).map(|()| {
                 // Read back what the format kept, so the next save starts from it.

@@ -33,6 +33,8 @@ pub(in crate::app) enum Done {
     Dialogs(Result<(), String>),
     /// An HTML output went to the browser, or why not.
     BrowserOpened(Result<(), String>),
+    /// The runtimes found on this computer (a refresh of the cache).
+    Discovered(std::sync::Arc<crate::kernels::Discovered>),
 }
 
 /// Whether the window waits for a task at exit.

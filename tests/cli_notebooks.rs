@@ -335,7 +335,11 @@ fn unusable_notebooks_and_outputs_exit_with_2() {
     );
     let out = runyard(&["run", julia.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("language is julia"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("kernel 'julia-1.9' is not installed here"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let fine = write(dir.path(), "fine.ipynb", &PYTHON_NOTEBOOK.replace("FAILING", "1"));
     let out = runyard(&["run", fine.to_str().unwrap(), "--output", "out.docx"]);

@@ -627,7 +627,7 @@ impl RawAgent {
             }
         };
         let took = t0.elapsed();
-        if result["ref"] != evaluation_ref || result["value"] != "2" {
+        if result["ref"] != evaluation_ref || result["value"]["data"]["text/plain"] != "2" {
             return Err(format!("the raw agent answered {result}"));
         }
         Ok(took)
@@ -1523,7 +1523,10 @@ fn time_to_display(
     pick: impl Fn(&protocol::Bundle) -> bool,
 ) -> R<(Duration, usize)> {
     let t0 = Instant::now();
-    m.evaluate(session, evaluation(evaluation_ref, code));
+    // Chained from the setup cell, whose bindings (plt, the frame) it uses.
+    let mut cell = evaluation(evaluation_ref, code);
+    cell.prev_evaluation_ref = Some("setup".into());
+    m.evaluate(session, cell);
     let mut shown = None;
     wait_for(m, EVENT_TIMEOUT, |e| match e {
         Event::Display { session: s, bundle, .. } if s == session && shown.is_none() && pick(&bundle) => {

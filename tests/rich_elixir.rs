@@ -356,8 +356,11 @@ fn a_display_over_max_output_bytes_becomes_a_note_with_its_size_and_the_cap() {
 /// Kino cannot be installed here (no hex.pm), so this defines a stand-in
 /// `Kino.Render` protocol in the runtime, as Kino has it, with
 /// implementations returning Livebook's outputs, both the maps (2023 on) and
-/// the older tuples.
+/// the older tuples, and an application spec for `:kino`, as a project or
+/// `Mix.install` that has Kino loads.
 const KINO_STAND_IN: &str = r#"
+:ok = :application.load({:application, :kino, [vsn: ~c"0.0.0-stand-in", modules: [], registered: [], applications: [:kernel, :stdlib]]})
+
 defprotocol Kino.Render do
   def to_livebook(term)
 end

@@ -1585,6 +1585,10 @@ defmodule node_module do
       {:module, _, _, _} ->
         plain(inspect_text(value, options, 10))
 
+      # Scalars print the same pretty or not, and pretty costs a layout pass.
+      scalar when is_number(scalar) or is_atom(scalar) ->
+        plain(inspect(scalar))
+
       _ ->
         kino_bundle(value) || plain(inspect_text(value, options, 50))
     end
@@ -1607,7 +1611,10 @@ defmodule node_module do
   @kino Kino.Render
 
   defp kino_bundle(value) do
-    if Code.ensure_loaded?(@kino) and function_exported?(@kino, :impl_for, 1) do
+    # Asking the code server for a module that is not there searches the whole
+    # code path (about a millisecond a value): only where Kino is installed.
+    if :application.get_key(:kino, :vsn) != :undefined and Code.ensure_loaded?(@kino) and
+         function_exported?(@kino, :impl_for, 1) do
       # Kino's catch-all implementation is its own inspect: ours (with the width) is used instead.
       case apply(@kino, :impl_for, [value]) do
         nil -> nil

@@ -916,8 +916,12 @@ def special(v, t, data, md):
 
 def figure_png(fig, data, md):  # 2x pixel density; metadata gives the logical size
     b = io.BytesIO()
-    try:
-        fig.savefig(b, format='png', dpi=fig.dpi * 2)
+    try:  # zlib level 1: a plot's PNG in about half the encoding time, at 1.5x its size (still tens of KB)
+        try:
+            fig.savefig(b, format='png', dpi=fig.dpi * 2, pil_kwargs={'compress_level': 1})
+        except TypeError:  # matplotlib < 3.3 has no pil_kwargs for PNG
+            b = io.BytesIO()
+            fig.savefig(b, format='png', dpi=fig.dpi * 2)
     except Exception as e:
         strip(e, set())
         import traceback

@@ -374,3 +374,25 @@ fn runyard_run_refuses_a_notebook_whose_kernel_is_not_installed() {
         text(&out.stderr)
     );
 }
+
+/// A project's `.venv` that is a symlink to a shared environment is still
+/// the project's `.venv`: picked, and run as that environment (its
+/// `sys.prefix`), not as the interpreter its symlinks end at.
+#[test]
+fn a_symlinked_venv_beside_a_notebook_is_picked_and_runs_as_a_venv() {
+    let tree = tree();
+    let shared = tree.p("shared/env-for-many");
+    fake_venv(&shared, "version = 3.11.7");
+    let project = tree.p("home/linked");
+    std::fs::create_dir_all(&project).unwrap();
+    symlink(&shared, project.join(".venv")).unwrap();
+    let script = project.join("prefix.py");
+    write(&script, "# %%\nimport sys\nprint(sys.prefix)\n");
+    let out = run_prefix(&tree, &script, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let prefix = text(&out.stdout).trim().to_string();
+    assert!(
+        prefix == project.join(".venv").display().to_string() || prefix == shared.display().to_string(),
+        "ran outside the venv: sys.prefix {prefix}"
+    );
+}

@@ -104,7 +104,13 @@ fn an_incompatible_protocol_version_is_refused() {
     h.manager
         .connect(S, python_config().with_executable(path.to_str().unwrap()));
     let error = h.wait_init_failed(S);
-    assert_eq!(error, InitError::IncompatibleProtocol { found: 99, expected: 1 });
+    assert_eq!(
+        error,
+        InitError::IncompatibleProtocol {
+            found: 99,
+            expected: runyard::protocol::PROTOCOL_VERSION
+        }
+    );
 }
 
 #[test]
@@ -113,7 +119,10 @@ fn a_wrong_token_or_another_message_first_fails_the_start() {
     let wrong_token = script(
         dir.path(),
         "wrong-token",
-        "#!/bin/sh\nprintf '\\036{\"type\":\"hello\",\"token\":\"nope\",\"protocol\":1,\"pid\":1,\"language\":\"python\",\"language_version\":\"3\",\"executable\":\"x\",\"node\":\"x\"}\\n'\nexec sleep 1000\n",
+        &format!(
+            "#!/bin/sh\nprintf '\\036{{\"type\":\"hello\",\"token\":\"nope\",\"protocol\":{},\"pid\":1,\"language\":\"python\",\"language_version\":\"3\",\"executable\":\"x\",\"node\":\"x\"}}\\n'\nexec sleep 1000\n",
+            runyard::protocol::PROTOCOL_VERSION
+        ),
     );
     let output_first = script(
         dir.path(),

@@ -122,9 +122,11 @@ impl Discovered {
     /// The environment whose prefix is `prefix` (compared resolved).
     pub fn environment_at(&self, prefix: &Path) -> Option<&Environment> {
         let wanted = std::fs::canonicalize(prefix).unwrap_or_else(|_| prefix.to_path_buf());
-        self.environments
-            .iter()
-            .find(|e| e.prefix == wanted || e.prefix == prefix)
+        self.environments.iter().find(|e| {
+            e.prefix == wanted
+                || e.prefix == prefix
+                || std::fs::canonicalize(&e.prefix).is_ok_and(|real| real == wanted)
+        })
     }
 
     /// The whole result as `runyard kernels --json` prints it.
@@ -339,7 +341,10 @@ pub fn environments(inputs: &Inputs) -> Vec<Environment> {
         }
     }
     let mut seen = HashSet::new();
-    found.retain(|e| seen.insert((e.real_interpreter.clone(), e.prefix.clone())));
+    found.retain(|e| {
+        let prefix = std::fs::canonicalize(&e.prefix).unwrap_or_else(|_| e.prefix.clone());
+        seen.insert((e.real_interpreter.clone(), prefix))
+    });
     found
 }
 
@@ -381,8 +386,13 @@ pub fn interpreter_in(prefix: &Path) -> Option<PathBuf> {
 /// The environment whose prefix is `dir`, if it has an interpreter. Its kind
 /// is `kind` if given, else what its files say (venv, conda), else system.
 pub fn environment_at(dir: &Path, kind: Option<EnvKind>) -> Option<Environment> {
-    let interpreter = interpreter_in(dir)?;
-    let prefix = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    // The folders above resolved, the environment's own name kept: a `.venv`
+    // that is a symlink to a shared environment is still the project's `.venv`.
+    let prefix = match (dir.parent().map(std::fs::canonicalize), dir.file_name()) {
+        (Some(Ok(parent)), Some(name)) => parent.join(name),
+        _ => dir.to_path_buf(),
+    };
+    let interpreter = interpreter_in(&prefix)?;
     let real_interpreter = std::fs::canonicalize(&interpreter).unwrap_or_else(|_| interpreter.clone());
     let cfg = read_small(&dir.join("pyvenv.cfg")).map(|t| pyvenv_cfg(&t));
     let conda = conda_python_version(dir);

@@ -159,6 +159,26 @@ fn wanted_major(kernel: Option<&KernelRef>, version: Option<&str>) -> u32 {
         .unwrap_or(3)
 }
 
+/// The interpreter a Python kernelspec names. A bare `python` in a
+/// kernelspec installed inside an environment (ipykernel writes one into
+/// `share/jupyter/kernels`) means that environment's, as Jupyter runs it.
+fn kernel_python(spec: &KernelSpec, discovered: &Discovered) -> PathBuf {
+    let program = &spec.argv[0];
+    if program.contains('/') {
+        return PathBuf::from(program);
+    }
+    let dir = std::fs::canonicalize(&spec.dir).unwrap_or_else(|_| spec.dir.clone());
+    discovered
+        .environments
+        .iter()
+        .find(|e| {
+            let prefix = std::fs::canonicalize(&e.prefix).unwrap_or_else(|_| e.prefix.clone());
+            dir.starts_with(prefix.join("share/jupyter"))
+        })
+        .map(|e| e.interpreter.clone())
+        .unwrap_or_else(|| PathBuf::from(program))
+}
+
 /// True for `python`, `python3`, `/x/bin/python3.12`, `pythonw`.
 fn is_python_program(program: &str) -> bool {
     Path::new(program)
@@ -206,7 +226,7 @@ pub fn pick_runtime(notebook: Option<&Path>, metadata: &Object, language: &Langu
                 Some(spec) if !found.missing_program => {
                     if Language::from_name(&spec.language) == Language::Python && is_python_program(&spec.argv[0]) {
                         return Pick::Python {
-                            interpreter: PathBuf::from(&spec.argv[0]),
+                            interpreter: kernel_python(spec, discovered),
                             environment: None,
                             reason: Reason::Kernelspec,
                         };

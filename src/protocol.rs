@@ -58,6 +58,11 @@ pub enum ToAgent {
     Interrupt,
     Memory,
     Stop,
+    /// The answer to the pending `input_request`: a line without its
+    /// newline, or `null` for end of input (`EOFError`, `:eof`).
+    InputReply {
+        value: Option<String>,
+    },
 }
 
 /// A message from an agent to the manager.
@@ -70,6 +75,17 @@ pub enum FromAgent {
         evaluation_ref: Option<String>,
         stream: Stream,
         text: String,
+    },
+    /// The evaluation `ref` waits for a line of input (`input()`,
+    /// `IO.gets`); answered by one `input_reply`.
+    InputRequest {
+        #[serde(rename = "ref", default)]
+        evaluation_ref: Option<String>,
+        #[serde(default)]
+        prompt: String,
+        /// Not to be echoed (`getpass`).
+        #[serde(default)]
+        password: bool,
     },
     /// A rich output of evaluation `ref` (or between evaluations: null).
     /// With `update`, it replaces every earlier output with its

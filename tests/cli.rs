@@ -138,3 +138,17 @@ fn help_and_version() {
     let help = text(&out.stdout);
     assert!(help.contains("--python") && help.contains("--timeout-init"), "{help}");
 }
+
+/// Nobody types into a headless run: a cell that asks for input gets end of
+/// input (EOFError), with a note saying so, instead of hanging the run.
+#[test]
+fn a_cell_asking_for_input_gets_end_of_input_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ask.py");
+    std::fs::write(&file, "# %%\nname = input('Name? ')\n").unwrap();
+    let out = runyard(&["run", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("asked for input (\"Name? \")"), "{stderr}");
+    assert!(stderr.contains("EOFError"), "{stderr}");
+}

@@ -1236,3 +1236,40 @@ fn the_owner_gets_a_remote_shell_with_the_command_the_panel_shows() {
     // The runtime lives on, undisturbed.
     assert_eq!(h.eval(S, "after", None, "1 + 1").value(), Some("2"));
 }
+
+/// `IO.gets` asks through the manager as Python's `input()` does: the line
+/// typed comes back with its newline, end of input is `:eof`.
+#[test]
+fn io_gets_asks_the_user_and_end_of_input_is_eof() {
+    if skip() {
+        return;
+    }
+    let (mut h, _) = connected();
+    let asked = |h: &mut Harness, r: &str| {
+        h.wait_for("the input request", |e| match e {
+            Event::InputRequested {
+                evaluation_ref: Some(er),
+                prompt,
+                ..
+            } if er == r => Some(prompt.clone()),
+            _ => None,
+        })
+    };
+    h.submit(S, "main", "e1", None, "IO.puts(\"before\")\nIO.gets(\"Name? \")");
+    assert_eq!(asked(&mut h, "e1"), "Name? ");
+    h.manager.send(Command::Input {
+        session: S,
+        value: Some("Ada".into()),
+    });
+    let done = h.finish(S, "e1");
+    assert_eq!(done.value(), Some("\"Ada\\n\""));
+    assert_eq!(done.stdout, "before\n");
+
+    h.submit(S, "main", "e2", None, "IO.gets(\"more? \")");
+    asked(&mut h, "e2");
+    h.manager.send(Command::Input {
+        session: S,
+        value: None,
+    });
+    assert_eq!(h.finish(S, "e2").value(), Some(":eof"));
+}

@@ -285,7 +285,7 @@ fn irkernel_runs_cells_like_any_runtime() {
     exercise(irkernel_spec(dir.path()), &R);
 }
 
-/// `input()` ends (with an empty line and a warning) instead of hanging; a
+/// `input()` asks and gets the line typed in; a
 /// display updated by id arrives as an update; the result comes after its output.
 #[test]
 fn ipykernel_input_updates_and_order() {
@@ -294,12 +294,22 @@ fn ipykernel_input_updates_and_order() {
     let mut h = Harness::new();
     let s = SessionId(1);
     h.connect(s, kernel_config(ipykernel_spec(dir.path())));
-    let asked = h.eval(s, "input", None, "input('name? ')");
-    assert_eq!(asked.value(), Some("''"), "{asked:?}");
-    h.wait_for("the input warning", |e| match e {
-        Event::Warning { message, .. } if message.contains("input") => Some(()),
+    h.submit(s, "main", "input", None, "input('name? ')");
+    let prompt = h.wait_for("the input request", |e| match e {
+        Event::InputRequested {
+            evaluation_ref: Some(r),
+            prompt,
+            ..
+        } if r == "input" => Some(prompt.clone()),
         _ => None,
     });
+    assert_eq!(prompt, "name? ");
+    h.manager.send(runyard::Command::Input {
+        session: s,
+        value: Some("Ada".into()),
+    });
+    let asked = h.finish(s, "input");
+    assert_eq!(asked.value(), Some("'Ada'"), "{asked:?}");
 
     let code = "from IPython.display import display, update_display\n\
                 display('first', display_id='d')\n\

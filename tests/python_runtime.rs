@@ -663,3 +663,60 @@ fn without_the_supervisors_pipes_the_agent_forwards_output_as_frames() {
         "{output:?}"
     );
 }
+
+/// `input()` asks through the manager: the line typed comes back to the
+/// cell, end of input is `EOFError`, and an interrupt ends the wait with the
+/// runtime kept.
+#[test]
+fn input_asks_the_user_and_eof_and_interrupt_end_the_wait() {
+    let mut h = Harness::new();
+    h.connect(S, python_config());
+    let asked = |h: &mut Harness, r: &str| {
+        h.wait_for("the input request", |e| match e {
+            Event::InputRequested {
+                evaluation_ref: Some(er),
+                prompt,
+                password,
+                ..
+            } if er == r => Some((prompt.clone(), *password)),
+            _ => None,
+        })
+    };
+    h.submit(
+        S,
+        "main",
+        "e1",
+        None,
+        "print('before')\nname = input('Name? ')\nprint('hi', name)",
+    );
+    assert_eq!(asked(&mut h, "e1"), ("Name? ".to_string(), false));
+    h.manager.send(Command::Input {
+        session: S,
+        value: Some("Ada Lovelace".into()),
+    });
+    let done = h.finish(S, "e1");
+    assert_eq!(done.stdout, "before\nhi Ada Lovelace\n");
+
+    h.submit(S, "main", "e2", None, "input()");
+    asked(&mut h, "e2");
+    h.manager.send(Command::Input {
+        session: S,
+        value: None,
+    });
+    assert_eq!(h.finish(S, "e2").error().kind, "EOFError");
+
+    h.submit(S, "main", "e3", None, "input('wait: ')");
+    asked(&mut h, "e3");
+    h.manager.send(Command::Interrupt { session: S });
+    let interrupted = h.finish(S, "e3");
+    assert!(
+        matches!(interrupted.outcome, Outcome::Interrupted(_)),
+        "{:?}",
+        interrupted.outcome
+    );
+    assert_eq!(
+        h.eval(S, "e4", None, "6 * 7").value(),
+        Some("42"),
+        "the runtime is kept"
+    );
+}

@@ -279,3 +279,33 @@ fn cells_far_off_screen_are_not_laid_out_but_keep_their_place() {
         "the skipped cells kept their height"
     );
 }
+
+/// A running cell's `input()` shows its prompt and a field under the cell;
+/// what is typed and sent with Enter answers it, and stays in the output.
+#[test]
+fn an_input_request_is_answered_from_a_field_in_its_cell() {
+    let mut w = Window::open();
+    w.click("New Python session");
+    {
+        let session = &mut w.harness.state_mut().sessions[0];
+        let id = session.id;
+        let cell = session.nth_cell(0).unwrap().id;
+        session.apply(&Event::InputRequested {
+            session: id,
+            evaluation_ref: Some(cell.evaluation_ref()),
+            prompt: "Your name? ".into(),
+            password: false,
+        });
+    }
+    w.harness.run_steps(2);
+    w.harness.get_by_label("Your name? ");
+    w.harness.get_by_label("End of input");
+    // The field takes the keyboard focus as it appears.
+    w.harness.input_mut().events.push(egui::Event::Text("Ada".into()));
+    w.harness.run_steps(1);
+    w.harness.key_press(egui::Key::Enter);
+    w.harness.run_steps(2);
+    let session = &w.app().sessions[0];
+    assert_eq!(session.input, None, "answered");
+    assert_eq!(session.nth_cell(0).unwrap().output.text(), "Your name? Ada\n");
+}

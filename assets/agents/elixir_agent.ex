@@ -395,9 +395,36 @@ defmodule RunyardAgent.Output do
         loop(st)
 
       {:io_request, from, reply_as, req} ->
-        {reply, st} = request(req, "stdout", st)
-        send(from, {:io_reply, reply_as, reply})
-        loop(st)
+        case input(req) do
+          {prompt, password} ->
+            # IO.gets and friends: the user is asked; the answer comes back
+            # as {:runyard_input, value} and is the reply to this request.
+            st = flush(st)
+
+            RunyardAgent.frame(st.port, %{
+              type: "input_request",
+              ref: st.ref,
+              prompt: prompt,
+              password: password
+            })
+
+            loop(Map.put(st, :asking, {from, reply_as, req}))
+
+          nil ->
+            {reply, st} = request(req, "stdout", st)
+            send(from, {:io_reply, reply_as, reply})
+            loop(st)
+        end
+
+      {:runyard_input, value} ->
+        case Map.pop(st, :asking) do
+          {{from, reply_as, req}, st} ->
+            send(from, {:io_reply, reply_as, answer(req, value)})
+            loop(st)
+
+          {nil, st} ->
+            loop(st)
+        end
 
       {:runyard_call, from, tag, {:set_ref, ref}} ->
         st = flush(st)
@@ -415,6 +442,35 @@ defmodule RunyardAgent.Output do
     end
   end
 
+  # The requests that read a line, and what they ask: {prompt, password?}.
+  defp input({:get_line, _enc, prompt}), do: {prompt_text(prompt), false}
+  defp input({:get_line, prompt}), do: {prompt_text(prompt), false}
+  defp input({:get_chars, _enc, prompt, _n}), do: {prompt_text(prompt), false}
+  defp input({:get_chars, prompt, _n}), do: {prompt_text(prompt), false}
+  defp input({:get_password, _enc}), do: {"", true}
+  defp input(_), do: nil
+
+  defp prompt_text(prompt) do
+    IO.chardata_to_string(prompt)
+  rescue
+    _ -> ""
+  end
+
+  # nil: end of input. A line gets its newline back; get_chars takes up to n
+  # characters of it, as from a terminal.
+  defp answer(_req, nil), do: :eof
+
+  defp answer(req, line) when is_binary(line) do
+    case req do
+      {:get_chars, _, _, n} when is_integer(n) -> String.slice(line <> "\n", 0, n)
+      {:get_chars, _, n} when is_integer(n) -> String.slice(line <> "\n", 0, n)
+      {:get_password, _} -> line
+      _ -> line <> "\n"
+    end
+  end
+
+  defp answer(_req, _), do: :eof
+
   defp request({:put_chars, enc, chars}, stream, st), do: put(chars, enc, stream, st)
 
   defp request({:put_chars, enc, m, f, a}, stream, st) do
@@ -428,13 +484,8 @@ defmodule RunyardAgent.Output do
   defp request({:put_chars, m, f, a}, stream, st),
     do: request({:put_chars, :latin1, m, f, a}, stream, st)
 
-  defp request({:get_chars, _, _, _}, _, st), do: {:eof, st}
-  defp request({:get_chars, _, _}, _, st), do: {:eof, st}
-  defp request({:get_line, _, _}, _, st), do: {:eof, st}
-  defp request({:get_line, _}, _, st), do: {:eof, st}
   defp request({:get_until, _, _, _, _, _}, _, st), do: {:eof, st}
   defp request({:get_until, _, _, _, _}, _, st), do: {:eof, st}
-  defp request({:get_password, _}, _, st), do: {:eof, st}
   defp request({:setopts, _}, _, st), do: {:ok, st}
   defp request(:getopts, _, st), do: {[binary: true, encoding: :unicode], st}
   defp request({:get_geometry, _}, _, st), do: {{:error, :enotsup}, st}
@@ -819,6 +870,12 @@ defmodule RunyardAgent do
   end
 
   defp handle("stop", _, st), do: halt_now(st)
+
+  defp handle("input_reply", msg, st) do
+    value = msg["value"]
+    send(st.gl, {:runyard_input, if(is_binary(value), do: value)})
+    st
+  end
 
   defp handle(type, msg, st),
     do: log(st, "warn", "unknown or malformed command #{inspect(type)}: #{inspect(msg)}")

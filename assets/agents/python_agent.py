@@ -66,6 +66,8 @@ OL = _thread.allocate_lock()   # held while reading a capture pipe and forwardin
 FM = _thread.allocate_lock()   # guards running/seq/intr_for/fl_awake across main, reader and flusher
 GO = _thread.allocate_lock(); GO.acquire()  # released to wake the flusher
 Q = SimpleQueue()              # ordered commands for the main thread
+INPUT = SimpleQueue()          # answers to input(), from the reader thread
+ref_now = None                 # the running evaluation's ref, for input requests
 running = in_user = fl_awake = False
 seq = nq = 0       # evaluations started / queued: an interrupt names its target by number
 intr_for = None    # number of the evaluation an interrupt is aimed at
@@ -266,6 +268,9 @@ def command(line):
         msg({'type': 'memory', 'total': n, 'parts': [['rss', n]]})
     elif t == 'stop':
         die()
+    elif t == 'input_reply':  # the line the user typed for the pending input(), or None: end of input
+        v = m.get('value')
+        INPUT.put(v if type(v) is str else None)
     elif t in NEED:
         bad = [k for k in NEED[t] if type(m.get(k)) is not str]
         if t == 'evaluate' and ('prev' not in m or not (m['prev'] is None or type(m['prev']) is str)):
@@ -689,10 +694,30 @@ def rerr(text):
             'formatted': 'RunyardError: %s\n' % text}
 
 
+def ask(prompt=''):
+    """input() for cells: the window asks the user (a headless run answers end of input). Interruptible:
+    SimpleQueue.get wakes for signals, so an interrupt raises KeyboardInterrupt here."""
+    flush_all()
+    while True:  # an answer that came after its request was interrupted is not this one's
+        try:
+            INPUT.get(False)
+        except Exception:
+            break
+    msg({'type': 'input_request', 'ref': ref_now, 'prompt': str(prompt), 'password': False})
+    v = INPUT.get()
+    if v is None:
+        raise EOFError('EOF when reading a line')
+    return v
+
+
+sys.modules['builtins'].input = ask
+
+
 def evaluate(m):
-    global cur, OPTS, WIDTH
+    global cur, OPTS, WIDTH, ref_now
     t0 = time.perf_counter()
     c, ref, prev, file, code = m['container'], m['ref'], m['prev'], m['file'], m['code']
+    ref_now = ref
     OPTS = m.get('options')
     if type(OPTS) is not dict:
         OPTS = {}

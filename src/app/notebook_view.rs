@@ -32,6 +32,12 @@ pub struct NotebookUi {
     /// cell far off-screen takes that space without being laid out, so a
     /// long notebook of plots costs what a screenful does.
     heights: HashMap<CellId, (f32, f32)>,
+    /// The running cell's pending input request, copied in each frame.
+    input: Option<crate::session::InputRequest>,
+    /// What the user is typing in answer to it.
+    input_text: String,
+    /// A new request came: its field takes the keyboard focus once.
+    input_focus: bool,
 }
 
 enum Action {
@@ -45,6 +51,8 @@ enum Action {
     Move(CellId, isize),
     Duplicate(CellId),
     ClearOutput(CellId),
+    /// The line typed for the pending input request (`None`: end of input).
+    Input(Option<String>),
     Insert {
         section: SectionId,
         after: Option<CellId>,
@@ -60,6 +68,11 @@ enum Action {
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
     let mut actions = Vec::new();
     let language = session.config.language().to_string();
+    if view.input != session.input {
+        view.input = session.input.clone();
+        view.input_text.clear();
+        view.input_focus = view.input.is_some();
+    }
     let mut title = session.title().unwrap_or_default().to_string();
     let edit = egui::TextEdit::singleline(&mut title)
         .font(egui::FontId::proportional(26.0))
@@ -111,7 +124,7 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
 /// visible part and was drawn before at this width; `None`: draw it. A cell
 /// whose content changed meanwhile is measured again once it comes near.
 fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -> Option<f32> {
-    if view.focus == Some(id) || view.focused == Some(id) {
+    if view.focus == Some(id) || view.focused == Some(id) || view.input.as_ref().is_some_and(|r| r.cell == Some(id)) {
         return None;
     }
     let &(drawn_width, height) = view.heights.get(&id)?;
@@ -146,6 +159,10 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
                 view.focus = session.duplicate_cell(id);
             }
             Action::ClearOutput(id) => session.clear_output(id),
+            Action::Input(line) => {
+                view.input_text.clear();
+                commands.extend(session.answer_input(line));
+            }
             Action::Insert { section, after, kind } => {
                 let id = session.insert_cell(section, after, kind, String::new());
                 if kind == CellKind::Markdown {
@@ -284,6 +301,9 @@ fn cell_view(
                         crate::session::outputs::MAX_DISPLAYS
                     );
                     ui.label(RichText::new(text).italics().color(style::WARNING_TEXT));
+                }
+                if view.input.as_ref().is_some_and(|r| r.cell == Some(cell.id)) {
+                    input_row(ui, view, actions);
                 }
                 if let Some(result) = &cell.result {
                     let mut cx = Cx {
@@ -530,6 +550,40 @@ fn markdown_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut N
             view.focus = Some(cell.id);
         }
     }
+}
+
+/// The line a running cell asked for (`input()`, `IO.gets`): the prompt, a
+/// field focused at once, Enter sends it; "End of input" answers EOF.
+fn input_row(ui: &mut egui::Ui, view: &mut NotebookUi, actions: &mut Vec<Action>) {
+    let Some(request) = view.input.clone() else { return };
+    ui.horizontal(|ui| {
+        if !request.prompt.is_empty() {
+            ui.label(RichText::new(&request.prompt).monospace());
+        }
+        let field = egui::TextEdit::singleline(&mut view.input_text)
+            .password(request.password)
+            .font(egui::TextStyle::Monospace)
+            .hint_text("input — Enter sends it")
+            .desired_width(ui.available_width().min(480.0));
+        let response = ui.add(field);
+        if std::mem::take(&mut view.input_focus) {
+            response.request_focus();
+            response.scroll_to_me(None);
+        }
+        if response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+            actions.push(Action::Input(Some(view.input_text.clone())));
+        }
+        if ui.button("Send").clicked() {
+            actions.push(Action::Input(Some(view.input_text.clone())));
+        }
+        if ui
+            .button("End of input")
+            .on_hover_text("As Ctrl+D at a terminal: input() raises EOFError")
+            .clicked()
+        {
+            actions.push(Action::Input(None));
+        }
+    });
 }
 
 fn state_text(state: &CellState) -> String {

@@ -402,6 +402,13 @@ fn wait_finished(
         match event {
             Event::Output { stream, text, .. } => on_output(Arrived::Output(stream, &text)).map_err(Waited::Io)?,
             Event::StrayOutput { text, .. } => on_output(Arrived::Stray(&text)).map_err(Waited::Io)?,
+            // Nobody types into a headless run: end of input, as `< /dev/null` gives
+            // (Python's input() raises EOFError, IO.gets returns :eof).
+            Event::InputRequested { session, prompt, .. } => {
+                manager.send(crate::manager::Command::Input { session, value: None });
+                let note = format!("runyard: the cell asked for input ({prompt:?}): end of input given\n");
+                on_output(Arrived::Stray(&note)).map_err(Waited::Io)?;
+            }
             Event::Display {
                 bundle,
                 display_id,

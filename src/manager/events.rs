@@ -48,6 +48,13 @@ pub enum Event {
         display_id: Option<String>,
         update: bool,
     },
+    /// An evaluation waits for a line of input: answer with `Command::Input`.
+    InputRequested {
+        session: SessionId,
+        evaluation_ref: Option<String>,
+        prompt: String,
+        password: bool,
+    },
     /// Bytes the runtime wrote outside the protocol's frames.
     StrayOutput {
         session: SessionId,
@@ -114,6 +121,7 @@ impl Event {
             | Event::InitFailed { session, .. }
             | Event::Output { session, .. }
             | Event::Display { session, .. }
+            | Event::InputRequested { session, .. }
             | Event::StrayOutput { session, .. }
             | Event::EvaluationFinished { session, .. }
             | Event::InterruptUnanswered { session, .. }

@@ -13,7 +13,8 @@
 //!   control (message mode; in signal mode the worker sends SIGINT),
 //!   `stop` → `shutdown_request` on control, `forget` / `drop_container`:
 //!   nothing (a kernel has one namespace), `memory` is the worker's;
-//! - `input_request` on stdin is answered with an empty string and a warning.
+//! - `input_request` on stdin becomes the agents' `input_request`; the
+//!   answer goes back as `input_reply`.
 //!
 //! Everything from the kernel is untrusted: a message with a bad signature
 //! is dropped with a warning, a malformed one never panics.
@@ -94,6 +95,8 @@ struct Bridge {
     executions: HashMap<String, Execution>,
     dropped: u32,
     interrupt_by_message: bool,
+    /// The kernel's `input_request` waiting for the user's line.
+    pending_input: Option<Message>,
 }
 
 async fn run(start: KernelStart, mut commands: UnboundedReceiver<ToAgent>, internal: UnboundedSender<Internal>) {
@@ -173,6 +176,7 @@ async fn run(start: KernelStart, mut commands: UnboundedReceiver<ToAgent>, inter
         executions: HashMap::new(),
         dropped: 0,
         interrupt_by_message,
+        pending_input: None,
     };
 
     // The handshake: kernel_info until both the reply and some iopub traffic came.
@@ -375,6 +379,8 @@ impl Bridge {
                 );
             }
             ToAgent::Interrupt => {
+                // ipykernel ends a pending input() with KeyboardInterrupt.
+                self.pending_input = None;
                 // In signal mode the worker has sent SIGINT to the kernel's group.
                 for execution in self.executions.values_mut() {
                     execution.interrupted = true;
@@ -386,6 +392,16 @@ impl Bridge {
             ToAgent::Stop => {
                 self.request(Channel::Control, "shutdown_request", json!({"restart": false}))
                     .await;
+            }
+            ToAgent::InputReply { value } => {
+                // Jupyter has no end of input: an empty line stands for it.
+                if let Some(request) = self.pending_input.take() {
+                    let value = value.unwrap_or_default();
+                    let frames = self
+                        .wire
+                        .encode_reply("input_reply", json!({ "value": value }), &request);
+                    self.send(Channel::Stdin, frames).await;
+                }
             }
             // One global namespace: there are no per-evaluation contexts to free.
             ToAgent::Forget { .. } | ToAgent::DropContainer { .. } | ToAgent::Memory => {}
@@ -456,13 +472,15 @@ impl Bridge {
                 }
             }
             (Channel::Stdin, "input_request") => {
-                let frames = self.wire.encode_reply("input_reply", json!({"value": ""}), &message);
-                self.send(Channel::Stdin, frames).await;
-                self.warn(
-                    "the code asked for input, which Runyard does not support yet for kernels: \
-                     it was given an empty line"
-                        .into(),
-                );
+                let evaluation_ref = self.execution(&message).map(|e| e.evaluation_ref.clone());
+                let prompt = message.content["prompt"].as_str().unwrap_or_default().to_string();
+                let password = message.content["password"].as_bool().unwrap_or(false);
+                self.pending_input = Some(message);
+                self.emit(FromAgent::InputRequest {
+                    evaluation_ref,
+                    prompt,
+                    password,
+                });
             }
             (_, other) => tracing::debug!(node = self.id, ?channel, "kernel message {other} not used"),
         }

@@ -82,6 +82,12 @@ pub enum Command {
     Interrupt {
         session: SessionId,
     },
+    /// Answers the running evaluation's `InputRequested`: a line (without its
+    /// newline), or `None` for end of input.
+    Input {
+        session: SessionId,
+        value: Option<String>,
+    },
     /// Kill the runtime's process group at once (after an unanswered interrupt).
     Kill {
         session: SessionId,

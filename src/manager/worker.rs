@@ -183,6 +183,7 @@ impl Worker {
                 self.send_or_queue(session, ToAgent::DropContainer { container })
             }
             Command::Interrupt { session } => self.interrupt(session),
+            Command::Input { session, value } => self.send_or_queue(session, ToAgent::InputReply { value }),
             Command::Memory { session } => {
                 if let Some(node) = self.connected_node(session) {
                     if node.kernel.is_some() {
@@ -846,6 +847,16 @@ impl Worker {
                 stream,
                 text,
             }),
+            FromAgent::InputRequest {
+                evaluation_ref,
+                prompt,
+                password,
+            } => self.events.send(Event::InputRequested {
+                session,
+                evaluation_ref,
+                prompt,
+                password,
+            }),
             FromAgent::Display {
                 evaluation_ref,
                 bundle,
@@ -1079,6 +1090,7 @@ fn describe(message: &FromAgent) -> &'static str {
         FromAgent::Hello(_) => "hello",
         FromAgent::Output { .. } => "output",
         FromAgent::Display { .. } => "a display",
+        FromAgent::InputRequest { .. } => "an input request",
         FromAgent::Result { .. } => "a result",
         FromAgent::Memory(_) => "memory",
         FromAgent::Log { .. } => "a log line",

@@ -87,6 +87,16 @@ pub struct Banner {
     pub detail: String,
 }
 
+/// What a running evaluation asked to be typed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRequest {
+    /// The cell that asked (none: code running between evaluations).
+    pub cell: Option<CellId>,
+    pub prompt: String,
+    /// Not echoed (`getpass`).
+    pub password: bool,
+}
+
 #[derive(Debug)]
 pub struct Session {
     pub id: SessionId,
@@ -102,6 +112,8 @@ pub struct Session {
     pub warnings: VecDeque<String>,
     /// An interrupt was not answered: offer a hard kill.
     pub interrupt_unanswered: bool,
+    /// An evaluation waiting for a line of input (`input()`, `IO.gets`).
+    pub input: Option<InputRequest>,
     /// How values are displayed (the window's width, the settings' caps),
     /// sent with each evaluation.
     pub display_options: crate::protocol::DisplayOptions,
@@ -150,6 +162,7 @@ impl Session {
             warnings: VecDeque::new(),
             interrupt_unanswered: false,
             display_options: crate::protocol::DisplayOptions::default(),
+            input: None,
             queue: VecDeque::new(),
             running: None,
             next_id: 1,
@@ -307,8 +320,33 @@ impl Session {
     }
 
     /// Stops the running cell and unqueues the rest.
+    /// Answers the pending input request with `line` (`None`: end of input).
+    /// The prompt and the line stay in the cell's output, as a terminal
+    /// shows them (a password as dots).
+    pub fn answer_input(&mut self, line: Option<String>) -> Vec<Command> {
+        let Some(request) = self.input.take() else {
+            return Vec::new();
+        };
+        let shown = match &line {
+            Some(_) if request.password => "••••••••".to_string(),
+            Some(line) => line.clone(),
+            None => String::new(),
+        };
+        let echo = format!("{}{shown}\n", request.prompt);
+        match request.cell.and_then(|id| self.cell_mut(id)) {
+            Some(cell) => cell.output.push(crate::protocol::Stream::Stdout, &echo),
+            None => self.runtime_output.push(crate::protocol::Stream::Stdout, &echo),
+        }
+        self.revision += 1;
+        vec![Command::Input {
+            session: self.id,
+            value: line,
+        }]
+    }
+
     pub fn interrupt(&mut self) -> Vec<Command> {
         self.unqueue_all();
+        self.input = None;
         if self.running.is_some() {
             vec![Command::Interrupt { session: self.id }]
         } else {
@@ -424,6 +462,19 @@ impl Session {
                     }
                 }
             }
+            Event::InputRequested {
+                evaluation_ref,
+                prompt,
+                password,
+                ..
+            } => {
+                let cell = evaluation_ref.as_deref().and_then(CellId::from_ref);
+                self.input = Some(InputRequest {
+                    cell,
+                    prompt: prompt.clone(),
+                    password: *password,
+                });
+            }
             Event::StrayOutput { text, .. } => self.runtime_output.push(crate::protocol::Stream::Stdout, text),
             Event::EvaluationFinished {
                 evaluation_ref,
@@ -432,6 +483,7 @@ impl Session {
                 ..
             } => {
                 self.revision += 1;
+                self.input = None;
                 if self.running.is_some_and(|id| id.evaluation_ref() == *evaluation_ref) {
                     self.running = None;
                     self.interrupt_unanswered = false;

@@ -136,6 +136,7 @@ impl Session {
         self.unqueue_all();
         self.running = None;
         self.interrupt_unanswered = false;
+        self.input = None;
         for cell in self.sections.iter_mut().flat_map(|s| s.cells.iter_mut()) {
             if cell.is_evaluated() || matches!(cell.state, CellState::Evaluating { .. } | CellState::Stale) {
                 cell.state = evaluated_become.clone();

@@ -649,3 +649,39 @@ fn a_stored_figure_opens_as_an_image_not_its_text() {
         other => panic!("expected one display, got {other:?}"),
     }
 }
+
+#[test]
+fn an_input_request_is_answered_once_echoed_in_the_cell_and_cleared_by_the_end() {
+    let mut s = connected();
+    let a = s.add_cell("name = input('Name? ')");
+    s.evaluate(a);
+    s.apply(&Event::InputRequested {
+        session: ID,
+        evaluation_ref: Some(a.evaluation_ref()),
+        prompt: "Name? ".into(),
+        password: false,
+    });
+    assert_eq!(s.input.as_ref().map(|r| r.cell), Some(Some(a)));
+    let commands = s.answer_input(Some("Ada".into()));
+    assert!(matches!(commands.as_slice(), [Command::Input { value: Some(v), .. }] if v == "Ada"));
+    assert_eq!(s.cell(a).unwrap().output.text(), "Name? Ada\n");
+    assert!(s.answer_input(Some("again".into())).is_empty(), "answered once");
+
+    s.apply(&Event::InputRequested {
+        session: ID,
+        evaluation_ref: Some(a.evaluation_ref()),
+        prompt: "Password: ".into(),
+        password: true,
+    });
+    s.answer_input(Some("secret".into()));
+    assert!(!s.cell(a).unwrap().output.text().contains("secret"));
+
+    s.apply(&Event::InputRequested {
+        session: ID,
+        evaluation_ref: Some(a.evaluation_ref()),
+        prompt: "More? ".into(),
+        password: false,
+    });
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    assert_eq!(s.input, None, "the evaluation ended: nothing to answer");
+}

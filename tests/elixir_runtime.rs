@@ -466,13 +466,22 @@ fn io_protocol_unicode_latin1_and_get_line_at_eof() {
         return;
     }
     let (mut h, _) = connected();
-    let io = h.eval(
+    h.submit(
         S,
+        "main",
         "io",
         None,
         "IO.write(\"é\"); :io.put_chars(:standard_io, 'ü'); IO.binwrite(\"x\"); IO.gets(\"prompt\")",
     );
-    assert_eq!(io.value(), Some(":eof"), "stdin is empty");
+    h.wait_for("the input request", |e| {
+        matches!(e, Event::InputRequested { prompt, .. } if prompt == "prompt").then_some(())
+    });
+    h.manager.send(Command::Input {
+        session: S,
+        value: None,
+    });
+    let io = h.finish(S, "io");
+    assert_eq!(io.value(), Some(":eof"), "end of input");
     assert_eq!(io.stdout, "éüx");
     // Characters outside the BMP travel as JSON surrogate pairs, both ways.
     let emoji = h.eval(S, "uni", None, "IO.puts(\"😀 é\")\n\"😀\"");

@@ -602,7 +602,11 @@ fn bundle(content: &Map<String, Value>) -> Bundle {
 fn eval_error(content: &Map<String, Value>) -> EvalError {
     let text = |key: &str| cut(content.get(key).and_then(Value::as_str).unwrap_or("").to_string());
     let traceback: Vec<String> = match content.get("traceback") {
-        Some(Value::Array(lines)) => lines.iter().filter_map(Value::as_str).map(strip_ansi).collect(),
+        Some(Value::Array(lines)) => lines
+            .iter()
+            .filter_map(Value::as_str)
+            .map(crate::text::strip_ansi)
+            .collect(),
         _ => Vec::new(),
     };
     let kind = text("ename");
@@ -648,56 +652,9 @@ fn cut(mut text: String) -> String {
     text
 }
 
-/// Tracebacks come coloured for a terminal (IPython's); the error's
-/// `formatted` is plain text, so escape sequences are taken out.
-pub(super) fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            // CSI: parameters and intermediates, then one final byte.
-            Some('[') => {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            // OSC: up to BEL or ST.
-            Some(']') => {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                        break;
-                    }
-                }
-            }
-            Some(_) => {
-                chars.next();
-            }
-            None => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ansi_goes_and_text_stays() {
-        assert_eq!(
-            strip_ansi("\u{1b}[0;31mZeroDivisionError\u{1b}[0m: division by zero"),
-            "ZeroDivisionError: division by zero"
-        );
-        assert_eq!(strip_ansi("a\u{1b}]8;;http://x\u{7}b\u{1b}"), "ab");
-    }
 
     #[test]
     fn bundles_always_have_plain_text() {

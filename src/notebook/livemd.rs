@@ -614,7 +614,7 @@ fn output_block(output: &Output) -> Option<(&str, String)> {
             (info, text)
         }
     };
-    let text = strip_ansi(&text);
+    let text = crate::text::strip_ansi(&text);
     Some((info, text.strip_suffix('\n').unwrap_or(&text).to_string()))
 }
 
@@ -625,39 +625,6 @@ const MARKDOWN_INFO: &str = "markdown";
 /// An image would be the richer entry: its Markdown is not what was shown.
 fn has_image(data: &Object) -> bool {
     data.keys().any(|mime| mime.starts_with("image/"))
-}
-
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('[') => {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            Some(']') => {
-                chars.next();
-                while let Some(c) = chars.next() {
-                    if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                        break;
-                    }
-                }
-            }
-            _ => {
-                chars.next();
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -802,10 +769,5 @@ lists:seq(1, 10).
     fn bad_metadata_json_is_an_error_with_its_line() {
         let err = parse("# T\n\n<!-- livebook:{\"a\": -->\n").unwrap_err();
         assert_eq!(err.location().as_deref(), Some("line 3"));
-    }
-
-    #[test]
-    fn strips_ansi() {
-        assert_eq!(strip_ansi("\u{1b}[34m:ok\u{1b}[0m x"), ":ok x");
     }
 }

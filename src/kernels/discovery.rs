@@ -444,6 +444,12 @@ pub fn environment_at(dir: &Path, kind: Option<EnvKind>) -> Option<Environment> 
 /// `python3` and `python3.X` in a `PATH` directory, each as the environment
 /// it belongs to.
 fn path_interpreters(dir: &Path, pyenv: Option<&Path>, uv: Option<&Path>) -> Vec<Environment> {
+    // pyenv's shims are scripts that pick one of its versions, which are
+    // listed as themselves: the shims would list each version twice, nameless.
+    let real_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if pyenv.is_some_and(|root| real_dir == root.join("shims") || dir == root.join("shims")) {
+        return Vec::new();
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -462,7 +468,8 @@ fn path_interpreters(dir: &Path, pyenv: Option<&Path>, uv: Option<&Path>) -> Vec
             continue;
         }
         let real_interpreter = std::fs::canonicalize(&interpreter).unwrap_or_else(|_| interpreter.clone());
-        let bin = dir;
+        // The resolved directory: `/bin` on a merged-/usr system is `/usr/bin`.
+        let bin = real_dir.as_path();
         let prefix_dir = bin.parent().unwrap_or(bin);
         let prefix = std::fs::canonicalize(prefix_dir).unwrap_or_else(|_| prefix_dir.to_path_buf());
         let cfg = read_small(&prefix.join("pyvenv.cfg")).map(|t| pyvenv_cfg(&t));
@@ -705,8 +712,19 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();
-    out.sort();
+    out.sort_by_key(|p| natural_key(p));
     out
+}
+
+/// Version-aware order of names: `3.9.18` before `3.10.13`.
+fn natural_key(path: &Path) -> Vec<(u64, String)> {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .map(|part| match part.parse::<u64>() {
+            Ok(n) => (n, String::new()),
+            Err(_) => (u64::MAX, part.to_string()),
+        })
+        .collect()
 }
 
 /// A regular file's text, up to [`MAX_TEXT_BYTES`] (lossy UTF-8); `None`
@@ -735,6 +753,41 @@ mod tests {
         assert_eq!(uv.version.as_deref(), Some("3.11.9"));
         let junk = pyvenv_cfg("\u{0}\u{1}version = banana\n=\n");
         assert_eq!(junk.version, None);
+    }
+
+    #[test]
+    fn pyenv_shims_are_not_environments_and_a_symlinked_bin_is_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let shims = root.join("pyenv/shims");
+        std::fs::create_dir_all(&shims).unwrap();
+        std::fs::write(shims.join("python3"), "#!/bin/sh\nexec pyenv exec python3 \"$@\"\n").unwrap();
+        assert!(path_interpreters(&shims, Some(&root.join("pyenv")), None).is_empty());
+
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(root.join("usr/bin/python3"), "").unwrap();
+        std::os::unix::fs::symlink(root.join("usr/bin"), root.join("bin")).unwrap();
+        let found = path_interpreters(&root.join("bin"), None, None);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].prefix, root.join("usr"), "merged /usr: /bin is /usr/bin");
+    }
+
+    #[test]
+    fn version_folders_sort_as_versions() {
+        let mut names = vec![
+            PathBuf::from("3.10.13"),
+            PathBuf::from("3.9.18"),
+            PathBuf::from("2.7.18"),
+        ];
+        names.sort_by_key(|p| natural_key(p));
+        assert_eq!(
+            names,
+            [
+                PathBuf::from("2.7.18"),
+                PathBuf::from("3.9.18"),
+                PathBuf::from("3.10.13")
+            ]
+        );
     }
 
     #[test]

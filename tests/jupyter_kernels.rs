@@ -546,3 +546,59 @@ fn runyard_run_evaluates_a_notebook_in_a_named_kernel() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no Jupyter kernel named \"nope\""));
 }
+
+/// A kernelspec with `interrupt_mode: message` is interrupted by an
+/// `interrupt_request` on the control channel, and keeps its state.
+#[test]
+fn a_message_mode_kernel_is_interrupted_on_its_control_channel() {
+    runtime_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let python = venv_python();
+    let spec = write_spec(
+        dir.path(),
+        "pyk-message",
+        serde_json::json!({
+            "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python (interrupted by message)",
+            "language": "python",
+            "interrupt_mode": "message",
+        }),
+    );
+    assert_eq!(spec.interrupt_mode, runyard::kernels::InterruptMode::Message);
+    let mut h = Harness::new();
+    let s = SessionId(1);
+    h.connect(s, kernel_config(spec));
+    assert_eq!(shown(&h.eval(s, "x", None, "x = 41\nx")).as_deref(), Some("41"));
+    h.submit(s, "main", "sleep", None, PYTHON.sleep);
+    h.wait_for("the sleep to start", |e| match e {
+        Event::Output { text, .. } if text.contains("sleeping") => Some(()),
+        _ => None,
+    });
+    h.manager.send(Command::Interrupt { session: s });
+    let slept = h.finish(s, "sleep");
+    assert!(matches!(slept.outcome, Outcome::Interrupted(_)), "{slept:?}");
+    assert_eq!(shown(&h.eval(s, "after", None, "x + 1")).as_deref(), Some("42"));
+}
+
+/// A kernel that stops answering its heartbeat (SIGSTOP: hung, not dead) is
+/// reported as not responding, and as responding again once it goes on.
+#[test]
+fn a_hung_kernel_is_reported_by_its_heartbeat() {
+    runtime_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::new();
+    let s = SessionId(1);
+    let info = h.connect(s, kernel_config(ipykernel_spec(dir.path())));
+    let pid = nix::unistd::Pid::from_raw(info.pid as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    h.wait_for("the not-responding warning", |e| match e {
+        Event::Warning { message, .. } if message.contains("not responding") => Some(()),
+        _ => None,
+    });
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    h.wait_for("the responding-again notice", |e| match e {
+        Event::Warning { message, .. } if message.contains("responding again") => Some(()),
+        _ => None,
+    });
+    assert_eq!(shown(&h.eval(s, "two", None, "1+1")).as_deref(), Some("2"));
+}

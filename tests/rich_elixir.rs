@@ -161,6 +161,17 @@ fn helpers_are_shown_as_their_bundles_as_values() {
     );
     let bad = h.eval(S, "bad", None, "Runyard.image(<<1>>, :bmp)");
     assert_eq!(bad.error().kind, "ArgumentError");
+    // A PNG's header gives its size, as Jupyter's metadata carries it.
+    let sized = h.eval(
+        S,
+        "sized",
+        None,
+        "Runyard.image(<<137, 80, 78, 71, 13, 10, 26, 10, 13::32, \"IHDR\", 300::32, 200::32, 8, 6, 0, 0, 0>>, :png)",
+    );
+    assert_eq!(
+        sized.value_bundle().unwrap().metadata["image/png"],
+        json!({"width": 300, "height": 200})
+    );
 
     let md = h.eval(S, "md", None, "Runyard.markdown(\"# Title\\n\\n*hi*\")");
     let md = md.value_bundle().unwrap();

@@ -1717,10 +1717,20 @@ defmodule node_module do
       raster ->
         %{
           data: %{raster => Base.encode64(content), "text/plain" => image_text(raster, content)},
-          metadata: %{}
+          metadata: image_size(raster, content)
         }
     end
   end
+
+  # Jupyter's size metadata, where the header says it cheaply (PNG, GIF).
+  defp image_size(mime, <<137, 80, 78, 71, 13, 10, 26, 10, _::32, "IHDR", w::32, h::32, _::binary>>)
+       when w > 0 and h > 0,
+       do: %{mime => %{width: w, height: h}}
+
+  defp image_size(mime, <<"GIF8", _, _, w::little-16, h::little-16, _::binary>>) when w > 0 and h > 0,
+    do: %{mime => %{width: w, height: h}}
+
+  defp image_size(_, _), do: %{}
 
   defp image_bundle(_, _), do: nil
 
@@ -1747,8 +1757,8 @@ defmodule node_module do
   @doc false
   def rn_image(content, mime) do
     case image_bundle(content, mime) do
-      %{data: data} ->
-        output(data)
+      %{data: data, metadata: metadata} ->
+        %{__runyard_output__: %{data: data, metadata: metadata}}
 
       nil ->
         raise ArgumentError,

@@ -33,18 +33,6 @@ fn runtime_dir() -> &'static Path {
     })
 }
 
-fn venv_python() -> PathBuf {
-    let Some(venv) = std::env::var_os("RUNYARD_TEST_VENV").filter(|v| !v.is_empty()) else {
-        panic!(
-            "RUNYARD_TEST_VENV is not set: the kernel tests run ipykernel from the test venv; scripts/test makes it \
-             (python3 -m venv target/test-venv && target/test-venv/bin/python -m pip install -r tests/requirements.txt)"
-        );
-    };
-    let python = PathBuf::from(venv).join("bin/python");
-    assert!(python.exists(), "{} does not exist", python.display());
-    python
-}
-
 /// Writes `dir/<name>/kernel.json` and reads it as Runyard does.
 fn write_spec(dir: &Path, name: &str, kernel_json: serde_json::Value) -> KernelSpec {
     let spec_dir = dir.join(name);
@@ -54,7 +42,7 @@ fn write_spec(dir: &Path, name: &str, kernel_json: serde_json::Value) -> KernelS
 }
 
 fn ipykernel_spec(dir: &Path) -> KernelSpec {
-    let python = venv_python();
+    let python = test_venv_python();
     write_spec(
         dir,
         "pyk",
@@ -321,16 +309,9 @@ fn ipykernel_input_updates_and_order() {
     let expected: String = (0..2000).map(|i| format!("{i}\n")).collect();
     assert_eq!(ran.stdout, expected, "all output arrives before the result");
     let displays: Vec<_> = ran
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Display {
-                bundle,
-                display_id,
-                update,
-            } => Some((bundle.data["text/plain"].clone(), display_id.clone(), *update)),
-            _ => None,
-        })
+        .displays()
+        .into_iter()
+        .map(|(bundle, display_id, update)| (bundle.data["text/plain"].clone(), display_id, update))
         .collect();
     assert_eq!(
         displays,
@@ -427,7 +408,7 @@ fn a_kernel_that_exits_early_says_why() {
 fn a_kernel_older_than_protocol_5_is_refused() {
     runtime_dir();
     let dir = tempfile::tempdir().unwrap();
-    let python = venv_python();
+    let python = test_venv_python();
     let boot = "import ipykernel._version as v\n\
                 v.kernel_protocol_version = '4.1'\n\
                 from ipykernel import kernelapp\n\
@@ -533,7 +514,7 @@ fn runyard_run_evaluates_a_notebook_in_a_named_kernel() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let written = std::fs::read_to_string(&out).unwrap();
-    assert!(written.contains(&venv_python().display().to_string()), "{written}");
+    assert!(written.contains(&test_venv_python().display().to_string()), "{written}");
     assert!(written.contains("\"42\""), "{written}");
 
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_runyard"))
@@ -553,7 +534,7 @@ fn runyard_run_evaluates_a_notebook_in_a_named_kernel() {
 fn a_message_mode_kernel_is_interrupted_on_its_control_channel() {
     runtime_dir();
     let dir = tempfile::tempdir().unwrap();
-    let python = venv_python();
+    let python = test_venv_python();
     let spec = write_spec(
         dir.path(),
         "pyk-message",

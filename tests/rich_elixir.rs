@@ -68,21 +68,6 @@ fn shape(evaluated: &Evaluated) -> Vec<String> {
     out
 }
 
-fn displays(evaluated: &Evaluated) -> Vec<(Bundle, Option<String>, bool)> {
-    evaluated
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Display {
-                bundle,
-                display_id,
-                update,
-            } => Some(((**bundle).clone(), display_id.clone(), *update)),
-            _ => None,
-        })
-        .collect()
-}
-
 // ---------------------------------------------------------------------------
 // The value display
 // ---------------------------------------------------------------------------
@@ -272,7 +257,7 @@ fn displays_come_at_once_in_their_place_among_printed_text() {
             "text:d\n",
         ]
     );
-    let shown = displays(&out);
+    let shown = out.displays();
     assert_eq!(shown[0].0.data["text/markdown"], json!("*m*"));
     assert_eq!(shown[1].0.data["image/png"], json!(PNG_BASE64));
     // A term that is no Runyard output is its inspect.
@@ -294,7 +279,7 @@ fn update_replaces_a_display_by_its_id() {
         "Runyard.display(Runyard.markdown(\"step 1\"), display_id: \"progress\")\n\
          Runyard.display(Runyard.markdown(\"other\"), display_id: :other)",
     );
-    let shown = displays(&first);
+    let shown = first.displays();
     assert_eq!(shown.len(), 2);
     assert_eq!(shown[0].1.as_deref(), Some("progress"));
     assert!(!shown[0].2, "a display is not an update");
@@ -308,7 +293,7 @@ fn update_replaces_a_display_by_its_id() {
         "Runyard.update(\"progress\", Runyard.markdown(\"step 2\"))",
     );
     assert_eq!(second.value(), Some(":ok"));
-    let updates = displays(&second);
+    let updates = second.displays();
     assert_eq!(updates.len(), 1);
     let (bundle, id, update) = &updates[0];
     assert_eq!(id.as_deref(), Some("progress"));
@@ -332,7 +317,7 @@ fn a_display_over_max_output_bytes_becomes_a_note_with_its_size_and_the_cap() {
          Runyard.image(:binary.copy(<<0>>, 30_000), :png)",
         cap,
     );
-    let shown = displays(&out);
+    let shown = out.displays();
     assert_eq!(shown.len(), 2);
     assert_eq!(mimes(&shown[0].0), ["text/plain"], "the big one is a note");
     let note = shown[0].0.data["text/plain"].as_str().unwrap();
@@ -356,7 +341,7 @@ fn a_display_over_max_output_bytes_becomes_a_note_with_its_size_and_the_cap() {
         None,
         "Runyard.display(Runyard.image(:binary.copy(<<0>>, 1_000_000), :png))",
     );
-    let shown = displays(&default);
+    let shown = default.displays();
     assert_eq!(shown[0].0.data["image/png"].as_str().map(str::len), Some(1_333_336));
 }
 
@@ -450,7 +435,7 @@ fn values_with_a_kino_render_implementation_map_to_the_same_outputs() {
 
     // Displayed, the same.
     let shown = h.eval(S, "shown", Some("kino"), "Runyard.display(%Note{text: \"shown\"})");
-    assert_eq!(displays(&shown)[0].0.data["text/markdown"], json!("shown"));
+    assert_eq!(shown.displays()[0].0.data["text/markdown"], json!("shown"));
 }
 
 // ---------------------------------------------------------------------------
@@ -552,7 +537,7 @@ fn attached_runtimes_have_the_helpers_and_take_them_away_with_the_last_session()
         shape(&out),
         ["text:a\n", "display:application/vnd.dataresource+json", "text:b\n"]
     );
-    let table = &displays(&out)[0].0.data["application/vnd.dataresource+json"];
+    let table = &out.displays()[0].0.data["application/vnd.dataresource+json"];
     assert_eq!(
         (table["data"].as_array().unwrap().len(), &table["total_rows"]),
         (2, &json!(3))

@@ -18,23 +18,8 @@ fn connected() -> Harness {
     h
 }
 
-/// The displays of an evaluation, in order.
-fn displays(e: &Evaluated) -> Vec<(Bundle, Option<String>, bool)> {
-    e.items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Display {
-                bundle,
-                display_id,
-                update,
-            } => Some(((**bundle).clone(), display_id.clone(), *update)),
-            Item::Text(..) => None,
-        })
-        .collect()
-}
-
 fn only_display(e: &Evaluated) -> Bundle {
-    let mut d = displays(e);
+    let mut d = e.displays();
     assert_eq!(
         d.len(),
         1,
@@ -170,7 +155,7 @@ update_display(HTML('third'), display_id=handle.display_id)
 DisplayHandle('fixed').display(Markdown('d'))
 "#;
     let e = h.eval(S, "e1", None, code);
-    let d = displays(&e);
+    let d = e.displays();
     assert_eq!(d.len(), 9, "{:#?} stderr {:?}", e.items, e.stderr);
     assert_eq!(str_of(&d[0].0, "text/html"), "<p>h</p>");
     assert_eq!(str_of(&d[1].0, "text/markdown"), "**m**");
@@ -200,7 +185,7 @@ fn update_display_replaces_by_display_id_across_cells() {
         None,
         "h = display('v1', display_id='counter')\nprint(h.display_id)",
     );
-    let d1 = displays(&e1);
+    let d1 = e1.displays();
     assert_eq!(d1.len(), 1);
     assert_eq!((d1[0].1.as_deref(), d1[0].2), (Some("counter"), false));
     assert_eq!(e1.stdout, "counter\n");
@@ -210,7 +195,7 @@ fn update_display_replaces_by_display_id_across_cells() {
         Some("e1"),
         "update_display('v2', display_id='counter')\nh.update('v3')",
     );
-    let d2 = displays(&e2);
+    let d2 = e2.displays();
     assert_eq!(d2.len(), 2, "{:#?}", e2.items);
     for (d, text) in d2.iter().zip(["'v2'", "'v3'"]) {
         assert_eq!(
@@ -262,11 +247,11 @@ fn matplotlib_figures_show_as_png_and_never_leak_into_the_next_cell() {
 
     let e3 = h.eval(S, "e3", Some("e2"), "plt.get_fignums()");
     assert_eq!(e3.value(), Some("[]"));
-    assert!(displays(&e3).is_empty(), "a figure leaked: {:#?}", e3.items);
+    assert!(e3.displays().is_empty(), "a figure leaked: {:#?}", e3.items);
 
     // A figure as the value is the value (with its PNG), not shown a second time.
     let e4 = h.eval(S, "e4", Some("e3"), "fig, ax = plt.subplots()\nfig");
-    assert!(displays(&e4).is_empty(), "{:#?}", e4.items);
+    assert!(e4.displays().is_empty(), "{:#?}", e4.items);
     let value = e4.value_bundle().unwrap();
     assert_eq!(str_of(value, "text/plain"), "<Figure size 640x480 with 1 Axes>");
     assert!(value.data.contains_key("image/png"));

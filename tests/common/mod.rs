@@ -29,15 +29,21 @@ pub fn python_config() -> RuntimeConfig {
 /// The test venv's interpreter (`$RUNYARD_TEST_VENV/bin/python`, which has
 /// matplotlib, pandas, pillow and IPython), for the rich-output tests.
 pub fn rich_python_config() -> RuntimeConfig {
+    RuntimeConfig::python().with_executable(test_venv_python().to_string_lossy().into_owned())
+}
+
+/// The test venv's interpreter (`RUNYARD_TEST_VENV`, with matplotlib,
+/// pandas, Pillow, IPython and ipykernel); a clear failure when it is missing.
+pub fn test_venv_python() -> PathBuf {
     const HINT: &str = "scripts/test makes it (a venv under target/ with tests/requirements.txt) and sets \
          RUNYARD_TEST_VENV; by hand: python3 -m venv target/test-venv && \
          target/test-venv/bin/python -m pip install -r tests/requirements.txt";
     let Some(venv) = std::env::var_os("RUNYARD_TEST_VENV").filter(|v| !v.is_empty()) else {
-        panic!("RUNYARD_TEST_VENV is not set: the rich-output tests run on the test venv's python; {HINT}");
+        panic!("RUNYARD_TEST_VENV is not set: these tests run on the test venv's python; {HINT}");
     };
     let python = PathBuf::from(venv).join("bin/python");
     assert!(python.exists(), "{} does not exist; {HINT}", python.display());
-    RuntimeConfig::python().with_executable(python.to_string_lossy().into_owned())
+    python
 }
 
 /// A manager plus the events that earlier waits passed over.
@@ -68,6 +74,21 @@ pub enum Item {
 }
 
 impl Evaluated {
+    /// The displays, in order: bundle, display id, update.
+    pub fn displays(&self) -> Vec<(runyard::protocol::Bundle, Option<String>, bool)> {
+        self.items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Display {
+                    bundle,
+                    display_id,
+                    update,
+                } => Some(((**bundle).clone(), display_id.clone(), *update)),
+                Item::Text(..) => None,
+            })
+            .collect()
+    }
+
     /// The value's `text/plain`.
     pub fn value(&self) -> Option<&str> {
         self.value_bundle()?.data.get("text/plain")?.as_str()

@@ -132,17 +132,6 @@ impl Bundle {
         };
         (get("width"), get("height"))
     }
-
-    /// Bytes the bundle's data takes (strings by length, JSON as written).
-    pub fn data_len(&self) -> usize {
-        self.data
-            .values()
-            .map(|v| match v {
-                Value::String(s) => s.len(),
-                other => other.to_string().len(),
-            })
-            .sum()
-    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod kernels;
 pub mod manager;
 pub mod notebook;
 pub mod protocol;
+pub mod remote;
 pub mod runtime;
 pub mod secrets;
 pub mod session;

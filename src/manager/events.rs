@@ -25,6 +25,13 @@ pub enum Event {
         session: SessionId,
         info: NodeInfo,
     },
+    /// What Slurm says of the runtime's job: while it waits (every second,
+    /// with its reason and the time waited), when it starts running, and
+    /// now and then while it runs (time left).
+    Job {
+        session: SessionId,
+        job: crate::remote::JobInfo,
+    },
     /// The runtime could not be started.
     InitFailed {
         session: SessionId,
@@ -118,6 +125,7 @@ impl Event {
         match self {
             Event::Starting { session, .. }
             | Event::Connected { session, .. }
+            | Event::Job { session, .. }
             | Event::InitFailed { session, .. }
             | Event::Output { session, .. }
             | Event::Display { session, .. }
@@ -146,6 +154,10 @@ pub struct NodeInfo {
     pub executable: String,
     pub kind: String,
     pub cookie: Option<String>,
+    /// The SSH host it runs on (or whose `srun` started it).
+    pub host: Option<String>,
+    /// Its Slurm job, when it is a job step.
+    pub job: Option<crate::remote::JobInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,7 +176,7 @@ pub enum Outcome {
 }
 
 /// What ended a runtime that nobody asked to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DownCause {
     /// It exited, or a signal killed it; the exit status says which.
     Ended,
@@ -177,6 +189,11 @@ pub enum DownCause {
     /// Its supervisor ended unexpectedly (`exit` is the supervisor's); Runyard
     /// killed the runtime.
     SupervisorLost,
+    /// The SSH connection to `host` broke (keep-alives unanswered, the
+    /// network gone, the host rebooted).
+    ConnectionLost { host: String, detail: String },
+    /// Slurm ended the job: its time limit, a preemption, memory, a node failure.
+    Slurm { job_id: String, reason: String },
 }
 
 impl DownCause {
@@ -204,6 +221,9 @@ impl DownCause {
             DownCause::SupervisorLost => format!(
                 "The runtime's supervisor process ended unexpectedly with {exit}, so Runyard stopped the runtime."
             ),
+            DownCause::ConnectionLost { host, detail } if detail.is_empty() => format!("Connection to {host} lost."),
+            DownCause::ConnectionLost { host, detail } => format!("Connection to {host} lost: {detail}."),
+            DownCause::Slurm { job_id, reason } => format!("Slurm ended job {job_id}: {reason}."),
         }
     }
 }

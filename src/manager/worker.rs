@@ -612,7 +612,7 @@ impl Worker {
                     // Nobody is left to clean up below the runtime but us.
                     runtime::kill_group(node.pid);
                     DownCause::SupervisorLost
-                } else if let Some(cause) = node.killed_because {
+                } else if let Some(cause) = node.killed_because.clone() {
                     cause
                 } else if exit.signal == Some(libc::SIGKILL)
                     && matches!((runtime::oom_kills(), node.oom_kills), (Some(now), Some(then)) if now > then)
@@ -1082,6 +1082,8 @@ fn node_info(node: &Node, hello: Hello) -> NodeInfo {
         executable: hello.executable,
         kind: node.kind.to_string(),
         cookie: hello.cookie,
+        host: None,
+        job: None,
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+use crate::remote::Place;
 
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(2);
@@ -12,6 +13,9 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuntimeConfig {
     pub kind: RuntimeKind,
+    /// Where it runs: here, on an SSH host, or as a Slurm job step.
+    #[serde(default)]
+    pub place: Place,
     /// How long the agent may take to say hello.
     #[serde(with = "secs_f64")]
     pub init_timeout: Duration,
@@ -103,6 +107,7 @@ impl RuntimeConfig {
     pub fn new(kind: RuntimeKind) -> Self {
         RuntimeConfig {
             kind,
+            place: Place::Local,
             init_timeout: DEFAULT_INIT_TIMEOUT,
             stop_grace: DEFAULT_STOP_GRACE,
         }
@@ -110,6 +115,12 @@ impl RuntimeConfig {
 
     pub fn with_executable(mut self, executable: impl Into<String>) -> Self {
         self.standalone_mut().executable = Some(executable.into());
+        self
+    }
+
+    /// The same runtime, started at `place`.
+    pub fn on(mut self, place: Place) -> Self {
+        self.place = place;
         self
     }
 
@@ -185,7 +196,13 @@ impl RuntimeConfig {
                 return Err(ConfigError::EnvName(name.clone()));
             }
         }
+        self.place.validate()?;
+        if !self.place.is_local() && !matches!(self.kind, RuntimeKind::PythonStandalone(_)) {
+            return Err(ConfigError::NotRemote(self.kind_label().to_string()));
+        }
+        // A remote working directory is checked where it is.
         if let Some(cwd) = &standalone.cwd
+            && self.place.is_local()
             && !cwd.is_dir()
         {
             return Err(ConfigError::WorkingDirectory(cwd.clone()));

@@ -54,6 +54,53 @@ pub enum InitError {
     /// The kernel's connection file could not be written.
     #[error("the kernel's connection file could not be written in {}: {message}", dir.display())]
     ConnectionFile { dir: PathBuf, message: String },
+    /// `ssh` could not resolve the host's name.
+    #[error("the host name of {host} is not known: check its spelling, your ~/.ssh/config and your DNS")]
+    SshUnknownHost { host: String, detail: String },
+    /// Nothing answered, or the connection was refused or timed out.
+    #[error("{host} cannot be reached: {detail}")]
+    SshUnreachable { host: String, detail: String },
+    /// The host refused every key (and `BatchMode` forbids a password prompt).
+    #[error(
+        "{host} refused the authentication ({detail}): add your public key to ~/.ssh/authorized_keys there \
+         (ssh-copy-id {host}), or load your key into ssh-agent (ssh-add), then connect again"
+    )]
+    SshAuthentication { host: String, detail: String },
+    /// The host's key is not in `known_hosts`: never accepted silently.
+    #[error(
+        "the host key of {host} is not known: connect once with `ssh {host}` in a terminal, check the \
+         fingerprint it shows and accept it, then connect again"
+    )]
+    SshHostKeyUnknown { host: String, detail: String },
+    /// The host's key differs from the one in `known_hosts`: never accepted.
+    #[error(
+        "the host key of {host} has CHANGED since you last connected: someone may be intercepting the \
+         connection. Runyard does not connect. If the change is expected (the host was reinstalled), remove \
+         the old key with `ssh-keygen -R {host}` and check the new fingerprint"
+    )]
+    SshHostKeyChanged { host: String, detail: String },
+    /// `ssh` failed another way; `detail` is what it said.
+    #[error("ssh to {host} failed: {detail}")]
+    SshFailed { host: String, detail: String },
+    /// The remote shell could not find the interpreter (or `srun`).
+    #[error("{name} was not found on {host}: give its full path in the runtime settings")]
+    RemoteCommandNotFound { host: String, name: String },
+    /// `srun` refused the job (an unknown partition, an impossible request…).
+    #[error("Slurm refused the job: {detail}")]
+    SlurmRefused { detail: String },
+    /// The job waited for resources longer than the pending timeout.
+    #[error(
+        "Slurm job {job_id} waited {:.0} s for resources (reason: {reason}) and was cancelled",
+        waited.as_secs_f64()
+    )]
+    SlurmPendingTimeout {
+        job_id: String,
+        reason: String,
+        waited: Duration,
+    },
+    /// The job was cancelled while it waited (by the user, or by Slurm).
+    #[error("Slurm job {job_id} ended before it ran: {reason}")]
+    SlurmCancelled { job_id: String, reason: String },
     /// The kernel speaks a Jupyter messaging protocol older than 5.0.
     #[error("the kernel speaks Jupyter protocol {found}, but Runyard needs 5.0 or later")]
     KernelProtocol { found: String },
@@ -85,6 +132,16 @@ pub enum ConfigError {
          with, e.g. `iex --sname test --cookie mycookie -S mix` runs node `test`"
     )]
     NodeName(String),
+    #[error("{0:?} is not an SSH host: give an alias from ~/.ssh/config, `host` or `user@host`")]
+    SshHost(String),
+    #[error("the SSH keep-alive interval must be between 1 and 3600 seconds, not {0}")]
+    Keepalive(u32),
+    #[error("the SSH config file {} does not exist", .0.display())]
+    SshConfigFile(PathBuf),
+    #[error("the Slurm {option} {value:?} is not a single word")]
+    SlurmOption { option: String, value: String },
+    #[error("a {0} runtime runs on this machine only; on SSH hosts and Slurm Runyard starts Python")]
+    NotRemote(String),
     #[error("the cookie is empty: give the cookie the node was started with (`--cookie mycookie`)")]
     EmptyCookie,
 }

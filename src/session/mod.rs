@@ -31,6 +31,8 @@ pub enum RuntimeState {
         since: Instant,
         /// What the runtime said it is doing first ("compiling the Elixir agent").
         preparing: Option<String>,
+        /// Its Slurm job, while it waits for resources or starts.
+        job: Option<crate::remote::JobInfo>,
     },
     Connected {
         info: NodeInfo,
@@ -304,6 +306,7 @@ impl Session {
             pid: None,
             since: (self.clock)(),
             preparing: None,
+            job: None,
         };
         vec![Command::Connect {
             session: self.id,
@@ -398,8 +401,14 @@ impl Session {
                     pid: Some(*pid),
                     since,
                     preparing: None,
+                    job: None,
                 };
             }
+            Event::Job { job, .. } => match &mut self.runtime {
+                RuntimeState::Starting { job: slot, .. } => *slot = Some(job.clone()),
+                RuntimeState::Connected { info, .. } => info.job = Some(job.clone()),
+                _ => {}
+            },
             Event::Preparing { message, .. } => {
                 if let RuntimeState::Starting { preparing, .. } = &mut self.runtime {
                     *preparing = Some(message.clone());

@@ -1,0 +1,11 @@
+//! Remote runtimes: the agent travels unchanged over an OpenSSH session or a
+//! Slurm job step (its protocol is stdin/stdout, so no ports are opened and
+//! nothing is installed on the other side). This module knows hosts, jobs
+//! and the commands that reach them; the manager sees one runtime whatever
+//! the place.
+
+mod config;
+pub mod slurm;
+
+pub use config::{DEFAULT_KEEPALIVE_SECS, Place, SlurmJob, SshTarget};
+pub use slurm::JobInfo;

@@ -55,6 +55,8 @@ fn connected(id: u64) -> Event {
             executable: "/usr/bin/python3".into(),
             kind: "Python (standalone)".into(),
             cookie: None,
+            host: None,
+            job: None,
         },
     }
 }

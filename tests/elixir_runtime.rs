@@ -625,7 +625,7 @@ fn a_crashed_node_leaves_its_crash_dump_in_the_cache_and_says_where() {
     let (mut h, _) = connected();
     h.submit(S, "main", "halt", None, ":erlang.halt('runyard test crash')");
     let (cause, dump) = h.wait_for("node down", |e| match e {
-        Event::NodeDown { cause, crash_dump, .. } => Some((*cause, crash_dump.clone())),
+        Event::NodeDown { cause, crash_dump, .. } => Some((cause.clone(), crash_dump.clone())),
         _ => None,
     });
     assert_eq!(cause, runyard::manager::DownCause::Ended);

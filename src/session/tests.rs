@@ -16,6 +16,8 @@ fn info() -> NodeInfo {
         executable: "/usr/bin/python3".into(),
         kind: "Python (standalone)".into(),
         cookie: None,
+        host: None,
+        job: None,
     }
 }
 

@@ -7,6 +7,7 @@
 mod events;
 mod kernel;
 mod node;
+mod remote;
 mod worker;
 
 use std::sync::Arc;
@@ -52,7 +53,8 @@ pub enum Command {
     /// Start the session's runtime (stopping the one it has, if any).
     Connect {
         session: SessionId,
-        config: RuntimeConfig,
+        /// Boxed: a configuration is large, and commands travel by value.
+        config: Box<RuntimeConfig>,
     },
     /// Stop the session's runtime: `stop`, a grace period, then SIGKILL.
     Disconnect {
@@ -167,7 +169,10 @@ impl Manager {
     }
 
     pub fn connect(&self, session: SessionId, config: RuntimeConfig) {
-        self.send(Command::Connect { session, config });
+        self.send(Command::Connect {
+            session,
+            config: Box::new(config),
+        });
     }
 
     pub fn evaluate(&self, session: SessionId, evaluation: Evaluation) {

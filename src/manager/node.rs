@@ -42,6 +42,10 @@ pub(super) enum NodeMsg {
         supervisor_lost: bool,
     },
     HelloTimeout,
+    /// What `squeue` says of a Slurm node's job.
+    Job(crate::remote::JobInfo),
+    /// `squeue` could not say (it failed, or does not list the job).
+    JobUnknown,
     /// A kernel's bridge cannot go on (it cannot connect, or the kernel
     /// speaks a protocol older than 5.0).
     KernelFailed(crate::runtime::InitError),

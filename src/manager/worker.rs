@@ -13,6 +13,7 @@ use tokio::net::unix::OwnedWriteHalf;
 use super::events::EventSink;
 use super::kernel;
 use super::node::{self, Internal, NodeId, NodeMsg};
+use super::remote;
 use super::{Command, DisconnectReason, DownCause, Evaluation, Event, NodeInfo, Outcome, SessionId};
 use crate::kernels::connection::{BIND_RETRIES, lost_bind_race};
 use crate::protocol::capture::Captured;
@@ -36,6 +37,7 @@ pub(super) async fn run(mut commands: UnboundedReceiver<Command>, events: EventS
         nodes: HashMap::new(),
         next_node: 1,
         resolved: HashMap::new(),
+        masters: remote::SshMasters::default(),
     };
     loop {
         tokio::select! {
@@ -68,6 +70,8 @@ struct Worker {
     /// Wrapper scripts (a pyenv shim, say) resolved to the interpreter they ran,
     /// so that later starts skip the wrapper's cost.
     resolved: HashMap<PathBuf, PathBuf>,
+    /// Shared SSH connections, one per host.
+    masters: remote::SshMasters,
 }
 
 /// A session's runtime settings and its current node, if any.
@@ -108,6 +112,17 @@ struct Node {
     program: PathBuf,
     /// A Jupyter kernel's bridge, when the node is one.
     kernel: Option<KernelNode>,
+    /// Where a remote node runs, and its job.
+    remote: Option<RemoteNode>,
+}
+
+/// What the worker keeps of a remote node.
+struct RemoteNode {
+    launch: crate::remote::RemoteLaunch,
+    /// What `squeue` last said of its job.
+    job: Option<crate::remote::JobInfo>,
+    /// The task that asks `squeue`.
+    watch: Option<tokio::task::AbortHandle>,
 }
 
 /// What the worker keeps of a kernel node's bridge (see `kernel.rs`).
@@ -123,6 +138,9 @@ struct KernelNode {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        if let Some(watch) = self.remote.as_ref().and_then(|r| r.watch.as_ref()) {
+            watch.abort();
+        }
         if let Some(kernel) = &self.kernel {
             kernel.bridge.abort();
             // The supervisor removes it too; this covers a supervisor that died.
@@ -138,6 +156,8 @@ enum Phase {
         hello_timer: tokio::task::AbortHandle,
         /// What the hello timer was set to, for the error.
         timeout: Duration,
+        /// Whether the hello timer runs: a Slurm job's starts once the job runs.
+        armed: bool,
     },
     Connected,
     /// Detached from its session (disconnected, failed): only waiting to end.
@@ -149,7 +169,13 @@ impl Worker {
         match command {
             Command::Connect { session, config } => {
                 self.detach_current(session, DisconnectReason::Reconnect);
-                self.sessions.insert(session, Slot { config, node: None });
+                self.sessions.insert(
+                    session,
+                    Slot {
+                        config: *config,
+                        node: None,
+                    },
+                );
                 self.start(session);
             }
             Command::Reconnect { session } => {
@@ -246,7 +272,11 @@ impl Worker {
         };
         let command = launch.display.clone();
         // The Python agent takes its output pipes from us; Elixir captures in the BEAM.
-        let capture = matches!(config.kind, RuntimeKind::PythonStandalone(_));
+        // Remotely it makes its own pipes and forwards them as frames.
+        let capture = matches!(config.kind, RuntimeKind::PythonStandalone(_)) && config.place.is_local();
+        if let Some(target) = launch.remote.as_ref().and_then(|r| r.ssh.as_ref()) {
+            self.masters.ensure(target, config.init_timeout.as_secs());
+        }
         let spawned = match runtime::spawn_node(&launch, config.standalone(), capture) {
             Ok(spawned) => spawned,
             Err(error) => {
@@ -264,6 +294,9 @@ impl Worker {
         let id = self.next_node;
         self.next_node += 1;
         let (writer, frames) = unbounded_channel();
+        if let Some(preamble) = &launch.preamble {
+            let _ = writer.send(preamble.clone());
+        }
         tokio::spawn(node::write_frames(spawned.stdin, frames));
         let stderr = StderrTail::default();
         let (reports, lifeline) = spawned.lifeline.into_split();
@@ -281,7 +314,25 @@ impl Worker {
             stderr.clone(),
             self.internal.clone(),
         );
-        let hello_timer = node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal);
+        // A Slurm job's init timeout starts when the job runs (see `NodeMsg::Job`).
+        let job_name = launch.remote.as_ref().and_then(|r| r.job_name.clone());
+        let armed = job_name.is_none();
+        let hello_timer = if armed {
+            node::after(config.init_timeout, id, NodeMsg::HelloTimeout, &self.internal)
+        } else {
+            tokio::spawn(async {}).abort_handle()
+        };
+        let remote_node = launch.remote.clone().map(|launch| {
+            let watch = launch.job_name.clone().map(|name| {
+                let via = launch.slurm_via.clone().unwrap_or_default();
+                remote::watch_job(id, via, name, self.internal.clone())
+            });
+            RemoteNode {
+                launch,
+                job: None,
+                watch,
+            }
+        });
         let kernel = launch.kernel.as_ref().map(|k| {
             let by_message = k.interrupt_mode == crate::kernels::InterruptMode::Message;
             let start = kernel::KernelStart {
@@ -319,6 +370,7 @@ impl Worker {
                     pending: Vec::new(),
                     hello_timer,
                     timeout: config.init_timeout,
+                    armed,
                 },
                 writer,
                 stderr,
@@ -330,6 +382,7 @@ impl Worker {
                 kind: config.kind_label(),
                 command,
                 kernel,
+                remote: remote_node,
             },
         );
         if let Some(slot) = self.sessions.get_mut(&session) {
@@ -576,6 +629,21 @@ impl Worker {
                     self.warn(session, format!("the kernel bridge stopped: {error}"));
                 }
             }
+            NodeMsg::Job(job) => self.on_job(id, job),
+            NodeMsg::JobUnknown => {
+                // squeue cannot say: the init timeout runs from now, as for any start.
+                if let Phase::Starting {
+                    hello_timer,
+                    timeout,
+                    armed,
+                    ..
+                } = &mut node.phase
+                    && !*armed
+                {
+                    *armed = true;
+                    *hello_timer = node::after(*timeout, id, NodeMsg::HelloTimeout, &self.internal);
+                }
+            }
             NodeMsg::HelloTimeout => {
                 if let Phase::Starting { timeout, .. } = node.phase {
                     node.kill();
@@ -618,6 +686,12 @@ impl Worker {
                     && matches!((runtime::oom_kills(), node.oom_kills), (Some(now), Some(then)) if now > then)
                 {
                     DownCause::OutOfMemory { peak_rss }
+                } else if let Some(cause) = node
+                    .remote
+                    .as_ref()
+                    .and_then(|r| remote::down_cause(&r.launch, r.job.as_ref(), &exit, &node.stderr.text()))
+                {
+                    cause
                 } else {
                     DownCause::Ended
                 };
@@ -651,10 +725,17 @@ impl Worker {
                                 message: message.clone(),
                                 stderr_tail: node.stderr.text(),
                             },
-                            None => InitError::ExitedEarly {
-                                status: exit,
-                                stderr_tail: node.stderr.text(),
-                            },
+                            None => {
+                                let stderr = node.stderr.text();
+                                let remote = node
+                                    .remote
+                                    .as_ref()
+                                    .and_then(|r| remote::init_error(&r.launch, r.job.as_ref(), &exit, &stderr));
+                                remote.unwrap_or(InitError::ExitedEarly {
+                                    status: exit,
+                                    stderr_tail: stderr,
+                                })
+                            }
                         };
                         self.init_failed(id, error);
                     }
@@ -680,6 +761,48 @@ impl Worker {
                 }
                 self.nodes.remove(&id);
             }
+        }
+    }
+
+    /// What `squeue` said of a node's job: shown, and while the node starts,
+    /// the init timeout is armed once it runs, and a job that waited past its
+    /// pending timeout is cancelled.
+    fn on_job(&mut self, id: NodeId, job: crate::remote::JobInfo) {
+        let Some(node) = self.nodes.get_mut(&id) else { return };
+        let session = node.session;
+        let Some(remote) = &mut node.remote else { return };
+        let pending_timeout = remote.launch.pending_timeout;
+        let changed = remote.job.as_ref() != Some(&job);
+        remote.job = Some(job.clone());
+        match &mut node.phase {
+            Phase::Leaving => return,
+            Phase::Starting {
+                hello_timer,
+                timeout,
+                armed,
+                ..
+            } => {
+                if job.is_pending() {
+                    if let Some(limit) = pending_timeout
+                        && job.elapsed >= limit
+                    {
+                        node.kill();
+                        let error = InitError::SlurmPendingTimeout {
+                            job_id: job.id.clone(),
+                            reason: job.reason.clone(),
+                            waited: job.elapsed,
+                        };
+                        return self.init_failed(id, error);
+                    }
+                } else if !*armed {
+                    *armed = true;
+                    *hello_timer = node::after(*timeout, id, NodeMsg::HelloTimeout, &self.internal);
+                }
+            }
+            Phase::Connected => {}
+        }
+        if changed {
+            self.events.send(Event::Job { session, job });
         }
     }
 
@@ -766,6 +889,7 @@ impl Worker {
             pending,
             hello_timer,
             timeout,
+            ..
         } = &mut node.phase
         else {
             return;
@@ -953,6 +1077,7 @@ impl Worker {
         for node in self.nodes.values_mut() {
             node.kill();
         }
+        self.masters.stop_all();
     }
 }
 
@@ -1082,8 +1207,8 @@ fn node_info(node: &Node, hello: Hello) -> NodeInfo {
         executable: hello.executable,
         kind: node.kind.to_string(),
         cookie: hello.cookie,
-        host: None,
-        job: None,
+        host: node.remote.as_ref().and_then(|r| r.launch.host.clone()),
+        job: node.remote.as_ref().and_then(|r| r.job.clone()),
     }
 }
 

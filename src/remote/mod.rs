@@ -4,8 +4,12 @@
 //! and the commands that reach them; the manager sees one runtime whatever
 //! the place.
 
+pub mod bootstrap;
 mod config;
+mod launch;
 pub mod slurm;
+pub mod ssh;
 
 pub use config::{DEFAULT_KEEPALIVE_SECS, Place, SlurmJob, SshTarget};
+pub use launch::{RemoteLaunch, plan, scancel_argv, slurm_command, srun_args};
 pub use slurm::JobInfo;

@@ -33,6 +33,13 @@ pub struct Launch {
     pub crash_dump: Option<PathBuf>,
     /// A Jupyter kernel: where it listens, for the manager's bridge.
     pub kernel: Option<KernelLaunch>,
+    /// Written to the runtime's stdin before any frame: a remote agent's
+    /// source and secrets (see `remote::bootstrap`).
+    pub preamble: Option<Vec<u8>>,
+    /// Run by the supervisor once the runtime is gone (`scancel`).
+    pub cleanup: Vec<OsString>,
+    /// Where a remote runtime runs, and how its job is found.
+    pub remote: Option<crate::remote::RemoteLaunch>,
 }
 
 /// A kernel's side of a start: its connection file and how it is interrupted.
@@ -66,6 +73,9 @@ pub fn plan(
     resolved: &HashMap<PathBuf, PathBuf>,
 ) -> Result<Launch, InitError> {
     config.validate()?;
+    if !config.place.is_local() {
+        return crate::remote::plan(config, node, token);
+    }
     let executable = resolve_executable(config.executable(), config.standalone())?;
     let (program, wrapper) = match resolved.get(&executable) {
         Some(real) if real.is_file() && runs_the_same_way(config, real) => (real.clone(), None),
@@ -87,6 +97,9 @@ pub fn plan(
             env: Vec::new(),
             crash_dump: None,
             kernel: None,
+            preamble: None,
+            cleanup: Vec::new(),
+            remote: None,
         }),
         RuntimeKind::ElixirStandalone(_) | RuntimeKind::ElixirAttached(_) => {
             let root = elixir::cache_root().ok_or_else(|| InitError::AgentInstall {
@@ -140,6 +153,9 @@ pub fn plan(
                 env,
                 crash_dump,
                 kernel: None,
+                preamble: None,
+                cleanup: Vec::new(),
+                remote: None,
             })
         }
     }
@@ -198,6 +214,9 @@ fn plan_kernel(kernel: &super::config::KernelConfig, node: &str, program: PathBu
             connection_file,
             interrupt_mode: spec.interrupt_mode,
         }),
+        preamble: None,
+        cleanup: Vec::new(),
+        remote: None,
     })
 }
 
@@ -244,6 +263,10 @@ fn runs_the_same_way(config: &RuntimeConfig, real: &Path) -> bool {
 /// The command line to show when a start fails before anything is planned.
 pub fn display_unplanned(config: &RuntimeConfig, node: &str) -> String {
     let extra = &config.standalone().args;
+    if !config.place.is_local() {
+        let shown = python::display_command(config.executable(), extra, node);
+        return format!("{shown} {}", config.place.label());
+    }
     match &config.kind {
         RuntimeKind::PythonStandalone(_) => python::display_command(config.executable(), extra, node),
         RuntimeKind::JupyterKernel(k) => k.spec.argv.join(" "),

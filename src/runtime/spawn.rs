@@ -89,6 +89,10 @@ pub fn is_script(path: &Path) -> bool {
 /// Must be called from a thread that lives as long as the manager: the
 /// supervisor's parent-death signal fires when the *thread* that forked exits.
 pub fn spawn_node(launch: &Launch, config: &StandaloneConfig, capture: bool) -> Result<SpawnedNode, InitError> {
+    // A remote runtime's environment and directory are the remote host's
+    // (they travel in its preamble and command); `ssh` runs with ours.
+    let here = StandaloneConfig::default();
+    let config = if launch.remote.is_some() { &here } else { config };
     let supervisor = supervisor::program().map_err(|searched| InitError::SupervisorNotFound { searched })?;
     let failed = |err: std::io::Error| InitError::SpawnFailed {
         path: supervisor.clone(),
@@ -104,8 +108,9 @@ pub fn spawn_node(launch: &Launch, config: &StandaloneConfig, capture: bool) -> 
     };
     let key = capture.then(super::random_token).transpose()?;
 
-    // A kernel's arguments are its kernelspec's alone.
-    let extra = if launch.kernel.is_some() {
+    // A kernel's arguments are its kernelspec's alone; a remote runtime's
+    // are in its remote command.
+    let extra = if launch.kernel.is_some() || launch.remote.is_some() {
         &[][..]
     } else {
         &config.args[..]
@@ -117,6 +122,7 @@ pub fn spawn_node(launch: &Launch, config: &StandaloneConfig, capture: bool) -> 
         .args(supervisor::args(
             capture,
             launch.kernel.as_ref().map(|k| k.connection_file.as_path()),
+            &launch.cleanup,
             launch.death_signal,
             &launch.program,
             &runtime_args,

@@ -91,6 +91,7 @@ pub fn program() -> Result<PathBuf, Vec<PathBuf>> {
 pub fn args(
     capture: bool,
     remove: Option<&std::path::Path>,
+    cleanup: &[OsString],
     death_signal: Signal,
     program: &std::path::Path,
     rest: &[OsString],
@@ -102,6 +103,10 @@ pub fn args(
     if let Some(path) = remove {
         args.push("--remove".into());
         args.push(path.into());
+    }
+    for arg in cleanup {
+        args.push("--cleanup".into());
+        args.push(arg.clone());
     }
     args.push((death_signal as i32).to_string().into());
     args.push("--".into());
@@ -177,6 +182,9 @@ pub fn main(args: &[OsString]) -> ! {
 struct Options {
     capture: bool,
     remove: Option<PathBuf>,
+    /// A command run once everything is killed (`scancel` of a Slurm job:
+    /// killing `srun` does not end its job at once).
+    cleanup: Vec<OsString>,
     death_signal: Signal,
     program: OsString,
     args: Vec<OsString>,
@@ -187,11 +195,13 @@ impl Options {
         let mut args = args.iter();
         let mut capture = false;
         let mut remove = None;
+        let mut cleanup = Vec::new();
         let mut signal = None;
         while let Some(arg) = args.next() {
             match arg.to_str() {
                 Some("--capture") => capture = true,
                 Some("--remove") => remove = Some(PathBuf::from(args.next().ok_or("--remove needs a path")?)),
+                Some("--cleanup") => cleanup.push(args.next().ok_or("--cleanup needs an argument")?.clone()),
                 Some("--") => break,
                 Some(n) if signal.is_none() => {
                     let number: i32 = n.parse().map_err(|_| format!("not a signal number: {n}"))?;
@@ -204,6 +214,7 @@ impl Options {
         Ok(Options {
             capture,
             remove,
+            cleanup,
             death_signal: signal.ok_or("no death signal")?,
             program,
             args: args.cloned().collect(),
@@ -269,7 +280,38 @@ fn run(options: Options) -> i32 {
         // Only once nothing that could still read it is left.
         let _ = std::fs::remove_file(path);
     }
+    run_cleanup(&options.cleanup);
     0
+}
+
+/// How long the cleanup command may take (an `ssh` to a login node whose
+/// network is gone would otherwise hold the supervisor for minutes).
+const CLEANUP_DEADLINE: Duration = Duration::from_secs(15);
+
+fn run_cleanup(argv: &[OsString]) {
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+    let Ok(mut child) = child else { return };
+    let deadline = Instant::now() + CLEANUP_DEADLINE;
+    loop {
+        match child.try_wait() {
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => {
+                let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                let _ = child.wait();
+                return;
+            }
+            _ => return,
+        }
+    }
 }
 
 fn spawn(options: &Options) -> std::io::Result<std::process::Child> {
@@ -457,6 +499,7 @@ mod tests {
         let args = args(
             true,
             Some(std::path::Path::new("/run/k.json")),
+            &["scancel".into(), "--name=j".into()],
             Signal::SIGTERM,
             std::path::Path::new("/usr/bin/python3"),
             &["-c".into()],
@@ -468,6 +511,7 @@ mod tests {
         assert_eq!(options.death_signal, Signal::SIGTERM);
         assert_eq!(options.program, "/usr/bin/python3");
         assert_eq!(options.args, ["-c"]);
+        assert_eq!(options.cleanup, ["scancel", "--name=j"]);
         assert!(Options::parse(&["x".into()]).is_err());
         assert!(Options::parse(&["15".into(), "--".into()]).is_err());
     }

@@ -310,7 +310,7 @@ impl Session {
         };
         vec![Command::Connect {
             session: self.id,
-            config: self.config.clone(),
+            config: Box::new(self.config.clone()),
         }]
     }
 

@@ -6,6 +6,7 @@
 
 mod config;
 pub mod slurm;
+pub mod ssh_hosts;
 
 pub use config::{DEFAULT_KEEPALIVE_SECS, Place, SlurmJob, SshTarget};
 pub use slurm::JobInfo;

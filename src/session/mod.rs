@@ -192,6 +192,10 @@ impl Session {
     /// one it had, clears a missing kernel, and is remembered in the file
     /// at the next save (`choice`, when it is one a file can name).
     pub fn choose_runtime(&mut self, config: RuntimeConfig, choice: Option<crate::kernels::Choice>) {
+        if config.place != self.config.place {
+            // The file remembers where the notebook runs: it changed.
+            self.revision += 1;
+        }
         self.config = config;
         if self.unavailable.take().is_some() && self.banner.as_ref().is_some_and(|b| b.kind == BannerKind::NoRuntime) {
             self.banner = None;

@@ -5,6 +5,7 @@
 //! the place.
 
 mod config;
+pub mod remembered;
 pub mod slurm;
 pub mod ssh_hosts;
 

@@ -15,6 +15,7 @@ mod notebook_view;
 mod output_view;
 mod overview;
 mod place_fields;
+mod remote_view;
 mod rich;
 mod runtimes;
 mod schedule;

@@ -43,6 +43,7 @@ enum CliCommand {
         /// The Python interpreter (a name in PATH or a path), or an
         /// environment directory (its bin/python). Without it, the notebook's
         /// remembered environment, a .venv beside it, or its kernelspec.
+        /// With --ssh or --slurm, the interpreter there (default python3).
         #[arg(long, value_name = "PATH")]
         python: Option<String>,
         /// The elixir executable, for Elixir notebooks (a name in PATH or a path).
@@ -53,6 +54,24 @@ enum CliCommand {
         /// Jupyter data dir, $VIRTUAL_ENV and /usr{/local,}/share/jupyter).
         #[arg(long, value_name = "NAME", conflicts_with_all = ["python", "elixir"])]
         kernel: Option<String>,
+        /// Run Python on this SSH host (an alias from ~/.ssh/config, host or
+        /// user@host), through the system's ssh. With --slurm: the login node
+        /// that runs srun.
+        #[arg(long, value_name = "HOST", conflicts_with_all = ["kernel", "elixir"])]
+        ssh: Option<String>,
+        /// The SSH client config for --ssh (ssh -F FILE) instead of ~/.ssh/config.
+        #[arg(long, value_name = "FILE", requires = "ssh")]
+        ssh_config: Option<PathBuf>,
+        /// Run Python as a Slurm job step: srun with these arguments, one
+        /// string split as a shell would ("" for the cluster's defaults), on
+        /// this computer or, with --ssh, on that login node.
+        #[arg(
+            long,
+            value_name = "SRUN ARGS",
+            allow_hyphen_values = true,
+            conflicts_with_all = ["kernel", "elixir"]
+        )]
+        slurm: Option<String>,
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
@@ -95,14 +114,26 @@ fn main() -> ExitCode {
             python,
             elixir,
             kernel,
+            ssh,
+            ssh_config,
+            slurm,
             timeout_init,
         }) => {
             use std::io::IsTerminal;
             init_logging(None);
+            let place =
+                match runyard::headless::place_from_flags(ssh.as_deref(), ssh_config.as_deref(), slurm.as_deref()) {
+                    Ok(place) => place,
+                    Err(err) => {
+                        eprintln!("runyard: {err}");
+                        return ExitCode::from(err.exit_code() as u8);
+                    }
+                };
             let options = RunOptions {
                 python,
                 elixir,
                 kernel,
+                place,
                 init_timeout: std::time::Duration::from_secs_f64(timeout_init),
                 output,
                 inplace,

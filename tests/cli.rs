@@ -152,3 +152,54 @@ fn a_cell_asking_for_input_gets_end_of_input_instead_of_hanging() {
     assert!(stderr.contains("asked for input (\"Name? \")"), "{stderr}");
     assert!(stderr.contains("EOFError"), "{stderr}");
 }
+
+/// `--ssh`, `--ssh-config` and `--slurm` that cannot work are refused with
+/// status 2 and one clear line, before anything is started: no server is
+/// needed to see it.
+#[test]
+fn remote_flags_that_cannot_work_exit_with_2_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("nb.py");
+    std::fs::write(&script, "# %%\nprint('ran')\n").unwrap();
+    let script = script.to_str().unwrap();
+    let elixir = dir.path().join("nb.livemd");
+    std::fs::write(&elixir, "# Elixir\n\n```elixir\nIO.puts(:ran)\n```\n").unwrap();
+    let touched = dir.path().join("touched");
+    let proxy = format!("--ssh=-oProxyCommand=touch {}", touched.display());
+    for (args, says) in [
+        (vec!["--ssh", "gpu-box", "--kernel", "python3"], "cannot be used with"),
+        (vec!["--slurm", "-p gpu", "--kernel", "python3"], "cannot be used with"),
+        (vec!["--slurm", "", "--elixir", "elixir"], "cannot be used with"),
+        (vec!["--ssh-config", "/etc/ssh/ssh_config"], "--ssh"),
+        (vec!["--slurm", "--comment 'not closed"], "a quote is not closed"),
+        (vec![proxy.as_str()], "is not an SSH host"),
+        (
+            vec!["--ssh", "gpu-box", "--ssh-config", "/no/such/ssh_config"],
+            "/no/such/ssh_config does not exist",
+        ),
+    ] {
+        let mut all = vec!["run", script];
+        all.extend(&args);
+        let out = runyard(&all);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!text(&out.stdout).contains("ran"), "{args:?}: nothing ran");
+    }
+    assert!(!touched.exists(), "ssh never read the host as an option");
+    // A notebook in another language than Python is not run remotely.
+    let out = runyard(&["run", elixir.to_str().unwrap(), "--slurm", "-p debug"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("a notebook in elixir runs on this computer only"),
+        "{stderr}"
+    );
+
+    let out = runyard(&["run", "--help"]);
+    let help = text(&out.stdout);
+    for flag in ["--ssh <HOST>", "--ssh-config <FILE>", "--slurm <SRUN ARGS>"] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+}

@@ -5,8 +5,10 @@ use crate::text::capitalise;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::place_fields::PlaceFields;
 use crate::kernels::{Discovered, Environment};
 use crate::manager::SessionId;
+use crate::remote::ssh_hosts::SshHosts;
 use crate::runtime::{RuntimeConfig, RuntimeKind};
 
 pub struct ConfigureDialog {
@@ -19,6 +21,12 @@ pub struct ConfigureDialog {
     init_timeout: f64,
     /// For an attached runtime: the target node and its cookie.
     attached: Option<(String, String)>,
+    /// Where it runs.
+    place: PlaceFields,
+    /// The interpreter and working directory of the other side (this
+    /// computer's while a remote place is chosen, and the other way round):
+    /// a local path means nothing on a host, so switching swaps them.
+    other_side: (String, String),
     /// Why Apply was refused; cleared as soon as a field changes.
     error: Option<String>,
     /// The fields as last checked, and why the executable would not start
@@ -43,6 +51,7 @@ pub enum Outcome {
 pub enum Browse {
     Interpreter,
     WorkingDir,
+    SshConfig,
 }
 
 impl ConfigureDialog {
@@ -54,6 +63,17 @@ impl ConfigureDialog {
     /// The working directory chosen with Browse….
     pub fn set_cwd(&mut self, path: &std::path::Path) {
         self.cwd = path.display().to_string();
+    }
+
+    /// The SSH config file chosen with Browse….
+    pub fn set_ssh_config(&mut self, path: &std::path::Path) {
+        self.place.config_file = path.display().to_string();
+    }
+
+    /// The SSH config the host suggestions are read from: `None` for the
+    /// user's own.
+    pub fn suggestions_config(&self) -> Option<PathBuf> {
+        self.place.suggestions_config()
     }
 
     pub fn new(session: SessionId, config: &RuntimeConfig) -> ConfigureDialog {
@@ -74,9 +94,32 @@ impl ConfigureDialog {
                 RuntimeKind::ElixirAttached(attached) => Some((attached.node.clone(), attached.cookie.clone())),
                 _ => None,
             },
+            place: PlaceFields::new(&config.place),
+            other_side: Default::default(),
             error: None,
             checked: None,
         }
+    }
+
+    /// Opens for a new session: `place` chosen already, and the remote
+    /// default interpreter rather than this computer's.
+    pub fn for_new_remote(session: SessionId, config: &RuntimeConfig) -> ConfigureDialog {
+        let mut dialog = ConfigureDialog::new(session, config);
+        if !dialog.place.is_remote() {
+            dialog.place.runs_on = super::place_fields::RunsOn::Ssh;
+        }
+        dialog.other_side = (std::mem::take(&mut dialog.executable), std::mem::take(&mut dialog.cwd));
+        dialog
+    }
+
+    /// Between this computer and a host: the interpreter and working
+    /// directory of the side left are kept for a switch back.
+    fn switch_side(&mut self) {
+        let (executable, cwd) = std::mem::take(&mut self.other_side);
+        self.other_side = (
+            std::mem::replace(&mut self.executable, executable),
+            std::mem::replace(&mut self.cwd, cwd),
+        );
     }
 
     fn fields(&self) -> String {
@@ -88,6 +131,7 @@ impl ConfigureDialog {
                 &self.env,
                 &self.cwd,
                 &self.attached,
+                &self.place,
                 self.init_timeout
             )
         )
@@ -119,6 +163,7 @@ impl ConfigureDialog {
         }
         config.init_timeout = Duration::try_from_secs_f64(self.init_timeout)
             .map_err(|_| format!("{} is not a valid number of seconds", self.init_timeout))?;
+        config.place = self.place.place()?;
         config.validate().map_err(|e| capitalise(&e.to_string()))?;
         Ok(config)
     }
@@ -137,6 +182,10 @@ impl ConfigureDialog {
     /// Why the executable will not start as things are, if it will not.
     fn executable_warning(&self) -> Option<String> {
         let config = self.fields_config().ok()?;
+        if !config.place.is_local() {
+            // A remote interpreter is looked for there, when it starts.
+            return None;
+        }
         crate::runtime::resolve_executable(config.executable(), config.standalone())
             .err()
             .map(|err| capitalise(&err.to_string()))
@@ -146,6 +195,9 @@ impl ConfigureDialog {
     /// agent on an environment's interpreter, or a Jupyter kernel. Choosing
     /// one sets the kind and the interpreter; the other fields stay.
     fn runtime_choices(&mut self, ui: &mut egui::Ui, found: Option<&Discovered>) {
+        if self.place.is_remote() {
+            return self.remote_runtime_choices(ui);
+        }
         let current = match &self.base.kind {
             RuntimeKind::JupyterKernel(k) => format!("Jupyter kernel: {} ({})", k.spec.display_name, k.spec.name),
             RuntimeKind::PythonStandalone(_) => {
@@ -227,7 +279,27 @@ impl ConfigureDialog {
         }
     }
 
-    pub fn show(&mut self, ctx: &egui::Context, found: Option<&Discovered>) -> Outcome {
+    /// On another host, the kinds the remote places start: Python, on the
+    /// interpreter named below (looked for there).
+    fn remote_runtime_choices(&mut self, ui: &mut egui::Ui) {
+        let python = matches!(self.base.kind, RuntimeKind::PythonStandalone(_));
+        let current = if python { "Python" } else { self.base.kind_label() };
+        let mut picked = false;
+        egui::ComboBox::from_id_salt(("runtime-choice", self.session))
+            .selected_text(current)
+            .width(320.0)
+            .show_ui(ui, |ui| {
+                picked = ui.selectable_label(python, "Python").clicked();
+            });
+        if picked && !python {
+            let mut config = RuntimeConfig::python();
+            config.init_timeout = self.base.init_timeout;
+            *config.standalone_mut() = self.base.standalone().clone();
+            self.base = config;
+        }
+    }
+
+    pub fn show(&mut self, ctx: &egui::Context, found: Option<&Discovered>, hosts: Option<&SshHosts>) -> Outcome {
         let mut outcome = Outcome::Open;
         let mut open = true;
         egui::Window::new("Runtime settings")
@@ -240,11 +312,19 @@ impl ConfigureDialog {
                 if matches!(self.base.kind, RuntimeKind::ElixirAttached(_)) {
                     ui.label(self.base.kind_label());
                 } else {
+                    let was_remote = self.place.is_remote();
+                    if self.place.show(ui, self.session, hosts).browse_config {
+                        outcome = Outcome::Browse(Browse::SshConfig);
+                    }
+                    if was_remote != self.place.is_remote() {
+                        self.switch_side();
+                    }
                     ui.horizontal(|ui| {
                         ui.label("Runtime");
                         self.runtime_choices(ui, found);
                     });
                 }
+                let remote = self.place.is_remote();
                 egui::Grid::new("configure-grid")
                     .num_columns(2)
                     .spacing([10.0, 6.0])
@@ -271,14 +351,15 @@ impl ConfigureDialog {
                             );
                             ui.end_row();
                         }
-                        ui.label("Executable");
+                        ui.label(if remote { "Remote interpreter" } else { "Executable" });
                         ui.horizontal(|ui| {
                             ui.add(
                                 egui::TextEdit::singleline(&mut self.executable)
                                     .hint_text(self.base.default_executable())
                                     .desired_width(260.0),
                             );
-                            if ui.button("Browse…").clicked() {
+                            // A file dialog shows this computer's files, not the host's.
+                            if !remote && ui.button("Browse…").clicked() {
                                 outcome = Outcome::Browse(Browse::Interpreter);
                             }
                         });
@@ -298,14 +379,18 @@ impl ConfigureDialog {
                                 .desired_width(320.0),
                         );
                         ui.end_row();
-                        ui.label("Working directory");
+                        ui.label(if remote {
+                            "Remote working directory"
+                        } else {
+                            "Working directory"
+                        });
                         ui.horizontal(|ui| {
                             ui.add(
                                 egui::TextEdit::singleline(&mut self.cwd)
-                                    .hint_text("the app's")
+                                    .hint_text(if remote { "the login directory" } else { "the app's" })
                                     .desired_width(260.0),
                             );
-                            if ui.button("Browse…").clicked() {
+                            if !remote && ui.button("Browse…").clicked() {
                                 outcome = Outcome::Browse(Browse::WorkingDir);
                             }
                         });
@@ -374,6 +459,8 @@ fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::place_fields::RunsOn;
+    use crate::remote::{Place, SshTarget};
     use crate::runtime::RuntimeKind;
 
     fn dialog() -> ConfigureDialog {
@@ -408,6 +495,49 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_remote_place_takes_a_remote_interpreter_unchecked_here() {
+        let mut d = dialog();
+        d.executable = "/usr/bin/python3".into();
+        d.cwd = "/tmp".into();
+        d.place.runs_on = RunsOn::Ssh;
+        d.switch_side();
+        assert_eq!(
+            (d.executable.as_str(), d.cwd.as_str()),
+            ("", ""),
+            "this computer's paths are kept aside"
+        );
+        assert!(
+            d.config().unwrap_err().contains("is not an SSH host"),
+            "the place is validated"
+        );
+        d.place.host = "gpu-box".into();
+        d.executable = "/opt/conda/bin/python3".into();
+        d.cwd = "/scratch/me".into();
+        let config = d.config().expect("neither path exists here, and need not");
+        assert_eq!(config.place, Place::Ssh(SshTarget::new("gpu-box")));
+        assert_eq!(config.executable(), "/opt/conda/bin/python3");
+        assert_eq!(
+            config.standalone().cwd.as_deref(),
+            Some(std::path::Path::new("/scratch/me"))
+        );
+        // Back here, the local ones return.
+        d.place.runs_on = RunsOn::Local;
+        d.switch_side();
+        assert_eq!(d.config().unwrap().executable(), "/usr/bin/python3");
+        assert_eq!(d.config().unwrap().place, Place::Local);
+    }
+
+    #[test]
+    fn only_python_runs_remotely_and_a_new_remote_session_starts_on_ssh() {
+        let mut d = ConfigureDialog::new(SessionId(1), &RuntimeConfig::elixir());
+        d.place.runs_on = RunsOn::Slurm;
+        assert!(d.config().unwrap_err().contains("runs on this machine only"));
+        let d = ConfigureDialog::for_new_remote(SessionId(2), &RuntimeConfig::python().with_executable("/x/python"));
+        assert_eq!(d.place.runs_on, RunsOn::Ssh);
+        assert_eq!(d.executable, "", "the remote default, python3");
     }
 
     #[test]

@@ -8,11 +8,14 @@ mod configure;
 mod display_view;
 mod files;
 pub mod highlight;
+mod host_suggestions;
 mod logs;
 mod menu;
 mod notebook_view;
 mod output_view;
 mod overview;
+mod place_fields;
+mod remote_view;
 mod rich;
 mod runtimes;
 mod schedule;
@@ -65,6 +68,9 @@ pub struct TestHooks {
     pub slow_saves: Duration,
     /// Look for runtimes here rather than in this process's environment.
     pub discovery: Option<crate::kernels::Inputs>,
+    /// The home directory whose `.ssh/config` suggests SSH hosts, rather
+    /// than the user's.
+    pub ssh_home: Option<PathBuf>,
 }
 
 pub struct RunyardApp {
@@ -124,6 +130,8 @@ pub struct RunyardApp {
     output_chars: u32,
     /// The Python environments and Jupyter kernels found, for the dialogs.
     runtimes: runtimes::Runtimes,
+    /// The SSH hosts of the user's config, for the runtime settings.
+    ssh_hosts: host_suggestions::HostSuggestions,
 }
 
 impl RunyardApp {
@@ -189,6 +197,7 @@ impl RunyardApp {
             rich: rich::Rich::default(),
             output_chars: crate::protocol::DisplayOptions::default().width,
             runtimes: runtimes::Runtimes::new(options.test.discovery.clone()),
+            ssh_hosts: host_suggestions::HostSuggestions::new(options.test.ssh_home.clone()),
         }
         .started(options))
     }
@@ -246,7 +255,8 @@ impl RunyardApp {
     }
 
     /// Opens a new session with the chosen runtime and selects it. An attached
-    /// runtime needs a node and a cookie first, so its settings open at once.
+    /// runtime needs a node and a cookie first, and a remote one its host, so
+    /// their settings open at once.
     pub fn new_session(&mut self, runtime: NewRuntime) -> SessionId {
         let id = self.next_session_id();
         let name = format!("Notebook {}", id.0);
@@ -254,6 +264,8 @@ impl RunyardApp {
             NewRuntime::Python => self.settings.python_config(),
             NewRuntime::Elixir => self.settings.with_defaults(RuntimeConfig::elixir()),
             NewRuntime::ElixirAttached => self.settings.with_defaults(RuntimeConfig::elixir_attached("", "")),
+            // Python until a host is given: the settings' interpreter is this computer's.
+            NewRuntime::Remote => self.settings.with_defaults(RuntimeConfig::python()),
         };
         let mut session = Session::new(id, name, config);
         session.add_cell("");
@@ -261,8 +273,15 @@ impl RunyardApp {
         session.mark_saved(session.revision());
         self.sessions.push(session);
         self.selected = Some(id);
-        if runtime == NewRuntime::ElixirAttached {
-            self.open_configure(id);
+        match runtime {
+            NewRuntime::ElixirAttached => self.open_configure(id),
+            NewRuntime::Remote => {
+                if let Some(session) = self.session(id) {
+                    let dialog = ConfigureDialog::for_new_remote(id, &session.config);
+                    self.show_configure(dialog);
+                }
+            }
+            _ => {}
         }
         id
     }
@@ -339,10 +358,17 @@ impl RunyardApp {
 
     pub fn open_configure(&mut self, id: SessionId) {
         if let Some(session) = self.session(id) {
-            self.configure = Some(ConfigureDialog::new(id, &session.config));
-            // It lists what is found: found again, in the background.
-            self.refresh_runtimes();
+            let dialog = ConfigureDialog::new(id, &session.config);
+            self.show_configure(dialog);
         }
+    }
+
+    fn show_configure(&mut self, dialog: ConfigureDialog) {
+        let config = dialog.suggestions_config();
+        self.configure = Some(dialog);
+        // It lists what is found and the SSH hosts: read again, in the background.
+        self.refresh_runtimes();
+        self.refresh_ssh_hosts(config, true);
     }
 
     /// Opens a new session with a runtime found on this computer (an
@@ -365,16 +391,24 @@ pub enum NewRuntime {
     Python,
     Elixir,
     ElixirAttached,
+    /// Python on an SSH host or as a Slurm job step.
+    Remote,
 }
 
 impl NewRuntime {
-    pub const ALL: [NewRuntime; 3] = [NewRuntime::Python, NewRuntime::Elixir, NewRuntime::ElixirAttached];
+    pub const ALL: [NewRuntime; 4] = [
+        NewRuntime::Python,
+        NewRuntime::Elixir,
+        NewRuntime::ElixirAttached,
+        NewRuntime::Remote,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             NewRuntime::Python => "New Python session",
             NewRuntime::Elixir => "New Elixir session",
             NewRuntime::ElixirAttached => "New session attached to an Elixir node…",
+            NewRuntime::Remote => "New session on an SSH host or Slurm…",
         }
     }
 }

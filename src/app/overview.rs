@@ -33,10 +33,10 @@ pub fn show(ctx: &egui::Context, open: &mut bool, sessions: &[Session]) -> Vec<A
             }
             egui::Grid::new("runtimes-grid")
                 .striped(true)
-                .num_columns(7)
+                .num_columns(8)
                 .spacing([12.0, 6.0])
                 .show(ui, |ui| {
-                    for heading in ["Node", "Sessions", "PID", "Memory", "Uptime", "State", ""] {
+                    for heading in ["Node", "Sessions", "Runs on", "PID", "Memory", "Uptime", "State", ""] {
                         ui.label(RichText::new(heading).strong());
                     }
                     ui.end_row();
@@ -51,6 +51,8 @@ pub fn show(ctx: &egui::Context, open: &mut bool, sessions: &[Session]) -> Vec<A
                                 }
                             }
                         });
+                        ui.label(super::remote_view::where_text(first).unwrap_or_else(|| "this computer".into()));
+                        // A remote runtime's pid is the host's.
                         ui.label(
                             first
                                 .node_info()

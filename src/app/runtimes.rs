@@ -92,6 +92,11 @@ pub(super) fn config_for_pick(
 /// What a configuration chosen in a dialog is, for the notebook to remember:
 /// a discovered environment's prefix, an interpreter path, or a kernel.
 pub(super) fn choice_of(config: &RuntimeConfig, found: Option<&Discovered>) -> Option<Choice> {
+    if !config.place.is_local() {
+        // This computer's environments and kernels say nothing of a host's;
+        // the place itself is remembered (`remote::remembered`).
+        return None;
+    }
     match &config.kind {
         RuntimeKind::JupyterKernel(kernel) => Some(Choice::kernel(&kernel.spec)),
         RuntimeKind::PythonStandalone(standalone) => {

@@ -5,7 +5,7 @@ use std::time::Instant;
 use egui::{Color32, RichText};
 
 use super::notebook_view::{self, NotebookUi};
-use super::{output_view, style};
+use super::{output_view, remote_view, style};
 use crate::manager::Command;
 use crate::protocol::MemoryUsage;
 use crate::session::{BannerKind, Session, format_duration};
@@ -158,7 +158,11 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                 ui.label(RichText::new(session.node_name().unwrap_or("—")).monospace());
                 ui.end_row();
 
-                ui.label(RichText::new("Executable").weak());
+                remote_view::panel_rows(ui, session);
+
+                // A remote runtime's interpreter and process are the host's.
+                let remote = !session.config.place.is_local();
+                ui.label(RichText::new(if remote { "Remote interpreter" } else { "Executable" }).weak());
                 let executable = info
                     .as_ref()
                     .map(|i| i.executable.clone())
@@ -166,9 +170,15 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
                 ui.label(RichText::new(executable).monospace());
                 // An attached session's process is Runyard's bridge node, not the target.
                 let attached = matches!(session.config.kind, crate::runtime::RuntimeKind::ElixirAttached(_));
-                let pid_label = if attached { "Bridge PID" } else { "PID" };
+                let pid_label = match (attached, remote) {
+                    (true, _) => "Bridge PID",
+                    (false, true) => "Remote PID",
+                    (false, false) => "PID",
+                };
                 ui.label(RichText::new(pid_label).weak()).on_hover_text(if attached {
                     "The OS process of Runyard's bridge node, which evaluates on the target node"
+                } else if remote {
+                    "The runtime's OS process, on the host it runs on"
                 } else {
                     "The runtime's OS process"
                 });
@@ -232,7 +242,12 @@ fn runtime_panel(ui: &mut egui::Ui, session: &mut Session, commands: &mut Vec<Co
         if let Some(memory) = session.memory().filter(|m| m.parts.len() > 1) {
             memory_bar(ui, memory);
         }
-        if let crate::session::RuntimeState::Starting { since, preparing, .. } = &session.runtime {
+        if let Some(job) = remote_view::pending_job(session).cloned() {
+            // Cancelling is disconnecting: the manager cancels the job it started.
+            if remote_view::pending(ui, &job) {
+                commands.extend(session.disconnect());
+            }
+        } else if let crate::session::RuntimeState::Starting { since, preparing, .. } = &session.runtime {
             let doing = preparing
                 .as_deref()
                 .map_or("Starting".to_string(), crate::text::capitalise);

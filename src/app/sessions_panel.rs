@@ -150,6 +150,9 @@ fn row(
             ui.label(RichText::new(session.config.kind_label()).weak());
         });
         let mut details = session.node_name().unwrap_or("no node").to_string();
+        if let Some(place) = super::remote_view::where_text(session) {
+            details.push_str(&format!(" · {place}"));
+        }
         if let Some(info) = session.node_info() {
             details.push_str(&format!(" · pid {}", info.pid));
             if let Some(memory) = session.memory() {

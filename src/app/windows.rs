@@ -7,7 +7,11 @@ use crate::session::Session;
 impl RunyardApp {
     pub(super) fn dialogs(&mut self, ctx: &egui::Context) {
         if let Some(dialog) = &mut self.configure {
-            match dialog.show(ctx, self.runtimes.found.as_deref()) {
+            // The suggestions follow the SSH config file named in the dialog.
+            let wanted = dialog.suggestions_config();
+            let outcome = dialog.show(ctx, self.runtimes.found.as_deref(), self.ssh_hosts.found.as_deref());
+            self.refresh_ssh_hosts(wanted, false);
+            match outcome {
                 configure::Outcome::Open => {}
                 configure::Outcome::Browse(configure::Browse::Interpreter) => self.pick(
                     files::Pick::Interpreter,
@@ -16,6 +20,10 @@ impl RunyardApp {
                 configure::Outcome::Browse(configure::Browse::WorkingDir) => self.pick(
                     files::Pick::WorkingDir,
                     files::Ask::new(files::AskKind::Folder, "Working directory"),
+                ),
+                configure::Outcome::Browse(configure::Browse::SshConfig) => self.pick(
+                    files::Pick::SshConfig,
+                    files::Ask::new(files::AskKind::OpenFile, "Choose an SSH config file"),
                 ),
                 configure::Outcome::Cancelled => self.configure = None,
                 configure::Outcome::Applied {

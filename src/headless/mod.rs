@@ -4,6 +4,7 @@
 //! format) the outputs are written into the notebook, see [`notebook`].
 
 mod notebook;
+mod place;
 mod progress;
 
 use std::io::Write;
@@ -17,6 +18,7 @@ use crate::protocol::Stream;
 use crate::runtime::{InitError, RuntimeConfig};
 
 pub use notebook::run_notebook;
+pub use place::place_from_flags;
 
 /// What `runyard run` was asked.
 #[derive(Debug, Clone)]
@@ -28,6 +30,10 @@ pub struct RunOptions {
     /// Evaluate in this Jupyter kernel (a kernelspec name) instead of the
     /// notebook language's own runtime.
     pub kernel: Option<String>,
+    /// Run on an SSH host or as a Slurm job step ([`place_from_flags`]);
+    /// `None`: where the notebook remembers, else here. `python` then names
+    /// the interpreter there.
+    pub place: Option<crate::remote::Place>,
     pub init_timeout: Duration,
     /// Write the evaluated notebook here (its extension chooses the format).
     pub output: Option<PathBuf>,
@@ -43,6 +49,7 @@ impl RunOptions {
             python: None,
             elixir: None,
             kernel: None,
+            place: None,
             init_timeout: crate::runtime::DEFAULT_INIT_TIMEOUT,
             output: None,
             inplace: false,
@@ -52,15 +59,48 @@ impl RunOptions {
 
     /// The runtime for the notebook at `path` (`metadata` and `language` as
     /// read from it): `--python` / `--elixir` when given, else what
-    /// [`crate::kernels::pick_runtime`] picks, as the window does.
+    /// [`crate::kernels::pick_runtime`] picks, as the window does. On a
+    /// place given (or, with no runtime flag, one the notebook remembers):
+    /// Python there. What is worth knowing about the choice goes to `err`.
     fn config(
         &self,
         path: &Path,
         metadata: &crate::notebook::Object,
         language: &crate::notebook::Language,
+        err: &mut dyn Write,
     ) -> Result<RuntimeConfig, RunError> {
         use crate::kernels::Pick;
         use crate::notebook::Language;
+        if let Some(place) = self.place.as_ref().filter(|p| !p.is_local()) {
+            if self.kernel.is_some() || *language != Language::Python {
+                let what = match &self.kernel {
+                    Some(kernel) => format!("the Jupyter kernel {kernel}"),
+                    None => format!("a notebook in {}", language.name()),
+                };
+                return Err(RunError::NotRemote { what });
+            }
+            // The interpreter is the host's: nothing here to look at.
+            let mut config = RuntimeConfig::python().on(place.clone());
+            config.standalone_mut().executable = self.python.clone();
+            return Ok(config.with_init_timeout(self.init_timeout));
+        }
+        let chosen_here = self.kernel.is_some() || self.python.is_some() || self.elixir.is_some();
+        if !chosen_here && *language == Language::Python {
+            match crate::remote::remembered::remembered_place(metadata) {
+                Ok(Some(remote)) => {
+                    writeln!(
+                        err,
+                        "runyard: runs {}, as the notebook remembers (give --python to run it on this computer)",
+                        remote.place.label()
+                    )?;
+                    return Ok(remote
+                        .config(RuntimeConfig::python())
+                        .with_init_timeout(self.init_timeout));
+                }
+                Ok(None) => {}
+                Err(error) => writeln!(err, "runyard: warning: {error}")?,
+            }
+        }
         if let Some(name) = &self.kernel {
             let spec = crate::kernels::find_kernelspec(name, Some(path))?;
             return Ok(RuntimeConfig::jupyter(spec).with_init_timeout(self.init_timeout));
@@ -120,7 +160,7 @@ pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .map(|text| percent::to_notebook(&text).metadata)
             .unwrap_or_default();
-        let config = options.config(path, &metadata, &crate::notebook::Language::Python)?;
+        let config = options.config(path, &metadata, &crate::notebook::Language::Python, err)?;
         return run_script(path, config, out, err).map(|_| ());
     }
     run_notebook(path, options, out, err)
@@ -178,6 +218,14 @@ pub enum RunError {
     NoKernel { message: String },
     #[error("--python {}: a directory without bin/python (not a Python environment)", path.display())]
     NotAnEnvironment { path: PathBuf },
+    /// `--ssh`, `--ssh-config` and `--slurm` that name no place.
+    #[error("{0}")]
+    PlaceFlags(String),
+    /// The place named cannot work (a host ssh would read as an option).
+    #[error("--ssh/--slurm: {0}")]
+    Place(crate::runtime::ConfigError),
+    #[error("{what} runs on this computer only: on SSH hosts and Slurm Runyard starts Python")]
+    NotRemote { what: String },
     #[error(transparent)]
     Manager(#[from] ManagerError),
     #[error("the runtime could not be started: {error}{}", detail(error))]
@@ -208,7 +256,10 @@ impl RunError {
             | RunError::NoRuntime { .. }
             | RunError::Kernel(_)
             | RunError::NoKernel { .. }
-            | RunError::NotAnEnvironment { .. } => 2,
+            | RunError::NotAnEnvironment { .. }
+            | RunError::PlaceFlags(_)
+            | RunError::Place(_)
+            | RunError::NotRemote { .. } => 2,
             _ => 1,
         }
     }

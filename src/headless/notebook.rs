@@ -57,7 +57,7 @@ pub fn run_notebook(
     if let Some(target) = &target {
         notebook::check_writable(target)?;
     }
-    let config = options.config(path, &nb.metadata, &nb.language)?;
+    let config = options.config(path, &nb.metadata, &nb.language, err)?;
     let jobs = plan(&mut nb, config.language());
 
     let manager = Manager::start_headless()?;

@@ -7,8 +7,10 @@
 pub mod bootstrap;
 mod config;
 mod launch;
+pub mod remembered;
 pub mod slurm;
 pub mod ssh;
+pub mod ssh_hosts;
 
 pub use config::{DEFAULT_KEEPALIVE_SECS, Place, SlurmJob, SshTarget};
 pub use launch::{RemoteLaunch, plan, scancel_argv, slurm_command, srun_args};

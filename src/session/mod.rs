@@ -192,6 +192,10 @@ impl Session {
     /// one it had, clears a missing kernel, and is remembered in the file
     /// at the next save (`choice`, when it is one a file can name).
     pub fn choose_runtime(&mut self, config: RuntimeConfig, choice: Option<crate::kernels::Choice>) {
+        if config.place != self.config.place {
+            // The file remembers where the notebook runs: it changed.
+            self.revision += 1;
+        }
         self.config = config;
         if self.unavailable.take().is_some() && self.banner.as_ref().is_some_and(|b| b.kind == BannerKind::NoRuntime) {
             self.banner = None;
@@ -560,7 +564,8 @@ fn no_runtime_banner(message: &str) -> Banner {
 
 fn init_banner(error: &InitError, command: &str) -> Banner {
     let message = capitalise(&error.to_string());
-    let mut detail = detail_text(error.stderr_tail().unwrap_or(""), Some(command));
+    let stderr = error.stderr_tail().or_else(|| ssh_said(error)).unwrap_or("");
+    let mut detail = detail_text(stderr, Some(command));
     if let InitError::ExecutableNotFound { searched, .. } = error {
         let dirs: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
         detail = format!("Searched: {}\n{detail}", dirs.join(":"));
@@ -569,6 +574,19 @@ fn init_banner(error: &InitError, command: &str) -> Banner {
         kind: BannerKind::InitError,
         message: format!("{message}."),
         detail,
+    }
+}
+
+/// What `ssh` wrote when it failed: its stderr, kept in the error.
+fn ssh_said(error: &InitError) -> Option<&str> {
+    match error {
+        InitError::SshUnknownHost { detail, .. }
+        | InitError::SshUnreachable { detail, .. }
+        | InitError::SshAuthentication { detail, .. }
+        | InitError::SshHostKeyUnknown { detail, .. }
+        | InitError::SshHostKeyChanged { detail, .. }
+        | InitError::SshFailed { detail, .. } => Some(detail.as_str()).filter(|d| !d.trim().is_empty()),
+        _ => None,
     }
 }
 

@@ -270,6 +270,122 @@ fn the_node_down_banner_names_the_cause_and_the_crash_dump() {
 }
 
 #[test]
+fn a_remote_runtime_down_names_the_lost_connection_or_the_slurm_reason() {
+    let banner_for = |cause| {
+        let mut s = connected();
+        let a = s.add_cell("x = 1");
+        s.evaluate(a);
+        s.apply(&Event::NodeDown {
+            session: ID,
+            node: "python-abc".into(),
+            exit: ExitInfo {
+                code: Some(255),
+                signal: None,
+            },
+            cause,
+            stderr_tail: String::new(),
+            crash_dump: None,
+        });
+        assert_eq!(s.cell(a).unwrap().state, CellState::Aborted);
+        assert!(s.can_reconnect(), "a lost host is reconnected as a dead node is");
+        s.banner.expect("a banner")
+    };
+    let lost = banner_for(DownCause::ConnectionLost {
+        host: "gpu-box".into(),
+        detail: "3 keep-alives unanswered".into(),
+    });
+    assert_eq!(lost.kind, BannerKind::NodeDown);
+    assert_eq!(lost.message, "Connection to gpu-box lost: 3 keep-alives unanswered.");
+    let quiet = banner_for(DownCause::ConnectionLost {
+        host: "gpu-box".into(),
+        detail: String::new(),
+    });
+    assert_eq!(quiet.message, "Connection to gpu-box lost.");
+    let slurm = banner_for(DownCause::Slurm {
+        job_id: "4242".into(),
+        reason: "time limit reached".into(),
+    });
+    assert_eq!(slurm.message, "Slurm ended job 4242: time limit reached.");
+    assert!(
+        !slurm.message.contains("255"),
+        "Slurm's reason, not ssh's status: {}",
+        slurm.message
+    );
+}
+
+#[test]
+fn a_changed_host_key_is_an_init_banner_that_says_not_to_connect_and_shows_what_ssh_said() {
+    let mut s = Session::new(
+        ID,
+        "n",
+        RuntimeConfig::python().on(crate::remote::Place::Ssh(crate::remote::SshTarget::new("gpu-box"))),
+    );
+    s.connect();
+    s.apply(&Event::InitFailed {
+        session: ID,
+        error: InitError::SshHostKeyChanged {
+            host: "gpu-box".into(),
+            detail: "@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @".into(),
+        },
+        command: "ssh -o BatchMode=yes gpu-box python3 -".into(),
+    });
+    assert_eq!(s.status(), Status::InitFailed);
+    let banner = s.banner.clone().expect("a banner");
+    assert_eq!(banner.kind, BannerKind::InitError);
+    assert!(
+        banner.message.starts_with("The host key of gpu-box has CHANGED"),
+        "{}",
+        banner.message
+    );
+    assert!(
+        banner.message.contains("Runyard does not connect"),
+        "{}",
+        banner.message
+    );
+    assert!(banner.message.contains("ssh-keygen -R gpu-box"), "{}", banner.message);
+    assert!(banner.message.ends_with("fingerprint."), "{}", banner.message);
+    assert!(
+        banner.detail.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "ssh's own words: {}",
+        banner.detail
+    );
+    assert!(!banner.detail.contains("Nothing was written"), "{}", banner.detail);
+    assert!(
+        banner.detail.contains("ssh -o BatchMode=yes gpu-box"),
+        "{}",
+        banner.detail
+    );
+}
+
+#[test]
+fn a_pending_job_is_kept_while_starting_and_cancel_disconnects() {
+    let mut s = Session::new(
+        ID,
+        "n",
+        RuntimeConfig::python().on(crate::remote::Place::Slurm(Default::default())),
+    );
+    s.connect();
+    let job = crate::remote::JobInfo {
+        id: "77".into(),
+        state: "PENDING".into(),
+        reason: "Priority".into(),
+        elapsed: Duration::from_secs(5),
+        ..Default::default()
+    };
+    s.apply(&Event::Job {
+        session: ID,
+        job: job.clone(),
+    });
+    assert!(matches!(&s.runtime, RuntimeState::Starting { job: Some(j), .. } if *j == job));
+    assert!(s.can_disconnect());
+    let commands = s.disconnect();
+    assert!(
+        matches!(commands.as_slice(), [Command::Disconnect { session: ID }]),
+        "{commands:?}"
+    );
+}
+
+#[test]
 fn a_failed_start_unqueues_cells_and_a_newer_banner_replaces_the_older() {
     let mut s = Session::new(ID, "n", RuntimeConfig::python());
     let a = s.add_cell("1");

@@ -111,6 +111,7 @@ impl RunyardApp {
                     }
                 }
                 Done::Discovered(found) => self.discovered(found, false),
+                Done::SshHosts { config, hosts } => self.ssh_hosts_read(config, hosts),
             }
         }
     }

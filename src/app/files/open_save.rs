@@ -13,6 +13,7 @@ use crate::app::runtimes::config_for_pick;
 use crate::kernels::{Discovered, Pick as RuntimePick};
 use crate::manager::SessionId;
 use crate::notebook::{self, Format, Notebook, NotebookError};
+use crate::remote::remembered::{PlaceError, RemotePlace, remember_place, remembered_place};
 use crate::runtime::RuntimeConfig;
 use crate::session::document::Layout;
 use crate::session::{CellId, Session};
@@ -26,6 +27,8 @@ pub(in crate::app) struct Opened {
     read: Result<(Notebook, FileInfo), NotebookError>,
     /// The runtimes found for it (its `.venv` included) and the one picked.
     runtime: Option<(Arc<Discovered>, RuntimePick)>,
+    /// The SSH host or Slurm job it remembers, checked.
+    place: Result<Option<RemotePlace>, PlaceError>,
 }
 
 /// Reads a notebook and picks its runtime (in a task).
@@ -36,7 +39,16 @@ fn open_one(path: PathBuf, inputs: &crate::kernels::Inputs) -> Opened {
         let pick = crate::kernels::pick_runtime(Some(&path), &notebook.metadata, &notebook.language, &found);
         (Arc::new(found), pick)
     });
-    Opened { path, read, runtime }
+    let place = match &read {
+        Ok((notebook, _)) => remembered_place(&notebook.metadata),
+        Err(_) => Ok(None),
+    };
+    Opened {
+        path,
+        read,
+        runtime,
+        place,
+    }
 }
 
 /// A save, done.
@@ -78,7 +90,13 @@ impl RunyardApp {
     }
 
     pub(in crate::app) fn opened(&mut self, opened: Vec<Opened>) {
-        for Opened { path, read, runtime } in opened {
+        for Opened {
+            path,
+            read,
+            runtime,
+            place,
+        } in opened
+        {
             // Opened twice in a row: the first one counts.
             if let Some(existing) = self.sessions.iter().find(|s| s.file.as_deref() == Some(path.as_path())) {
                 self.selected = Some(existing.id);
@@ -90,12 +108,33 @@ impl RunyardApp {
                         self.discovered(found, true);
                         config_for_pick(&self.settings, &pick, &notebook.language)
                     });
-                    let (config, unavailable) = match picked {
+                    let (mut config, mut unavailable) = match picked {
                         Some(Ok((config, _))) => (config, None),
                         // Shown as the session's banner; the config is never started.
                         Some(Err(message)) => (config_for(self, &notebook.language).0, Some(message)),
                         None => (config_for(self, &notebook.language).0, None),
                     };
+                    match place {
+                        Ok(None) => {}
+                        Ok(Some(remote)) if notebook.language == crate::notebook::Language::Python => {
+                            // Where it ran before: Python there, whatever runs Python here.
+                            config = remote.config(self.settings.with_defaults(RuntimeConfig::python()));
+                            unavailable = None;
+                        }
+                        Ok(Some(remote)) => {
+                            let warning = format!(
+                                "{} remembers running {}, but only Python runs on other hosts yet; it runs on this computer",
+                                path.display(),
+                                remote.place.label()
+                            );
+                            tracing::warn!("{warning}");
+                            self.notice = Some(capitalise(&warning));
+                        }
+                        Err(error) => {
+                            tracing::warn!(path = %path.display(), "{error}");
+                            self.notice = Some(format!("{}: {error}.", path.display()));
+                        }
+                    }
                     let id = self.open_notebook(&notebook, config, Some((path, info)));
                     if let (Some(message), Some(session)) = (unavailable, self.session_mut(id)) {
                         tracing::warn!("{message}");
@@ -185,6 +224,8 @@ impl RunyardApp {
         let Some(session) = self.session(id) else { return };
         let mut notebook = session.to_notebook();
         let choice = session.runtime_choice.clone();
+        let place = session.config.place.clone();
+        let remote_python = session.config.standalone().executable.clone();
         let (revision, layout) = (session.revision(), session.layout());
         let delay = self.files.slow_saves;
         self.files.saving.push(job);
@@ -196,6 +237,7 @@ impl RunyardApp {
             if let (Some(choice), Some(format)) = (&choice, Format::from_path(&path)) {
                 crate::kernels::pick::remember(&mut notebook, format, &path, choice);
             }
+            remember_place(&mut notebook.metadata, &place, remote_python.as_deref());
             let written = notebook::save(&path, &notebook).map(|()| {
                 // Read back what the format kept, so the next save starts from it.
                 let (written, info) = read(&path).unwrap_or_else(|_| (notebook, FileInfo::of(&path)));

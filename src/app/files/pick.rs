@@ -35,6 +35,7 @@ pub(in crate::app) enum Pick {
     },
     Interpreter,
     WorkingDir,
+    SshConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +264,11 @@ impl RunyardApp {
             Pick::WorkingDir => {
                 if let Some(dialog) = &mut self.configure {
                     dialog.set_cwd(&paths[0]);
+                }
+            }
+            Pick::SshConfig => {
+                if let Some(dialog) = &mut self.configure {
+                    dialog.set_ssh_config(&paths[0]);
                 }
             }
         }

@@ -35,6 +35,11 @@ pub(in crate::app) enum Done {
     BrowserOpened(Result<(), String>),
     /// The runtimes found on this computer (a refresh of the cache).
     Discovered(std::sync::Arc<crate::kernels::Discovered>),
+    /// The hosts an SSH config names (`config`: `None` is the user's own).
+    SshHosts {
+        config: Option<std::path::PathBuf>,
+        hosts: std::sync::Arc<crate::remote::ssh_hosts::SshHosts>,
+    },
 }
 
 /// Whether the window waits for a task at exit.

@@ -44,14 +44,15 @@ impl SshMasters {
             Ok(dir) => dir,
             Err(err) => return tracing::warn!(%err, "no directory for SSH connection sharing"),
         };
+        ssh::remove_stale_socket(&ssh::control_path(target, &dir));
         let mut command = Command::new("ssh");
+        // No kill on drop: SIGTERM lets the master remove its socket.
         command
             .args(ssh::master_args(target, &dir, connect_timeout_secs))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
+            .process_group(0);
         let parent = nix::unistd::getpid();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
@@ -74,15 +75,20 @@ impl SshMasters {
 
     /// Ends every master (and with it its connection).
     pub fn stop_all(&mut self) {
-        for (_, mut child) in self.masters.drain() {
+        for (_, child) in self.masters.drain() {
             if let Some(pid) = child.id() {
                 let _ = nix::sys::signal::killpg(
                     nix::unistd::Pid::from_raw(pid as i32),
                     nix::sys::signal::Signal::SIGTERM,
                 );
             }
-            let _ = child.start_kill();
         }
+    }
+}
+
+impl Drop for SshMasters {
+    fn drop(&mut self) {
+        self.stop_all();
     }
 }
 

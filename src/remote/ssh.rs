@@ -34,6 +34,34 @@ pub fn control_dir() -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// The master's socket for `target`: named by Runyard (not ssh's `%C`) so
+/// that the manager can find a stale one, left by a master that was killed,
+/// and remove it (ssh refuses to replace it, and shares nothing then).
+pub fn control_path(target: &SshTarget, control_dir: &Path) -> PathBuf {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(target.host.as_bytes());
+    hash.update([0]);
+    if let Some(file) = &target.config_file {
+        hash.update(file.as_os_str().as_encoded_bytes());
+    }
+    let digest = hash.finalize();
+    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    control_dir.join(name)
+}
+
+/// Removes the socket at `path` if no master listens on it any more.
+pub fn remove_stale_socket(path: &Path) {
+    use std::os::unix::fs::FileTypeExt;
+    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket());
+    if is_socket
+        && let Err(err) = std::os::unix::net::UnixStream::connect(path)
+        && err.kind() == std::io::ErrorKind::ConnectionRefused
+    {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Options common to every `ssh` Runyard runs for `target`.
 fn common_args(target: &SshTarget, control_dir: &Path, connect_timeout_secs: u64) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
@@ -41,7 +69,7 @@ fn common_args(target: &SshTarget, control_dir: &Path, connect_timeout_secs: u64
         args.push("-F".into());
         args.push(file.into());
     }
-    let path = control_dir.join("%C");
+    let path = control_path(target, control_dir);
     let options = [
         "BatchMode=yes".to_string(),
         format!("ConnectTimeout={}", connect_timeout_secs.max(1)),
@@ -306,12 +334,17 @@ mod tests {
         for needle in [
             "BatchMode=yes",
             "ControlMaster=no",
-            "ControlPath=/run/user/1/runyard/ssh/%C",
+            "ControlPath=/run/user/1/runyard/ssh/",
             "ServerAliveInterval=5",
         ] {
             assert!(joined.contains(needle), "{needle} in {joined}");
         }
         assert_eq!(&args[args.len() - 3..], ["--", "gpu-box", "exec python3"]);
+        let other = SshTarget::new("other-box");
+        assert_ne!(
+            control_path(&target, Path::new("/d")),
+            control_path(&other, Path::new("/d"))
+        );
         let master = master_args(&target, Path::new("/d"), 10);
         assert!(master.iter().any(|a| a == "ControlMaster=yes") && master.iter().any(|a| a == "-N"));
     }

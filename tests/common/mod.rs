@@ -3,6 +3,8 @@
 
 pub mod elixir;
 pub mod other_user;
+pub mod slurm;
+pub mod sshd;
 pub mod window;
 
 use std::collections::VecDeque;

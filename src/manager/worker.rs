@@ -942,6 +942,13 @@ impl Worker {
         {
             self.resolved.insert(script, PathBuf::from(&hello.executable));
         }
+        // The agent answering proves its job runs, whatever squeue said last.
+        if let Some(job) = node.remote.as_mut().and_then(|r| r.job.as_mut())
+            && job.is_pending()
+        {
+            job.state = "RUNNING".into();
+            job.reason = "None".into();
+        }
         let info = node_info(node, hello);
         tracing::info!(session = %node.session, node = %info.name, pid = info.pid, "runtime connected");
         self.events.send(Event::Connected {

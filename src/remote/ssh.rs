@@ -190,8 +190,11 @@ fn classify(host: String, stderr: &str) -> InitError {
     }
 }
 
-/// Whether a runtime that was running went down because its connection did
-/// (ssh's status 255 with one of its messages), and what ssh said.
+/// Whether a runtime that was running went down because its connection did,
+/// and what ssh said of it. Status 255 is ssh's own failure (the remote
+/// watchdog never exits with it but when the session is gone); ssh may say
+/// nothing more, as with `LogLevel ERROR`, where "Timeout, server not
+/// responding" is not printed.
 pub fn connection_lost(exit: &ExitInfo, stderr: &str) -> Option<String> {
     if exit.code != Some(SSH_FAILED) {
         return None;
@@ -207,7 +210,9 @@ pub fn connection_lost(exit: &ExitInfo, stderr: &str) -> Option<String> {
             || line.contains("Connection reset")
             || line.starts_with("ssh:")
     });
-    ssh_said.map(|line| line.trim().trim_end_matches(['.', '\r']).to_string())
+    Some(ssh_said.map_or(String::new(), |line| {
+        line.trim().trim_end_matches(['.', '\r']).to_string()
+    }))
 }
 
 fn last_line(stderr: &str) -> String {
@@ -319,7 +324,10 @@ mod tests {
             Some("Timeout, server 127.0.0.1 not responding")
         );
         assert!(connection_lost(&exit(255), "Connection to box closed by remote host.").is_some());
-        assert_eq!(connection_lost(&exit(255), "user code printed this"), None);
+        assert_eq!(
+            connection_lost(&exit(255), "user code printed this").as_deref(),
+            Some("")
+        );
         assert_eq!(connection_lost(&exit(1), "Timeout, server x not responding."), None);
     }
 

@@ -123,12 +123,17 @@ impl Harness {
     }
 
     /// Waits for the first event (from the backlog or new) that `pick` accepts.
-    pub fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+    pub fn wait_for<T>(&mut self, what: &str, pick: impl FnMut(&Event) -> Option<T>) -> T {
+        self.wait_for_within(what, WAIT, pick)
+    }
+
+    /// [`Harness::wait_for`] with another limit, for what takes long by nature.
+    pub fn wait_for_within<T>(&mut self, what: &str, within: Duration, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
         if let Some(pos) = self.backlog.iter().position(|e| pick(e).is_some()) {
             let event = self.backlog.remove(pos).unwrap();
             return pick(&event).unwrap();
         }
-        let deadline = Instant::now() + WAIT;
+        let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some(event) = self.manager.recv_timeout(left) else {

@@ -237,6 +237,36 @@ fn a_job_ended_by_its_time_limit_is_a_node_down_naming_it() {
     no_runtime_jobs(&conf, Duration::from_secs(30));
 }
 
+/// A cluster through its login node: `ssh LOGIN srun …`, whose shell finds
+/// the cluster as a login node's does (here: its `.bashrc`).
+#[test]
+fn a_job_step_through_the_login_node() {
+    let Some((conf, _turn)) = cluster() else { return };
+    let sshd = common::sshd::Sshd::start();
+    std::fs::write(
+        sshd.home().join(".bashrc"),
+        format!("export SLURM_CONF={}\n", conf.display()),
+    )
+    .unwrap();
+    let mut login = runyard::remote::SshTarget::new(sshd.alias);
+    login.config_file = Some(sshd.config.clone());
+    let mut h = Harness::new();
+    let info = h.connect(
+        S,
+        on_slurm(SlurmJob {
+            login: Some(login),
+            ..Default::default()
+        }),
+    );
+    assert_eq!(info.host.as_deref(), Some(sshd.alias));
+    let out = h.eval(S, "r1", None, "import os\nos.environ['SLURM_JOB_ID']");
+    let id = out.value().unwrap().trim_matches('\'').to_string();
+    assert_eq!(jobs(&conf, "runyard-").len(), 1);
+    assert!(jobs(&conf, "runyard-")[0].starts_with(&id), "{:?}", jobs(&conf, "runyard-"));
+    h.manager.send(Command::Disconnect { session: S });
+    no_runtime_jobs(&conf, Duration::from_secs(10));
+}
+
 /// `runyard run --slurm` SIGKILLed while its cell runs: the supervisor
 /// cancels the job.
 #[test]

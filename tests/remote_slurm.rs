@@ -155,7 +155,9 @@ fn a_pending_job_shows_its_reason_and_can_be_cancelled() {
     let Some((conf, _turn)) = cluster() else { return };
     let _blocker = Blocker::start(&conf, "blocker-pending");
     let mut h = Harness::new();
-    h.manager.connect(S, on_slurm(SlurmJob::default()));
+    // The init timeout starts when the job runs, not while it waits.
+    let config = on_slurm(SlurmJob::default()).with_init_timeout(Duration::from_secs(2));
+    h.manager.connect(S, config);
     let first = next_job(&mut h);
     assert!(first.is_pending(), "{first:?}");
     assert!(
@@ -164,7 +166,7 @@ fn a_pending_job_shows_its_reason_and_can_be_cancelled() {
     );
     let later = loop {
         let job = next_job(&mut h);
-        if job.elapsed > first.elapsed {
+        if job.elapsed >= first.elapsed + Duration::from_secs(4) {
             break job;
         }
     };
@@ -262,7 +264,11 @@ fn a_job_step_through_the_login_node() {
     let out = h.eval(S, "r1", None, "import os\nos.environ['SLURM_JOB_ID']");
     let id = out.value().unwrap().trim_matches('\'').to_string();
     assert_eq!(jobs(&conf, "runyard-").len(), 1);
-    assert!(jobs(&conf, "runyard-")[0].starts_with(&id), "{:?}", jobs(&conf, "runyard-"));
+    assert!(
+        jobs(&conf, "runyard-")[0].starts_with(&id),
+        "{:?}",
+        jobs(&conf, "runyard-")
+    );
     h.manager.send(Command::Disconnect { session: S });
     no_runtime_jobs(&conf, Duration::from_secs(10));
 }

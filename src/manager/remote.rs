@@ -94,7 +94,9 @@ impl Drop for SshMasters {
 
 /// Watches job `name` with `squeue` (here or through `via`) until the
 /// node is gone: every second while it waits, every 30 s while it runs.
-/// An `squeue` that fails is reported once as `JobUnknown`.
+/// `JobUnknown` is sent once if `squeue` fails, or has not listed the job
+/// after `UNLISTED_POLLS` looks (`srun` submits it a moment after it starts,
+/// so a first empty answer means nothing).
 pub(super) fn watch_job(
     id: NodeId,
     via: Vec<OsString>,
@@ -104,22 +106,27 @@ pub(super) fn watch_job(
     tokio::spawn(async move {
         let started = tokio::time::Instant::now();
         let argv = slurm_command(&via, &slurm::squeue_words(&name));
+        let mut unlisted = 0;
         let mut told_unknown = false;
         loop {
-            let job = squeue(&argv, started.elapsed()).await;
-            let pending = match job {
-                Some(job) => {
-                    let pending = job.is_pending() || job.state.is_empty();
+            let pending = match squeue(&argv, started.elapsed()).await {
+                Ok(Some(job)) => {
+                    unlisted = 0;
+                    let pending = job.is_pending();
                     if internal.send((id, NodeMsg::Job(job))).is_err() {
                         return;
                     }
                     pending
                 }
-                None => {
-                    if !told_unknown && internal.send((id, NodeMsg::JobUnknown)).is_err() {
-                        return;
+                answer => {
+                    unlisted += 1;
+                    let unknown = answer.is_err() || unlisted >= UNLISTED_POLLS;
+                    if unknown && !told_unknown {
+                        told_unknown = true;
+                        if internal.send((id, NodeMsg::JobUnknown)).is_err() {
+                            return;
+                        }
                     }
-                    told_unknown = true;
                     true
                 }
             };
@@ -129,19 +136,26 @@ pub(super) fn watch_job(
     .abort_handle()
 }
 
-async fn squeue(argv: &[OsString], waited: Duration) -> Option<slurm::JobInfo> {
-    let (program, args) = argv.split_first()?;
+/// How many empty answers of `squeue` make a job unknown.
+const UNLISTED_POLLS: u32 = 10;
+
+/// The job `squeue` lists, `Ok(None)` when it lists none, `Err` when it failed.
+async fn squeue(argv: &[OsString], waited: Duration) -> Result<Option<slurm::JobInfo>, ()> {
+    let (program, args) = argv.split_first().ok_or(())?;
     let output = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(SQUEUE_TIMEOUT, output).await.ok()?.ok()?;
+    let output = tokio::time::timeout(SQUEUE_TIMEOUT, output)
+        .await
+        .map_err(|_| ())?
+        .map_err(|_| ())?;
     if !output.status.success() {
-        return None;
+        return Err(());
     }
-    slurm::parse_squeue(&String::from_utf8_lossy(&output.stdout), waited)
+    Ok(slurm::parse_squeue(&String::from_utf8_lossy(&output.stdout), waited))
 }
 
 /// Why a remote start ended before the agent's hello, when ssh or Slurm can say.

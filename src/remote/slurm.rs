@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn squeue_lines_become_jobs() {
-        let pending = parse_squeue("42|PENDING|Resources|||debug|1:00:00|0:00\n", Duration::from_secs(7)).unwrap();
+        let pending = parse_squeue("42|PENDING|Resources||debug|1:00:00|0:00\n", Duration::from_secs(7)).unwrap();
         assert!(pending.is_pending());
         assert_eq!((pending.id.as_str(), pending.reason.as_str()), ("42", "Resources"));
         assert_eq!(pending.elapsed, Duration::from_secs(7));

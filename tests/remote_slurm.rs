@@ -172,9 +172,9 @@ fn a_pending_job_shows_its_reason_and_can_be_cancelled() {
     };
     assert_eq!(later.id, first.id);
     assert!(later.is_pending());
-    // Cancel, as the panel's button does.
+    // Cancel, as the panel's button does: at once, not after the stop grace.
     h.manager.send(Command::Disconnect { session: S });
-    no_runtime_jobs(&conf, Duration::from_secs(10));
+    no_runtime_jobs(&conf, Duration::from_secs(5));
 }
 
 #[test]

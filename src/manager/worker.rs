@@ -478,7 +478,13 @@ impl Worker {
             DisconnectReason::Shutdown => "Runyard is shutting down",
         };
         let name = node.name.clone();
+        // A job still waiting for resources has no agent to stop: cancel it now.
+        let waiting_job = matches!(node.phase, Phase::Starting { .. })
+            && node.remote.as_ref().is_some_and(|r| r.launch.job_name.is_some());
         node.send(&ToAgent::Stop);
+        if waiting_job {
+            node.kill();
+        }
         node.phase = Phase::Leaving;
         node.release_held(&self.events);
         node::after(grace, id, NodeMsg::StopGraceOver, &self.internal);

@@ -1148,6 +1148,13 @@ fn ssh_figures(s: &Settings, exe: &str, rep: &mut Report) {
                         "-",
                         None,
                     );
+                    rep.row(
+                        "   what SSH adds (over SSH − local)",
+                        format!("+{:.0} µs", r - local),
+                        format!("{b:.0} µs  the line through `ssh cat`"),
+                        "-",
+                        None,
+                    );
                     rep.put("ssh_eval_local_median_us", json!(round(local, 1)));
                     rep.put("ssh_eval_median_us", json!(round(r, 1)));
                     rep.put("ssh_eval_p99_us", json!(round(percentile(&f.eval, 99.0), 1)));

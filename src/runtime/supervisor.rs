@@ -47,6 +47,11 @@ const CAPTURE_ERR: RawFd = 5;
 /// How long the supervisor keeps killing what is left before it gives up
 /// (a process stuck in the kernel cannot be reaped until it leaves it).
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a runtime with a cleanup command (`srun`) is given to end on
+/// SIGTERM before everything is killed. srun ends its job at once on SIGTERM
+/// (about 20 ms, measured); SIGKILLed with its helper, it leaves the job to
+/// Slurm, which takes about 2.7 s to end it even after `scancel`.
+const TERMINATE_GRACE: Duration = Duration::from_secs(1);
 
 /// Where the manager finds the Runyard binary to run in this mode.
 static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
@@ -183,7 +188,9 @@ struct Options {
     capture: bool,
     remove: Option<PathBuf>,
     /// A command run once everything is killed (`scancel` of a Slurm job:
-    /// killing `srun` does not end its job at once).
+    /// killing `srun` does not end its job at once). A runtime that has one
+    /// is sent SIGTERM first, and killed only if it has not ended within
+    /// `TERMINATE_GRACE`.
     cleanup: Vec<OsString>,
     death_signal: Signal,
     program: OsString,
@@ -275,6 +282,9 @@ fn run(options: Options) -> i32 {
         report,
     };
     supervisor.watch(&signals);
+    if !options.cleanup.is_empty() {
+        supervisor.terminate(TERMINATE_GRACE);
+    }
     supervisor.kill_all();
     if let Some(path) = &options.remove {
         // Only once nothing that could still read it is left.
@@ -432,6 +442,23 @@ impl Supervisor {
                 self.report
                     .line(&format!("exit {code} {signal} {}", usage.ru_maxrss.max(0)));
             }
+        }
+    }
+
+    /// Sends SIGTERM to the runtime alone (not its group) unless it has
+    /// ended, and waits at most `grace` for it to end.
+    fn terminate(&mut self, grace: Duration) {
+        if self.ended {
+            return;
+        }
+        let _ = nix::sys::signal::kill(self.runtime, Signal::SIGTERM);
+        let deadline = Instant::now() + grace;
+        loop {
+            self.reap();
+            if self.ended || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 

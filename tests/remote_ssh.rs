@@ -67,7 +67,16 @@ fn nothing_left(sshd: &Sshd, within: Duration) {
 fn evaluates_on_the_host_with_outputs_memory_and_interrupt() {
     let sshd = Sshd::start();
     let mut h = Harness::new();
-    let (client, info) = connect(&mut h, over_ssh(&sshd));
+    let mut config = over_ssh(&sshd);
+    config
+        .standalone_mut()
+        .env
+        .push(("PYTHONPATH".into(), "/opt/runyard-test-lib".into()));
+    config
+        .standalone_mut()
+        .env
+        .push(("RUNYARD_TEST_SECRET".into(), "s3cret".into()));
+    let (client, info) = connect(&mut h, config);
     assert_eq!(info.host.as_deref(), Some(sshd.alias));
     assert_ne!(info.pid, client, "the panel shows the remote pid, not the ssh client's");
     assert!(
@@ -85,6 +94,22 @@ fn evaluates_on_the_host_with_outputs_memory_and_interrupt() {
     );
     assert_eq!(out.value(), Some("2"));
     assert!(out.stdout.contains("from 127.0.0.1"), "{}", out.stdout);
+    let env = h.eval(
+        S,
+        "env",
+        Some("r1"),
+        "import sys\n(os.environ['RUNYARD_TEST_SECRET'], '/opt/runyard-test-lib' in sys.path)",
+    );
+    assert_eq!(env.value(), Some("('s3cret', True)"));
+    // The environment came through stdin: no process on the host shows it in its command line.
+    for pid in sshd.started_processes() {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmdline).contains("s3cret"),
+            "pid {pid}: {}",
+            String::from_utf8_lossy(&cmdline)
+        );
+    }
     let chained = h.eval(S, "r2", Some("r1"), "os.getpid()");
     assert_eq!(chained.value(), Some(info.pid.to_string().as_str()));
     let shown = h.eval(S, "r3", Some("r2"), "display({'text/markdown': '**hi**'}, raw=True)");

@@ -35,6 +35,7 @@ s=r(n)
 sys.argv=["-c",f[0],f[1]]
 for e in f[2:]:
  k,_,v=e.partition("=");os.environ[k]=v
+ if k=="PYTHONPATH":sys.path[1:1]=[x for x in v.split(os.pathsep) if x]
 os.environ.pop("RUNYARD_CAPTURE",None)
 p=os.fork()
 if not p:
@@ -86,7 +87,10 @@ if st is None:os._exit(255)
 os._exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128+os.WTERMSIG(st))
 "#;
 
-/// What the manager writes to the bootstrap's stdin before any frame.
+/// What the manager writes to the bootstrap's stdin before any frame. The
+/// environment is set before the agent runs, so it reaches the code and what
+/// it starts; of the interpreter's start-up variables only `PYTHONPATH` is
+/// applied by hand (to `sys.path`), the others were read before.
 pub fn preamble(node: &str, token: &str, env: &[(String, String)], source: &str) -> Vec<u8> {
     let mut header = vec![node.to_string(), token.to_string()];
     header.extend(

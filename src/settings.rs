@@ -34,6 +34,9 @@ pub struct Settings {
     pub table_rows: u32,
     /// Largest output a runtime sends, in MiB; a larger one becomes a note.
     pub max_output_mib: u32,
+    /// Evaluating a cell first evaluates the cells above it that are not up
+    /// to date (Livebook); off, only the cell runs (Jupyter).
+    pub evaluate_above: bool,
 }
 
 /// The range of "Table rows sent": at least one row; at most what a table
@@ -52,6 +55,7 @@ impl Default for Settings {
             recent_files: Vec::new(),
             table_rows: crate::protocol::DEFAULT_TABLE_ROWS,
             max_output_mib: (crate::protocol::DEFAULT_OUTPUT_BYTES / (1024 * 1024)) as u32,
+            evaluate_above: true,
         }
     }
 }

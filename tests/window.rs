@@ -398,3 +398,41 @@ fn a_long_output_can_be_collapsed_and_shown_again() {
     w.click("Show output (2000 lines)");
     assert!(w.harness.query_by_label("Hide output (2000 lines)").is_some());
 }
+
+/// Livebook's rule: the cells queued below a failing cell are not evaluated,
+/// and say which cell they wait for; "Evaluate only this cell" runs one alone.
+#[test]
+fn cells_below_a_failure_are_not_evaluated_and_one_cell_can_run_alone() {
+    let mut w = Window::open();
+    w.harness.run();
+    w.click("New Python session");
+    w.type_code(1, "a = 1");
+    {
+        let session = &mut w.harness.state_mut().sessions[0];
+        session.add_cell("a + undefined_name");
+        session.add_cell("a + 1");
+    }
+    w.harness.run_steps(2);
+    w.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Enter);
+    w.harness.step();
+    w.wait_until("the queue to settle", |app| {
+        let s = &app.sessions[0];
+        s.running().is_none() && matches!(s.nth_cell(1).unwrap().state, CellState::Errored { .. })
+    });
+    assert_eq!(w.cell_state(2), CellState::NotEvaluated { failed: 2 });
+    w.harness.get_by_label("not evaluated: cell 2 above failed");
+
+    // Run the third cell alone: its context comes from the failed cell's.
+    // The last cell's actions menu is the last "…" drawn.
+    let menus = w.harness.get_all_by_label("…").count();
+    w.click_nth("…", menus - 1);
+    w.click("Evaluate only this cell");
+    w.wait_until("cell 3 to finish", |app| {
+        matches!(
+            app.sessions[0].nth_cell(2).unwrap().state,
+            CellState::Evaluated { .. } | CellState::Stale
+        )
+    });
+    w.harness.get_by_label("2");
+}

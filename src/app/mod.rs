@@ -432,6 +432,7 @@ impl eframe::App for RunyardApp {
         let display = self.settings.display_options(self.output_chars);
         for session in &mut self.sessions {
             session.display_options = display;
+            session.evaluate_above = self.settings.evaluate_above;
         }
         self.intercept_close(&ctx);
         self.continue_close(&ctx);

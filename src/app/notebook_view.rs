@@ -45,6 +45,8 @@ enum Action {
         cell: CellId,
         advance: bool,
     },
+    /// Only the cell, from what the cells above left (Jupyter's way).
+    EvaluateOnly(CellId),
     Unqueue(CellId),
     Edit(CellId, String),
     Delete(CellId),
@@ -142,6 +144,7 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
     for action in actions {
         match action {
             Action::Edit(id, code) => session.set_code(id, code),
+            Action::EvaluateOnly(id) => commands.extend(session.evaluate_only(id)),
             Action::Evaluate { cell, advance } => {
                 if session.cell(cell).is_some_and(Cell::is_code) {
                     commands.extend(session.evaluate(cell));
@@ -378,6 +381,16 @@ fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut No
                 if cell.is_code() {
                     ui.separator();
                     if ui
+                        .button("Evaluate only this cell")
+                        .on_hover_text(
+                            "Runs the cell alone, from what the cells above left, as Jupyter does; it is \
+                             marked stale if a cell above is not up to date",
+                        )
+                        .clicked()
+                    {
+                        actions.push(Action::EvaluateOnly(cell.id));
+                    }
+                    if ui
                         .add_enabled(!cell.output.is_empty(), egui::Button::new("Copy output"))
                         .clicked()
                     {
@@ -591,6 +604,7 @@ fn state_text(state: &CellState) -> String {
         CellState::Evaluating { since } => format!("evaluating · {}", format_duration(since.elapsed())),
         CellState::Evaluated { duration } => format!("evaluated · {}", format_duration(*duration)),
         CellState::Errored { duration } => format!("error · {}", format_duration(*duration)),
+        CellState::NotEvaluated { failed } => format!("not evaluated: cell {failed} above failed"),
         other => other.label().to_string(),
     }
 }

@@ -62,6 +62,18 @@ pub fn show(ctx: &egui::Context, open: &mut bool, settings: &mut Settings) -> bo
                         ))
                         .changed();
                     ui.end_row();
+                    ui.label("Evaluating a cell");
+                    changed |= ui
+                        .checkbox(&mut settings.evaluate_above, "first evaluates the cells above it")
+                        .on_hover_text(
+                            "On (Livebook): the code cells above that are not up to date run first, so the \
+                             cell sees the notebook as written. Off (Jupyter): only the cell runs, from \
+                             whatever the cells above left; it is then marked stale if any of them is not \
+                             up to date. Either way, when a cell fails the cells queued below it are not \
+                             evaluated.",
+                        )
+                        .changed();
+                    ui.end_row();
                     ui.label("Theme");
                     ui.horizontal(|ui| {
                         for (theme, label) in [

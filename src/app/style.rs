@@ -46,7 +46,9 @@ pub fn cell_state_color(state: &CellState) -> Color32 {
         CellState::Evaluating { .. } => Color32::from_rgb(0x25, 0x63, 0xeb),
         CellState::Evaluated { .. } => Color32::from_rgb(0x1a, 0x9e, 0x4a),
         CellState::Errored { .. } | CellState::Aborted => Color32::from_rgb(0xdc, 0x26, 0x26),
-        CellState::Interrupted | CellState::Stale => Color32::from_rgb(0xb4, 0x53, 0x09),
+        CellState::Interrupted | CellState::Stale | CellState::NotEvaluated { .. } => {
+            Color32::from_rgb(0xb4, 0x53, 0x09)
+        }
     }
 }
 

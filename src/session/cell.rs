@@ -39,6 +39,11 @@ pub enum CellState {
     Aborted,
     /// Its context came from bindings that have changed since.
     Stale,
+    /// Was queued, but the cell it chains from (cell number `failed`, counted
+    /// from 1 in the notebook) failed: Livebook does not go on past an error.
+    NotEvaluated {
+        failed: usize,
+    },
 }
 
 impl CellState {
@@ -52,6 +57,7 @@ impl CellState {
             CellState::Interrupted => "interrupted",
             CellState::Aborted => "aborted",
             CellState::Stale => "stale",
+            CellState::NotEvaluated { .. } => "not evaluated",
         }
     }
 }

@@ -119,6 +119,10 @@ pub struct Session {
     /// How values are displayed (the window's width, the settings' caps),
     /// sent with each evaluation.
     pub display_options: crate::protocol::DisplayOptions,
+    /// Evaluating a cell first evaluates the code cells above it that are not
+    /// up to date (Livebook's way); off, only the cell runs (Jupyter's way),
+    /// and the stale marks say what that leaves out of date.
+    pub evaluate_above: bool,
     queue: VecDeque<CellId>,
     running: Option<CellId>,
     next_id: u64,
@@ -164,6 +168,7 @@ impl Session {
             warnings: VecDeque::new(),
             interrupt_unanswered: false,
             display_options: crate::protocol::DisplayOptions::default(),
+            evaluate_above: true,
             input: None,
             queue: VecDeque::new(),
             running: None,
@@ -502,8 +507,15 @@ impl Session {
                     self.interrupt_unanswered = false;
                 }
                 let stop_queue = !matches!(outcome, Outcome::Ok { .. } | Outcome::Error(_));
+                let finished = CellId::from_ref(evaluation_ref);
                 if let Some(cell) = self.cell_by_ref(evaluation_ref) {
                     cell.finish(outcome, *duration);
+                }
+                if let Some(id) = finished {
+                    self.tell_truth_after(id);
+                    if matches!(outcome, Outcome::Error(_)) {
+                        self.skip_dependents_of(id);
+                    }
                 }
                 if stop_queue {
                     self.unqueue_all();

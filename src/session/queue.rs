@@ -25,7 +25,8 @@ impl Session {
         let mut to_queue = Vec::new();
         for cell in self.cells() {
             let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);
-            if cell.is_code() && !waiting && (cell.id == id || !cell.is_up_to_date()) {
+            let needed = cell.id == id || (self.evaluate_above && !cell.is_up_to_date());
+            if cell.is_code() && !waiting && needed {
                 to_queue.push(cell.id);
             }
             if cell.id == id {
@@ -41,12 +42,59 @@ impl Session {
         self.start_or_pump()
     }
 
+    /// Evaluates the cell alone, from whatever context the cell above it has
+    /// now (Jupyter's way), whatever `evaluate_above` says.
+    pub fn evaluate_only(&mut self, id: CellId) -> Vec<Command> {
+        let above = std::mem::replace(&mut self.evaluate_above, false);
+        let commands = self.evaluate(id);
+        self.evaluate_above = above;
+        commands
+    }
+
+    /// After cell `id` failed: the queued cells that chain from it (every
+    /// code cell below it: the notebook is one chain) are not evaluated, and
+    /// say which cell they wait for.
+    pub(super) fn skip_dependents_of(&mut self, id: CellId) {
+        let Some(number) = self.cells().position(|c| c.id == id).map(|n| n + 1) else {
+            return;
+        };
+        let below: Vec<CellId> = self.cells().map(|c| c.id).skip_while(|c| *c != id).skip(1).collect();
+        let (skipped, kept): (Vec<CellId>, Vec<CellId>) = self.queue.drain(..).partition(|q| below.contains(q));
+        self.queue = kept.into();
+        for id in skipped {
+            if let Some(cell) = self.cell_mut(id) {
+                cell.state_before_queue();
+                cell.state = CellState::NotEvaluated { failed: number };
+            }
+        }
+    }
+
+    /// A cell evaluated while a code cell above it is not up to date (run
+    /// alone, Jupyter's way) ran from a context that does not match the
+    /// notebook: it is stale, its result kept.
+    pub(super) fn tell_truth_after(&mut self, id: CellId) {
+        let above_outdated = self
+            .cells()
+            .take_while(|c| c.id != id)
+            .any(|c| c.is_code() && !c.is_up_to_date());
+        if let Some(cell) = self.cell_mut(id)
+            && above_outdated
+            && cell.is_evaluated()
+        {
+            cell.state = CellState::Stale;
+        }
+    }
+
     /// Queues every code cell that is not up to date.
     pub fn evaluate_all(&mut self) -> Vec<Command> {
-        match self.cells().filter(|c| c.is_code() && !c.is_up_to_date()).last() {
-            Some(last) => self.evaluate(last.id),
-            None => Vec::new(),
-        }
+        let Some(last) = self.cells().filter(|c| c.is_code() && !c.is_up_to_date()).last() else {
+            return Vec::new();
+        };
+        let last = last.id;
+        let above = std::mem::replace(&mut self.evaluate_above, true);
+        let commands = self.evaluate(last);
+        self.evaluate_above = above;
+        commands
     }
 
     pub fn is_queued(&self, id: CellId) -> bool {

@@ -803,3 +803,73 @@ fn an_input_request_is_answered_once_echoed_in_the_cell_and_cleared_by_the_end()
     s.apply(&finished(&a.evaluation_ref(), ok()));
     assert_eq!(s.input, None, "the evaluation ended: nothing to answer");
 }
+
+fn failed() -> Outcome {
+    Outcome::Error(crate::protocol::EvalError {
+        kind: "NameError".into(),
+        message: "name 'x' is not defined".into(),
+        line: Some(1),
+        column: None,
+        frames: Vec::new(),
+        formatted: String::new(),
+    })
+}
+
+#[test]
+fn cells_that_chain_from_a_failed_cell_are_not_evaluated_and_say_which_failed() {
+    let mut s = connected();
+    let a = s.add_cell("a = 1");
+    let b = s.add_cell("x");
+    let c = s.add_cell("a + 1");
+    let d = s.add_cell("a + 2");
+    let commands = s.evaluate(d);
+    assert_eq!(evaluations(&commands).len(), 1);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    let commands = s.apply(&finished(&b.evaluation_ref(), failed()));
+    assert!(
+        evaluations(&commands).is_empty(),
+        "nothing below the error runs: {commands:?}"
+    );
+    for id in [c, d] {
+        let cell = s.cell(id).unwrap();
+        assert_eq!(cell.state, CellState::NotEvaluated { failed: 2 });
+        assert!(!s.is_queued(id));
+    }
+    assert_eq!(s.cell(b).unwrap().state.label(), "error");
+    // Evaluated again, the skipped cells run, chained from the errored one.
+    let commands = s.evaluate(d);
+    assert_eq!(evaluations(&commands), [(c.evaluation_ref(), Some(b.evaluation_ref()))]);
+    assert!(s.is_queued(d));
+}
+
+#[test]
+fn evaluating_only_the_cell_leaves_the_cells_above_alone_and_marks_it_stale() {
+    let mut s = connected();
+    let a = s.add_cell("a = 1");
+    let b = s.add_cell("a + 1");
+    s.evaluate_above = false;
+    let commands = s.evaluate(b);
+    assert_eq!(
+        evaluations(&commands),
+        [(b.evaluation_ref(), Some(a.evaluation_ref()))],
+        "only the cell, from the context the cell above has (none yet)"
+    );
+    assert_eq!(s.cell(a).unwrap().state, CellState::Fresh);
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    assert_eq!(
+        s.cell(b).unwrap().state,
+        CellState::Stale,
+        "the cell above never ran: its result does not match the notebook"
+    );
+    // Evaluate all still brings everything up to date, in order.
+    let commands = s.evaluate_all();
+    assert_eq!(evaluations(&commands), [(a.evaluation_ref(), None)]);
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    assert_eq!(s.cell(b).unwrap().state.label(), "evaluated");
+    // With everything above up to date, a cell run alone is not stale.
+    s.evaluate_above = true;
+    s.evaluate_only(b);
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    assert_eq!(s.cell(b).unwrap().state.label(), "evaluated");
+}

@@ -6,6 +6,8 @@ mod bars;
 mod close;
 mod configure;
 mod display_view;
+mod editing;
+mod editor_keys;
 mod files;
 pub mod highlight;
 mod host_suggestions;

@@ -8,8 +8,9 @@ use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
 use super::display_view::{self, Cx};
+use super::editing::Rules;
 use super::rich::Rich;
-use super::{highlight, output_view, style};
+use super::{editor_keys, highlight, output_view, style};
 use crate::manager::Command;
 use crate::protocol::EvalError;
 use crate::session::outputs::OutputItem;
@@ -40,6 +41,12 @@ pub struct NotebookUi {
     input_focus: bool,
 }
 
+/// The session's language: its name for the highlighter, its editing rules.
+struct Language<'a> {
+    name: &'a str,
+    rules: Rules,
+}
+
 enum Action {
     Evaluate {
         cell: CellId,
@@ -67,7 +74,11 @@ enum Action {
 
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
     let mut actions = Vec::new();
-    let language = session.config.language().to_string();
+    let name = session.config.language().to_string();
+    let language = Language {
+        name: &name,
+        rules: Rules::for_language(&name),
+    };
     if view.input != session.input {
         view.input = session.input.clone();
         view.input_text.clear();
@@ -258,7 +269,7 @@ fn cell_view(
     ui: &mut egui::Ui,
     cell: &mut Cell,
     number: usize,
-    language: &str,
+    language: &Language,
     view: &mut NotebookUi,
     rich: &mut Rich,
     actions: &mut Vec<Action>,
@@ -408,12 +419,13 @@ fn code_editor(
     ui: &mut egui::Ui,
     cell: &mut Cell,
     number: usize,
-    language: &str,
+    language: &Language,
     view: &mut NotebookUi,
     actions: &mut Vec<Action>,
 ) {
     let editor_id = ui.make_persistent_id(("editor", cell.id.0));
     let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
+    let keys = editor_keys::take(ui, editor_id);
     let error_line = match &cell.result {
         Some(CellResult::Error(error)) => error.line,
         _ => None,
@@ -422,7 +434,7 @@ fn code_editor(
         gutter(ui, cell.code.lines().count().max(1), error_line);
         let mut code = cell.code.clone();
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
-            let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language);
+            let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language.name);
             job.wrap.max_width = wrap_width;
             ui.fonts_mut(|f| f.layout_job(job))
         };
@@ -437,7 +449,10 @@ fn code_editor(
                 .layouter(&mut layouter),
         );
         focus_if_asked(view, cell.id, &response);
-        if response.changed() {
+        // Settle the last frame's editing key before applying this frame's.
+        editor_keys::settle(ui.ctx(), editor_id, &code);
+        let keyed = editor_keys::apply(ui.ctx(), editor_id, &mut code, &keys, &language.rules);
+        if response.changed() || keyed {
             actions.push(Action::Edit(cell.id, code));
         }
         if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {

@@ -84,8 +84,17 @@ pub fn apply(ctx: &egui::Context, id: egui::Id, code: &mut String, keys: &[Edito
     state.set_undoer(undoer);
     state.store(ctx, id);
     ctx.data_mut(|d| d.insert_temp(undo_pending(id), true));
-    ctx.request_discard("an editing key changed the code");
+    draw_again(ctx, "an editing key changed the code");
     true
+}
+
+/// This frame shows the editor as it was before what was just done: draw
+/// it again at once (or, when egui has no pass left this frame, next).
+pub fn draw_again(ctx: &egui::Context, reason: &'static str) {
+    ctx.request_discard(reason);
+    if !ctx.will_discard() {
+        ctx.request_repaint();
+    }
 }
 
 /// After the editor `id` is drawn: the undo point after an edit [`apply`]

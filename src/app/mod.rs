@@ -4,6 +4,7 @@
 
 mod bars;
 mod close;
+mod code_marks;
 mod configure;
 mod display_view;
 mod editing;

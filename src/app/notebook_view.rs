@@ -10,7 +10,7 @@ use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 use super::display_view::{self, Cx};
 use super::editing::Rules;
 use super::rich::Rich;
-use super::{editor_keys, highlight, output_view, style};
+use super::{code_marks, editor_keys, highlight, output_view, style};
 use crate::manager::Command;
 use crate::protocol::EvalError;
 use crate::session::outputs::OutputItem;
@@ -430,11 +430,18 @@ fn code_editor(
         Some(CellResult::Error(error)) => error.line,
         _ => None,
     };
+    let cursor = code_marks::focused_cursor(ui, editor_id);
+    let dark = ui.visuals().dark_mode;
     ui.horizontal_top(|ui| {
         gutter(ui, cell.code.lines().count().max(1), error_line);
         let mut code = cell.code.clone();
+        // The pair the layouter marked last, for the cursor before this
+        // frame's input.
+        let mut marked = None;
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
             let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language.name);
+            marked = code_marks::pair(text.as_str(), cursor, &language.rules);
+            highlight::mark(&mut job, &code_marks::marks(marked, &[], dark));
             job.wrap.max_width = wrap_width;
             ui.fonts_mut(|f| f.layout_job(job))
         };
@@ -452,6 +459,11 @@ fn code_editor(
         // Settle the last frame's editing key before applying this frame's.
         editor_keys::settle(ui.ctx(), editor_id, &code);
         let keyed = editor_keys::apply(ui.ctx(), editor_id, &mut code, &keys, &language.rules);
+        // The cursor moved to or from a bracket: mark the pair where it is now.
+        let pair = code_marks::pair(&code, code_marks::focused_cursor(ui, editor_id), &language.rules);
+        if !keyed && pair != marked {
+            editor_keys::draw_again(ui.ctx(), "the bracket pair at the cursor changed");
+        }
         if response.changed() || keyed {
             actions.push(Action::Edit(cell.id, code));
         }

@@ -3,11 +3,13 @@
 //! new text and selection. `editor_keys.rs` applies them to a `TextEdit`;
 //! here they are tested without a window.
 
+mod brackets;
 mod comment;
 mod indent;
 mod lexis;
 mod lines;
 
+pub use brackets::matching_bracket;
 pub use comment::toggle_comment;
 pub use indent::{Tab, dedent, newline, tab};
 

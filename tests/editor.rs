@@ -33,6 +33,30 @@ fn enter_after_def_indents_the_next_line_and_undoes_in_one_step() {
     assert_eq!(w.code(1), "def f():", "the first Enter was one step too");
 }
 
+/// A fast typist's text and Enter in one frame: the text comes first, and
+/// the new line is indented for it.
+#[test]
+fn text_typed_in_the_frame_of_enter_comes_before_the_new_line() {
+    let mut w = python_cell("def f()");
+    let events = &mut w.harness.input_mut().events;
+    events.push(egui::Event::Text(":".into()));
+    events.push(egui::Event::Key {
+        key: Key::Enter,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: Modifiers::NONE,
+    });
+    w.harness.step();
+    assert_eq!(w.code(1), "def f():\n    ");
+    w.type_text("pass");
+    assert_eq!(
+        w.code(1),
+        "def f():\n    pass",
+        "the cursor is at the end of the new line"
+    );
+}
+
 #[test]
 fn tab_and_shift_tab_move_the_selected_lines_and_keep_them_selected() {
     let mut w = python_cell("a = 1\nb = 2");

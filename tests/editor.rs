@@ -1,10 +1,12 @@
-//! The code editor's keys in the real window, headless (egui_kittest):
-//! Enter, Tab, Shift+Tab, Ctrl+/, undo. No runtime is started.
+//! The code editor's keys (Enter, Tab, Shift+Tab, Ctrl+/, undo) and the
+//! find bar (Ctrl+F) in the real window, headless (egui_kittest). No
+//! runtime is started.
 
 mod common;
 
 use common::window::Window;
 use egui::{Key, Modifiers};
+use egui_kittest::kittest::{Queryable, by};
 
 /// A window with a new (disconnected) Python session and `code` typed into
 /// its first cell, the editor focused.
@@ -93,4 +95,111 @@ fn ctrl_slash_twice_restores_the_text() {
     assert_eq!(w.code(1), "# def f():\n#     return 1");
     w.press(Modifiers::COMMAND, Key::Slash);
     assert_eq!(w.code(1), text);
+}
+
+/// A window with a new Python session whose cells hold `sources`.
+fn notebook(sources: &[&str]) -> Window {
+    let mut w = Window::open();
+    w.click("New Python session");
+    let session = &mut w.harness.state_mut().sessions[0];
+    let first = session.nth_cell(0).unwrap().id;
+    session.set_code(first, sources[0].to_string());
+    for source in &sources[1..] {
+        session.add_cell(*source);
+    }
+    w.harness.run_steps(2);
+    w
+}
+
+fn find_field_shown(w: &Window) -> bool {
+    w.harness
+        .query(by().predicate(|node| node.placeholder() == Some("Find in notebook")))
+        .is_some()
+}
+
+#[test]
+fn the_find_bar_finds_a_word_in_the_third_cell_and_moves_between_matches() {
+    let mut w = notebook(&["x = 1", "y = 2", "needle = 3\nprint(needle)"]);
+    w.press(Modifiers::COMMAND, Key::F);
+    assert!(find_field_shown(&w));
+    w.type_text("NEEDLE");
+    w.harness.get_by_label("1 of 2");
+    w.press(Modifiers::NONE, Key::Enter);
+    w.harness.get_by_label("2 of 2");
+    w.press(Modifiers::NONE, Key::Enter);
+    w.harness.get_by_label("1 of 2");
+    w.press(Modifiers::SHIFT, Key::Enter);
+    w.harness.get_by_label("2 of 2");
+    w.click("Next");
+    w.harness.get_by_label("1 of 2");
+    w.click("Previous");
+    w.harness.get_by_label("2 of 2");
+    w.click("Match case");
+    w.harness.get_by_label("No matches");
+    w.click("Match case");
+    w.harness.get_by_label("1 of 2");
+
+    // Back in the field (Ctrl+F), Esc closes the bar and leaves the match
+    // selected in its cell: typing replaces it.
+    w.press(Modifiers::COMMAND, Key::F);
+    w.press(Modifiers::NONE, Key::Enter);
+    w.harness.get_by_label("2 of 2");
+    w.press(Modifiers::NONE, Key::Escape);
+    assert!(!find_field_shown(&w), "Esc closed the find bar");
+    assert!(w.harness.query_by_label("2 of 2").is_none());
+    w.type_text("pin");
+    assert_eq!(w.code(3), "needle = 3\nprint(pin)");
+    assert_eq!(w.code(1), "x = 1", "nothing else changed");
+}
+
+#[test]
+fn a_match_far_down_a_long_notebook_is_scrolled_into_view() {
+    let filler = "a = 1\nb = 2\nc = 3\nd = 4";
+    let mut sources = vec![filler; 80];
+    sources.push("the_one = 42");
+    let mut w = notebook(&sources);
+    assert!(w.harness.query_by_label("cell 81").is_none(), "far below, not drawn");
+    w.press(Modifiers::COMMAND, Key::F);
+    w.type_text("the_one");
+    w.harness.run_steps(3);
+    w.harness.get_by_label("1 of 1");
+    let rect = w.harness.get_by_label("cell 81").rect();
+    assert!(rect.top() > 0.0 && rect.bottom() < 900.0, "in the window: {rect:?}");
+}
+
+#[test]
+fn a_match_in_a_markdown_cell_is_shown_in_its_source() {
+    let mut w = notebook(&["x = 1"]);
+    let session = &mut w.harness.state_mut().sessions[0];
+    let section = session.sections[0].id;
+    let first = session.nth_cell(0).unwrap().id;
+    session.insert_cell(
+        section,
+        Some(first),
+        runyard::session::CellKind::Markdown,
+        "# Results\nThe **answer** is here".into(),
+    );
+    w.harness.run_steps(2);
+    // Rendered: no editor holds its source.
+    let editor_with = |w: &Window, text: &'static str| {
+        w.harness
+            .query_all(by().predicate(move |node| node.value().is_some_and(|v| v.contains(text))))
+            .next()
+            .is_some()
+    };
+    assert!(!editor_with(&w, "**answer**"));
+    w.press(Modifiers::COMMAND, Key::F);
+    w.type_text("answer");
+    w.harness.run_steps(2);
+    w.harness.get_by_label("1 of 1");
+    assert!(
+        editor_with(&w, "**answer**"),
+        "shown as source, where the match is marked"
+    );
+    w.click("Close");
+    w.harness.run_steps(2);
+    assert!(
+        !editor_with(&w, "**answer**"),
+        "rendered again once the search is closed"
+    );
 }

@@ -10,6 +10,7 @@ mod display_view;
 mod editing;
 mod editor_keys;
 mod files;
+mod find_bar;
 pub mod highlight;
 mod host_suggestions;
 mod logs;

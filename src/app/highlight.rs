@@ -2,7 +2,10 @@
 //! highlighter; egui_extras has no Elixir, so a small lexer here covers it
 //! with the same theme colours.
 
-use egui::text::LayoutJob;
+use std::ops::Range;
+
+use egui::Color32;
+use egui::text::{ByteIndex, LayoutJob, LayoutSection};
 use egui_extras::syntax_highlighting::{CodeTheme, TokenType};
 
 /// A highlighted layout of `code` in `language` ("python", "elixir"; other
@@ -24,6 +27,89 @@ pub fn highlight(ctx: &egui::Context, style: &egui::Style, code: &str, language:
             job
         }
     }
+}
+
+/// Gives each of `marks` (char ranges into the job's text) a background: a
+/// bracket pair, the matches of a search. The highlighter's sections are
+/// split where a mark starts or ends; of marks that overlap, the one that
+/// starts first wins, and a mark past the end of the text (from a search
+/// of an older text) is cut there.
+pub fn mark(job: &mut LayoutJob, marks: &[(Range<usize>, Color32)]) {
+    if marks.is_empty() {
+        return;
+    }
+    let marks = byte_ranges(&job.text, marks);
+    let mut sections = Vec::with_capacity(job.sections.len() + 2 * marks.len());
+    let mut next = 0;
+    for section in job.sections.drain(..) {
+        let (mut at, end) = (section.byte_range.start.0, section.byte_range.end.0);
+        let mut leading_space = section.leading_space;
+        let mut piece = |from: usize, to: usize, background: Option<Color32>| {
+            let mut format = section.format.clone();
+            if let Some(background) = background {
+                format.background = background;
+            }
+            sections.push(LayoutSection {
+                leading_space: std::mem::take(&mut leading_space),
+                byte_range: ByteIndex(from)..ByteIndex(to),
+                format,
+            });
+        };
+        while at < end {
+            // The next mark that ends after `at`, if it starts in this section.
+            while next < marks.len() && marks[next].0.end <= at {
+                next += 1;
+            }
+            match marks.get(next).filter(|(range, _)| range.start < end) {
+                Some((range, colour)) => {
+                    if range.start > at {
+                        piece(at, range.start, None);
+                    }
+                    let to = range.end.min(end);
+                    piece(range.start.max(at), to, Some(*colour));
+                    at = to;
+                }
+                None => {
+                    piece(at, end, None);
+                    at = end;
+                }
+            }
+        }
+    }
+    job.sections = sections;
+}
+
+/// The marks' char ranges as byte ranges into `text`, in one pass.
+fn byte_ranges(text: &str, marks: &[(Range<usize>, Color32)]) -> Vec<(Range<usize>, Color32)> {
+    let mut offsets = text
+        .char_indices()
+        .map(|(byte, _)| byte)
+        .chain([text.len()])
+        .enumerate()
+        .peekable();
+    let mut byte_of = |char_index: usize| {
+        while let Some(&(i, byte)) = offsets.peek() {
+            if i >= char_index {
+                return byte;
+            }
+            offsets.next();
+        }
+        text.len()
+    };
+    let mut sorted: Vec<&(Range<usize>, Color32)> = marks.iter().collect();
+    sorted.sort_by_key(|(range, _)| range.start);
+    let mut bytes: Vec<(Range<usize>, Color32)> = Vec::with_capacity(sorted.len());
+    let mut last_end = 0;
+    for (range, colour) in sorted {
+        if range.start < last_end || range.is_empty() {
+            continue;
+        }
+        let start = byte_of(range.start);
+        let end = byte_of(range.end);
+        last_end = range.end;
+        bytes.push((start..end, *colour));
+    }
+    bytes
 }
 
 const ELIXIR_KEYWORDS: &[&str] = &[
@@ -191,6 +277,77 @@ mod tests {
             .into_iter()
             .filter(|(t, _)| *t != TokenType::Whitespace)
             .collect()
+    }
+
+    #[test]
+    fn marks_split_sections_and_count_chars() {
+        // Two formats, or `append` makes one section of both.
+        let other = egui::TextFormat {
+            color: Color32::GREEN,
+            ..Default::default()
+        };
+        let mut job = LayoutJob::default();
+        job.append("é(a", 0.0, egui::TextFormat::default());
+        job.append("b)c", 0.0, other.clone());
+        // "(" and ")" in different sections; "é" is two bytes.
+        mark(&mut job, &[(1..2, Color32::RED), (4..5, Color32::BLUE)]);
+        let pieces: Vec<(&str, Color32)> = job
+            .sections
+            .iter()
+            .map(|s| (&job.text[s.byte_range.start.0..s.byte_range.end.0], s.format.background))
+            .collect();
+        let clear = Color32::TRANSPARENT;
+        assert_eq!(
+            pieces,
+            [
+                ("é", clear),
+                ("(", Color32::RED),
+                ("a", clear),
+                ("b", clear),
+                (")", Color32::BLUE),
+                ("c", clear)
+            ]
+        );
+        // A mark across two sections marks its part of each.
+        let mut job = LayoutJob::default();
+        job.append("ab", 0.0, egui::TextFormat::default());
+        job.append("cd", 0.0, other);
+        mark(&mut job, &[(1..3, Color32::RED)]);
+        let marked: String = job
+            .sections
+            .iter()
+            .filter(|s| s.format.background == Color32::RED)
+            .map(|s| &job.text[s.byte_range.start.0..s.byte_range.end.0])
+            .collect();
+        assert_eq!(marked, "bc");
+        assert_eq!(job.sections.len(), 4);
+        // Overlapping, out of order and past the end: no panic, first wins.
+        let mut job = LayoutJob::default();
+        job.append("abcd", 0.0, egui::TextFormat::default());
+        mark(&mut job, &[(2..9, Color32::BLUE), (1..3, Color32::RED)]);
+        let pieces: Vec<(&str, Color32)> = job
+            .sections
+            .iter()
+            .map(|s| (&job.text[s.byte_range.start.0..s.byte_range.end.0], s.format.background))
+            .collect();
+        assert_eq!(
+            pieces,
+            [
+                ("a", Color32::TRANSPARENT),
+                ("bc", Color32::RED),
+                ("d", Color32::TRANSPARENT)
+            ]
+        );
+        // Side by side.
+        let mut job = LayoutJob::default();
+        job.append("()", 0.0, egui::TextFormat::default());
+        mark(&mut job, &[(0..1, Color32::RED), (1..2, Color32::BLUE)]);
+        let pieces: Vec<&str> = job
+            .sections
+            .iter()
+            .map(|s| &job.text[s.byte_range.start.0..s.byte_range.end.0])
+            .collect();
+        assert_eq!(pieces, ["(", ")"]);
     }
 
     #[test]

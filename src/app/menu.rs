@@ -10,6 +10,7 @@ const SAVE_AS: egui::KeyboardShortcut =
 const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
 const EVALUATE_ALL: egui::KeyboardShortcut =
     egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
+const FIND: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::F);
 const INTERRUPT: egui::KeyboardShortcut =
     egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::I);
 impl RunyardApp {
@@ -85,6 +86,9 @@ impl RunyardApp {
         if ctx.input_mut(|i| i.consume_shortcut(&INTERRUPT)) {
             self.act(id, Session::interrupt);
         }
+        if ctx.input_mut(|i| i.consume_shortcut(&FIND)) {
+            self.notebooks.entry(id).or_default().find.open();
+        }
     }
 
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -115,6 +119,12 @@ impl RunyardApp {
                     && let Some(id) = selected
                 {
                     self.act(id, Session::interrupt);
+                }
+                let find = egui::Button::new("Find…").shortcut_text(ui.ctx().format_shortcut(&FIND));
+                if ui.add_enabled(has, find).clicked()
+                    && let Some(id) = selected
+                {
+                    self.notebooks.entry(id).or_default().find.open();
                 }
                 ui.separator();
                 if ui.add_enabled(has, egui::Button::new("Clear all outputs")).clicked()

@@ -4,9 +4,13 @@
 
 mod bars;
 mod close;
+mod code_marks;
 mod configure;
 mod display_view;
+mod editing;
+mod editor_keys;
 mod files;
+mod find_bar;
 pub mod highlight;
 mod host_suggestions;
 mod logs;

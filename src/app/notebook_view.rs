@@ -4,12 +4,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use egui::text::{CCursor, CCursorRange};
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
 use super::display_view::{self, Cx};
+use super::editing::Rules;
+use super::find_bar::{FindBar, Reveal};
 use super::rich::Rich;
-use super::{highlight, output_view, style};
+use super::{code_marks, editor_keys, highlight, output_view, style};
 use crate::manager::Command;
 use crate::protocol::EvalError;
 use crate::session::outputs::OutputItem;
@@ -38,6 +41,17 @@ pub struct NotebookUi {
     input_text: String,
     /// A new request came: its field takes the keyboard focus once.
     input_focus: bool,
+    /// The find bar above the notebook (Ctrl+F).
+    pub find: FindBar,
+    /// A rendered Markdown cell shown as source because it holds the
+    /// current match, to render again when the search moves on.
+    find_opened: Option<CellId>,
+}
+
+/// The session's language: its name for the highlighter, its editing rules.
+struct Language<'a> {
+    name: &'a str,
+    rules: Rules,
 }
 
 enum Action {
@@ -69,12 +83,17 @@ enum Action {
 
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
     let mut actions = Vec::new();
-    let language = session.config.language().to_string();
+    let name = session.config.language().to_string();
+    let language = Language {
+        name: &name,
+        rules: Rules::for_language(&name),
+    };
     if view.input != session.input {
         view.input = session.input.clone();
         view.input_text.clear();
         view.input_focus = view.input.is_some();
     }
+    show_found_markdown(session, view);
     let mut title = session.title().unwrap_or_default().to_string();
     let edit = egui::TextEdit::singleline(&mut title)
         .font(egui::FontId::proportional(26.0))
@@ -126,7 +145,11 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
 /// visible part and was drawn before at this width; `None`: draw it. A cell
 /// whose content changed meanwhile is measured again once it comes near.
 fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -> Option<f32> {
-    if view.focus == Some(id) || view.focused == Some(id) || view.input.as_ref().is_some_and(|r| r.cell == Some(id)) {
+    if view.focus == Some(id)
+        || view.focused == Some(id)
+        || view.input.as_ref().is_some_and(|r| r.cell == Some(id))
+        || view.find.reveal.as_ref().is_some_and(|r| r.found.cell == id)
+    {
         return None;
     }
     let &(drawn_width, height) = view.heights.get(&id)?;
@@ -261,7 +284,7 @@ fn cell_view(
     ui: &mut egui::Ui,
     cell: &mut Cell,
     number: usize,
-    language: &str,
+    language: &Language,
     view: &mut NotebookUi,
     rich: &mut Rich,
     actions: &mut Vec<Action>,
@@ -421,39 +444,59 @@ fn code_editor(
     ui: &mut egui::Ui,
     cell: &mut Cell,
     number: usize,
-    language: &str,
+    language: &Language,
     view: &mut NotebookUi,
     actions: &mut Vec<Action>,
 ) {
     let editor_id = ui.make_persistent_id(("editor", cell.id.0));
     let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
+    let keys = editor_keys::take(ui, editor_id);
     let error_line = match &cell.result {
         Some(CellResult::Error(error)) => error.line,
         _ => None,
     };
+    let cursor = code_marks::focused_cursor(ui, editor_id);
+    let dark = ui.visuals().dark_mode;
     ui.horizontal_top(|ui| {
         gutter(ui, cell.code.lines().count().max(1), error_line);
         let mut code = cell.code.clone();
+        // The pair the layouter marked last, for the cursor before this
+        // frame's input.
+        let mut marked = None;
+        let found = view.find.in_cell(cell.id);
         let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
-            let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language);
+            let mut job = highlight::highlight(ui.ctx(), ui.style(), text.as_str(), language.name);
+            marked = code_marks::pair(text.as_str(), cursor, &language.rules);
+            highlight::mark(&mut job, &code_marks::marks(marked, &found, dark));
             job.wrap.max_width = wrap_width;
             ui.fonts_mut(|f| f.layout_job(job))
         };
-        let response = ui.add(
-            egui::TextEdit::multiline(&mut code)
-                .id(editor_id)
-                .code_editor()
-                .desired_rows(1)
-                .desired_width(f32::INFINITY)
-                .lock_focus(true)
-                .hint_text(format!("Code for cell {number}"))
-                .layouter(&mut layouter),
-        );
+        let output = egui::TextEdit::multiline(&mut code)
+            .id(editor_id)
+            .code_editor()
+            .desired_rows(1)
+            .desired_width(f32::INFINITY)
+            .lock_focus(true)
+            .hint_text(format!("Code for cell {number}"))
+            .layouter(&mut layouter)
+            .show(ui);
+        let response = output.response.response.clone();
+        // Before a match found is given the focus: that Esc closed the find bar.
+        let escaped = response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape));
+        reveal_found(ui, view, cell.id, editor_id, &output);
         focus_if_asked(view, cell.id, &response);
-        if response.changed() {
+        // Settle the last frame's editing key before applying this frame's.
+        editor_keys::settle(ui.ctx(), editor_id, &code);
+        let keyed = editor_keys::apply(ui.ctx(), editor_id, &mut code, &keys, &language.rules);
+        // The cursor moved to or from a bracket: mark the pair where it is now.
+        let pair = code_marks::pair(&code, code_marks::focused_cursor(ui, editor_id), &language.rules);
+        if !keyed && pair != marked {
+            editor_keys::draw_again(ui.ctx(), "the bracket pair at the cursor changed");
+        }
+        if response.changed() || keyed {
             actions.push(Action::Edit(cell.id, code));
         }
-        if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        if escaped {
             response.surrender_focus();
         }
     });
@@ -518,6 +561,61 @@ fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) 
     }
 }
 
+/// Scrolls the find bar's current match into view if it is in this
+/// editor; when the bar was closed with Esc, also gives the editor the
+/// keyboard focus with the match selected. Returns whether it selected.
+fn reveal_found(
+    ui: &mut egui::Ui,
+    view: &mut NotebookUi,
+    cell: CellId,
+    editor_id: egui::Id,
+    output: &egui::text_edit::TextEditOutput,
+) -> bool {
+    let Some(Reveal { found, select }) = view.find.reveal.take_if(|r| r.found.cell == cell) else {
+        return false;
+    };
+    let (start, end) = (CCursor::new(found.range.start), CCursor::new(found.range.end));
+    let galley = &output.galley;
+    let rect = galley
+        .pos_from_cursor(start)
+        .union(galley.pos_from_cursor(end))
+        .translate(output.galley_pos.to_vec2());
+    ui.scroll_to_rect(rect.expand(8.0), Some(egui::Align::Center));
+    if select {
+        let mut state = output.state.clone();
+        state.cursor.set_char_range(Some(CCursorRange::two(start, end)));
+        state.store(ui.ctx(), editor_id);
+        ui.memory_mut(|m| m.request_focus(editor_id));
+    }
+    select
+}
+
+/// A rendered Markdown cell holding the search's current match is shown as
+/// source, where the match can be marked; rendered again once the search
+/// moves on or closes, unless the user went on editing it.
+fn show_found_markdown(session: &Session, view: &mut NotebookUi) {
+    let open = view.find.is_open();
+    let wanted = view
+        .find
+        .current_match()
+        .filter(|_| open)
+        .map(|m| m.cell)
+        // Closed with Esc: it takes the focus, as source.
+        .or_else(|| view.find.reveal.as_ref().filter(|r| r.select).map(|r| r.found.cell))
+        .filter(|id| session.cell(*id).is_some_and(|c| c.kind == CellKind::Markdown));
+    if view.find_opened == wanted {
+        return;
+    }
+    if let Some(old) = view.find_opened.take() {
+        view.editing.remove(&old);
+    }
+    if let Some(id) = wanted
+        && view.editing.insert(id)
+    {
+        view.find_opened = Some(id);
+    }
+}
+
 /// A raw cell's text, editable, shown as it is.
 fn raw_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, actions: &mut Vec<Action>) {
     let mut text = cell.code.clone();
@@ -539,18 +637,37 @@ fn markdown_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut N
         let editor_id = ui.make_persistent_id(("markdown", cell.id.0));
         let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
         let mut text = cell.code.clone();
-        let response = ui.add(
-            egui::TextEdit::multiline(&mut text)
-                .id(editor_id)
-                .desired_rows(2)
-                .desired_width(f32::INFINITY)
-                .hint_text(format!("Markdown for cell {number}")),
-        );
+        let found = view.find.in_cell(cell.id);
+        let dark = ui.visuals().dark_mode;
+        // egui's own layout, plus the search's marks.
+        let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+            let font = egui::TextStyle::Body.resolve(ui.style());
+            let colour = ui.visuals().widgets.inactive.text_color();
+            let mut job = egui::text::LayoutJob::simple(text.as_str().to_string(), font, colour, wrap_width);
+            highlight::mark(&mut job, &code_marks::marks(None, &found, dark));
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        let mut editor = egui::TextEdit::multiline(&mut text)
+            .id(editor_id)
+            .desired_rows(2)
+            .desired_width(f32::INFINITY)
+            .hint_text(format!("Markdown for cell {number}"));
+        if !found.is_empty() {
+            editor = editor.layouter(&mut layouter);
+        }
+        let output = editor.show(ui);
+        let response = output.response.response.clone();
+        // Before a match found is given the focus: that Esc closed the find bar.
+        let escaped = response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape));
+        if reveal_found(ui, view, cell.id, editor_id, &output) {
+            // The user goes on in it: it stays as source.
+            view.find_opened = None;
+        }
         focus_if_asked(view, cell.id, &response);
         if response.changed() {
             actions.push(Action::Edit(cell.id, text));
         }
-        if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+        if escaped {
             view.editing.remove(&cell.id);
         }
         actions.extend(evaluate);

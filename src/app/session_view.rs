@@ -42,6 +42,8 @@ pub fn show(
     banner(ui, session, &mut commands, &mut wants);
     runtime_panel(ui, session, &mut commands, &mut wants);
     ui.add_space(6.0);
+    // Above the cells, so that it stays in view while they scroll.
+    super::find_bar::show(ui, session, &mut notebook.find);
     let mut area = egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .id_salt(("cells", session.id));

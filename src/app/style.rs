@@ -11,6 +11,35 @@ pub const ERROR_FILL: Color32 = Color32::from_rgb(0xfd, 0xe7, 0xe9);
 pub const ERROR_TEXT: Color32 = Color32::from_rgb(0xa4, 0x0e, 0x26);
 pub const STDERR_TEXT: Color32 = Color32::from_rgb(0xc2, 0x41, 0x0c);
 
+/// Backgrounds the code editors mark text with, for light and dark themes:
+/// never colour alone (a pair is two marks, the current match also has
+/// its "N of M").
+pub fn bracket_pair(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0x3a, 0x4a, 0x5e)
+    } else {
+        Color32::from_rgb(0xc8, 0xdc, 0xf0)
+    }
+}
+
+/// Every match of the notebook search.
+pub fn find_match(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0x5c, 0x4e, 0x1c)
+    } else {
+        Color32::from_rgb(0xff, 0xf0, 0xa8)
+    }
+}
+
+/// The current match of the notebook search.
+pub fn find_current(dark: bool) -> Color32 {
+    if dark {
+        Color32::from_rgb(0xa3, 0x5c, 0x10)
+    } else {
+        Color32::from_rgb(0xff, 0xb8, 0x4d)
+    }
+}
+
 pub fn apply_theme(ctx: &egui::Context, theme: Theme) {
     ctx.set_theme(match theme {
         Theme::Light => egui::ThemePreference::Light,

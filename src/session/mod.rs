@@ -5,6 +5,7 @@
 mod cell;
 pub mod document;
 mod edit;
+pub mod find;
 pub mod output;
 pub mod outputs;
 mod queue;

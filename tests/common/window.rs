@@ -153,6 +153,42 @@ impl Window {
         self.harness.step();
     }
 
+    /// Presses `key` with `modifiers` as a keyboard does: the key down in a
+    /// frame of its own, then the key up.
+    pub fn press(&mut self, modifiers: egui::Modifiers, key: egui::Key) {
+        for pressed in [true, false] {
+            let events = &mut self.harness.input_mut().events;
+            if pressed {
+                events.push(egui::Event::ModifiersChanged(modifiers));
+            }
+            events.push(egui::Event::Key {
+                key,
+                physical_key: None,
+                pressed,
+                repeat: false,
+                modifiers,
+            });
+            if !pressed {
+                events.push(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+            }
+            self.harness.step();
+        }
+    }
+
+    /// Types `text` where the keyboard focus is, in one frame.
+    pub fn type_text(&mut self, text: &str) {
+        self.harness
+            .input_mut()
+            .events
+            .push(egui::Event::Text(text.to_string()));
+        self.harness.step();
+    }
+
+    /// The source of cell `n` (1-based, across sections) of the first session.
+    pub fn code(&self, n: usize) -> String {
+        self.app().sessions[0].nth_cell(n - 1).unwrap().code.clone()
+    }
+
     /// Clicks the `index`th widget labelled `label` (0-based, in drawing order).
     pub fn click_nth(&mut self, label: &str, index: usize) {
         self.harness.get_all_by_label(label).nth(index).unwrap().click();

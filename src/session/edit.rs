@@ -138,6 +138,25 @@ impl Session {
         }
     }
 
+    /// Makes a cell code or Markdown. A code cell that was evaluated no
+    /// longer leaves a context, so it and the evaluated cells below it
+    /// become stale; its outputs go, as a Markdown cell shows none.
+    pub fn set_kind(&mut self, id: CellId, kind: CellKind) {
+        let Some((s, c)) = self.locate(id) else { return };
+        let cell = &mut self.sections[s].cells[c];
+        if cell.kind == kind || self.running == Some(id) || self.queue.contains(&id) {
+            return;
+        }
+        self.revision += 1;
+        let was_evaluated = cell.is_evaluated();
+        cell.kind = kind;
+        cell.clear_output();
+        cell.state = CellState::Fresh;
+        if was_evaluated {
+            self.mark_stale_from(s, c + 1);
+        }
+    }
+
     pub fn set_section_title(&mut self, section: SectionId, title: String) {
         self.revision += 1;
         if let Some(s) = self.sections.iter_mut().find(|s| s.id == section) {

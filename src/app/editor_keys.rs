@@ -17,6 +17,18 @@ pub enum EditorKey {
     ToggleComment,
 }
 
+/// The editor's keys as Help › Keyboard shortcuts lists them: `take`
+/// below and the notebook's `evaluate_shortcut` are what they do.
+pub const KEYS: &[(&str, &str)] = &[
+    ("Enter", "New line, indented (more after a block opener)"),
+    ("Tab", "Indent to the next stop, or the selected lines"),
+    ("Shift+Tab", "Dedent the line or the selected lines"),
+    ("Ctrl+/", "Comment or uncomment the lines"),
+    ("Shift+Enter", "Evaluate, go on to the next cell"),
+    ("Ctrl+Enter", "Evaluate the cell"),
+    ("Esc", "Leave the editor: command mode"),
+];
+
 /// Takes this frame's editing keys out of the input, in order, while the
 /// editor `id` has the keyboard focus (elsewhere they mean something else).
 /// Enter and Tab count only without modifiers: Shift+Enter and Ctrl+Enter

@@ -154,6 +154,9 @@ impl RunyardApp {
                 }
             });
             ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.show_shortcuts = true;
+                }
                 if ui.button("View logs").clicked() {
                     self.logs = Some(logs::LogsView::open(&self.log_path));
                 }

@@ -5,6 +5,7 @@
 mod bars;
 mod close;
 mod code_marks;
+mod command_mode;
 mod configure;
 mod display_view;
 mod editing;
@@ -26,6 +27,7 @@ mod schedule;
 mod session_view;
 mod sessions_panel;
 mod settings_window;
+mod shortcuts_window;
 mod style;
 mod title;
 mod windows;
@@ -94,6 +96,8 @@ pub struct RunyardApp {
     confirm_shutdown_all: bool,
     logs: Option<logs::LogsView>,
     show_settings: bool,
+    /// Help › Keyboard shortcuts is open.
+    show_shortcuts: bool,
     renaming: Option<(SessionId, String)>,
     /// What each session's notebook view remembers between frames.
     notebooks: HashMap<SessionId, notebook_view::NotebookUi>,
@@ -174,6 +178,7 @@ impl RunyardApp {
             confirm_shutdown_all: false,
             logs: None,
             show_settings: false,
+            show_shortcuts: false,
             renaming: None,
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
@@ -288,6 +293,11 @@ impl RunyardApp {
             _ => {}
         }
         id
+    }
+
+    /// The selected cell of the selected session's notebook.
+    pub fn selected_cell(&self) -> Option<crate::session::CellId> {
+        self.notebooks.get(&self.selected?)?.selected
     }
 
     pub fn session(&self, id: SessionId) -> Option<&Session> {

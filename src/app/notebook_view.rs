@@ -8,6 +8,7 @@ use egui::text::{CCursor, CCursorRange};
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
+use super::command_mode::{self, CommandKey};
 use super::display_view::{self, Cx};
 use super::editing::Rules;
 use super::find_bar::{FindBar, Reveal};
@@ -46,6 +47,15 @@ pub struct NotebookUi {
     /// A rendered Markdown cell shown as source because it holds the
     /// current match, to render again when the search moves on.
     find_opened: Option<CellId>,
+    /// The selected cell (JupyterLab's): what command-mode keys act on
+    /// when no text field has the keyboard focus.
+    pub selected: Option<CellId>,
+    /// The first press of a double command key (D D, I I, 0 0).
+    pending: Option<egui::Key>,
+    /// Cells copied or cut in command mode (kind and source), pasted by V.
+    clipboard: Vec<(CellKind, String)>,
+    /// The selection moved by a key: bring the selected cell into view.
+    scroll_to_selected: bool,
 }
 
 /// The session's language: its name for the highlighter, its editing rules.
@@ -79,6 +89,10 @@ enum Action {
     DuplicateSection(SectionId),
     DeleteSection(SectionId),
     AddSection,
+    /// A click in a cell.
+    Select(CellId),
+    /// A command-mode key.
+    Command(CommandKey),
 }
 
 pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
@@ -94,6 +108,17 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
         view.input_focus = view.input.is_some();
     }
     show_found_markdown(session, view);
+    if view.selected.is_some_and(|id| session.cell(id).is_none()) {
+        view.selected = None;
+    }
+    // Command mode is a selected cell and no text field focused: then no
+    // key can reach an editor, and keys typed into one never get here.
+    if view.selected.is_some() && ui.memory(|m| m.focused().is_none()) {
+        let keys = command_mode::take(ui.ctx(), &mut view.pending);
+        actions.extend(keys.into_iter().map(Action::Command));
+    } else {
+        view.pending = None;
+    }
     let mut title = session.title().unwrap_or_default().to_string();
     let edit = egui::TextEdit::singleline(&mut title)
         .font(egui::FontId::proportional(26.0))
@@ -149,6 +174,7 @@ fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -
         || view.focused == Some(id)
         || view.input.as_ref().is_some_and(|r| r.cell == Some(id))
         || view.find.reveal.as_ref().is_some_and(|r| r.found.cell == id)
+        || (view.scroll_to_selected && view.selected == Some(id))
     {
         return None;
     }
@@ -202,6 +228,8 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
                 session.duplicate_section(id);
             }
             Action::DeleteSection(id) => commands.extend(session.delete_section(id)),
+            Action::Select(id) => view.selected = Some(id),
+            Action::Command(key) => commands.extend(command(session, view, key)),
             Action::AddSection => {
                 let n = session.sections.len() + 1;
                 let section = session.add_section(format!("Section {n}"));
@@ -210,6 +238,106 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
         }
     }
     commands
+}
+
+/// Does what a command-mode key asks of the selected cell.
+fn command(session: &mut Session, view: &mut NotebookUi, key: CommandKey) -> Vec<Command> {
+    if key == CommandKey::UndoDelete {
+        session.undo_delete();
+        return Vec::new();
+    }
+    let Some(id) = view.selected else {
+        return Vec::new();
+    };
+    let Some(section) = session.section_of(id) else {
+        return Vec::new();
+    };
+    let mut commands = Vec::new();
+    let select = |view: &mut NotebookUi, cell: Option<CellId>| {
+        if let Some(cell) = cell {
+            view.selected = Some(cell);
+            view.scroll_to_selected = true;
+        }
+    };
+    match key {
+        CommandKey::Edit => {
+            if session.cell(id).is_some_and(|c| c.kind == CellKind::Markdown) {
+                view.editing.insert(id);
+            }
+            view.focus = Some(id);
+        }
+        CommandKey::InsertAbove => {
+            let above = neighbour(session, id, -1).filter(|c| session.section_of(*c) == Some(section));
+            let new = session.insert_cell(section, above, CellKind::Code, String::new());
+            select(view, Some(new));
+        }
+        CommandKey::InsertBelow => {
+            let new = session.insert_cell(section, Some(id), CellKind::Code, String::new());
+            select(view, Some(new));
+        }
+        CommandKey::Delete | CommandKey::Cut => {
+            if key == CommandKey::Cut {
+                view.clipboard = copy(session, id);
+            }
+            let next = neighbour(session, id, 1).or_else(|| neighbour(session, id, -1));
+            commands.extend(session.delete_cell(id));
+            view.selected = next;
+        }
+        CommandKey::ToMarkdown => session.set_kind(id, CellKind::Markdown),
+        CommandKey::ToCode => session.set_kind(id, CellKind::Code),
+        CommandKey::SelectNext => select(view, neighbour(session, id, 1)),
+        CommandKey::SelectPrevious => select(view, neighbour(session, id, -1)),
+        CommandKey::Copy => view.clipboard = copy(session, id),
+        CommandKey::Paste => {
+            let mut after = id;
+            for (kind, source) in view.clipboard.clone() {
+                after = session.insert_cell(section, Some(after), kind, source);
+            }
+            select(view, Some(after));
+        }
+        CommandKey::EvaluateAndSelectNext | CommandKey::EvaluateAndInsert => {
+            if session.cell(id).is_some_and(Cell::is_code) {
+                commands.extend(session.evaluate(id));
+            } else {
+                view.editing.remove(&id);
+            }
+            if key == CommandKey::EvaluateAndSelectNext {
+                let next = next_cell_or_new(session, id);
+                select(view, Some(next));
+            } else {
+                // As in JupyterLab: straight into the new cell's editor.
+                let new = session.insert_cell(section, Some(id), CellKind::Code, String::new());
+                select(view, Some(new));
+                view.focus = Some(new);
+            }
+        }
+        CommandKey::Interrupt => {
+            if session.can_interrupt() {
+                commands.extend(session.interrupt());
+            }
+        }
+        CommandKey::Reconnect => {
+            if session.can_reconnect() {
+                commands.extend(session.reconnect());
+            }
+        }
+        CommandKey::UndoDelete => {}
+    }
+    commands
+}
+
+/// The cell `delta` places from `id` in notebook order, across sections.
+fn neighbour(session: &Session, id: CellId, delta: isize) -> Option<CellId> {
+    let ids: Vec<CellId> = session.cells().map(|c| c.id).collect();
+    let at = ids.iter().position(|c| *c == id)? as isize + delta;
+    usize::try_from(at).ok().and_then(|at| ids.get(at).copied())
+}
+
+fn copy(session: &Session, id: CellId) -> Vec<(CellKind, String)> {
+    session
+        .cell(id)
+        .map(|c| vec![(c.kind, c.code.clone())])
+        .unwrap_or_default()
 }
 
 /// The cell after `id` in notebook order; a new code cell if it was the last.
@@ -290,7 +418,7 @@ fn cell_view(
     actions: &mut Vec<Action>,
 ) {
     let greyed = matches!(cell.state, CellState::Aborted | CellState::Stale);
-    egui::Frame::group(ui.style()).show(ui, |ui| {
+    let frame = egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         cell_toolbar(ui, cell, number, view, actions);
         match cell.kind {
@@ -343,6 +471,30 @@ fn cell_view(
             CellKind::Raw => raw_cell(ui, cell, number, actions),
         }
     });
+    selection(ui, frame.response.rect, cell.id, view, actions);
+}
+
+/// A click anywhere in the cell selects it; the selected cell has an
+/// outline, strong in command mode, faint while an editor has the focus
+/// (which draws its own).
+fn selection(ui: &mut egui::Ui, rect: egui::Rect, id: CellId, view: &mut NotebookUi, actions: &mut Vec<Action>) {
+    if ui.input(|i| i.pointer.primary_clicked()) && ui.rect_contains_pointer(rect) {
+        actions.push(Action::Select(id));
+    }
+    if view.selected != Some(id) {
+        return;
+    }
+    let command_mode = ui.memory(|m| m.focused().is_none());
+    let colour = if command_mode {
+        ui.visuals().selection.stroke.color
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    let bar = egui::Rect::from_min_size(rect.min, egui::vec2(4.0, rect.height()));
+    ui.painter().rect_filled(bar, 2.0, colour);
+    if std::mem::take(&mut view.scroll_to_selected) {
+        ui.scroll_to_rect(rect, None);
+    }
 }
 
 fn cell_toolbar(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut NotebookUi, actions: &mut Vec<Action>) {
@@ -550,6 +702,7 @@ fn evaluate_shortcut(ui: &mut egui::Ui, editor_id: egui::Id, cell: CellId) -> Op
 fn focus_if_asked(view: &mut NotebookUi, id: CellId, response: &egui::Response) {
     if response.has_focus() {
         view.focused = Some(id);
+        view.selected = Some(id);
     } else if view.focused == Some(id) {
         view.focused = None;
     }

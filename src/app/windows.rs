@@ -38,6 +38,9 @@ impl RunyardApp {
                 }
             }
         }
+        if self.show_shortcuts {
+            super::shortcuts_window::show(ctx, &mut self.show_shortcuts);
+        }
         if self.show_overview {
             let mut open = true;
             let actions = overview::show(ctx, &mut open, &self.sessions);

@@ -1,4 +1,5 @@
-//! Command mode (JupyterLab's) and Help › Keyboard shortcuts in the real window, headless (egui_kittest). The tests that
+//! Command mode (JupyterLab's), the command palette and Help › Keyboard
+//! shortcuts in the real window, headless (egui_kittest). The tests that
 //! evaluate start a real `python3` runtime.
 
 mod common;
@@ -179,6 +180,26 @@ fn ii_interrupts_and_00_reconnects() {
 }
 
 #[test]
+fn the_palette_finds_evaluate_all_and_runs_it() {
+    let mut w = command_mode("6 * 7");
+    key(&mut w, Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    w.harness.get_by_label("Command palette");
+    w.type_text("eval al");
+    // The button's label ends with its shortcut.
+    w.harness.get_by_label("Evaluate all Ctrl+Shift+Enter");
+    assert!(
+        w.harness.query_by_label_contains("Clear all outputs").is_none(),
+        "filtered out"
+    );
+    w.press(Modifiers::NONE, Key::Enter);
+    w.wait_until("evaluated", |app| {
+        matches!(app.sessions[0].nth_cell(0).unwrap().state, CellState::Evaluated { .. })
+    });
+    w.harness.get_by_label("42");
+    assert!(w.harness.query_by_label("Command palette").is_none(), "closed");
+}
+
+#[test]
 fn the_shortcuts_window_lists_the_command_mode_keys() {
     let mut w = Window::open();
     w.click("Help");
@@ -194,4 +215,5 @@ fn the_shortcuts_window_lists_the_command_mode_keys() {
         assert!(w.harness.query_all_by_label(keys).count() >= 1, "{keys}");
         w.harness.get_by_label(what);
     }
+    w.harness.get_by_label("Notebook › Evaluate all");
 }

@@ -1,29 +1,224 @@
-//! The menu bar and the keyboard shortcuts that do what its items do.
+//! The menu bar, and the one table of actions that its items, their
+//! keyboard shortcuts, the command palette and Help › Keyboard shortcuts
+//! are all made from.
 
 use super::{RunyardApp, logs, new_session_buttons};
 use crate::session::Session;
 
-const OPEN: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
-const SAVE: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
-const SAVE_AS: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::S);
-const QUIT: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
-const EVALUATE_ALL: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::Enter);
-const FIND: egui::KeyboardShortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::F);
-const INTERRUPT: egui::KeyboardShortcut =
-    egui::KeyboardShortcut::new(egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT), egui::Key::I);
+const fn shortcut(modifiers: egui::Modifiers, key: egui::Key) -> Option<egui::KeyboardShortcut> {
+    Some(egui::KeyboardShortcut::new(modifiers, key))
+}
+const COMMAND_SHIFT: egui::Modifiers = egui::Modifiers::COMMAND.plus(egui::Modifiers::SHIFT);
+
+/// One thing the menus can do: its name, its shortcut, when it can run,
+/// and what it does.
+pub(super) struct MenuAction {
+    pub menu: &'static str,
+    pub name: &'static str,
+    pub shortcut: Option<egui::KeyboardShortcut>,
+    enabled: fn(&RunyardApp) -> bool,
+    run: fn(&mut RunyardApp, &egui::Context),
+}
+
+fn always(_: &RunyardApp) -> bool {
+    true
+}
+
+fn has_session(app: &RunyardApp) -> bool {
+    app.selected.and_then(|id| app.session(id)).is_some()
+}
+
+fn on_session(app: &mut RunyardApp, action: impl FnOnce(&mut Session) -> Vec<crate::manager::Command>) {
+    if let Some(id) = app.selected {
+        app.act(id, action);
+    }
+}
+
+/// Every action of the menus, in menu order.
+pub(super) const ACTIONS: &[MenuAction] = &[
+    MenuAction {
+        menu: "File",
+        name: "Open…",
+        shortcut: shortcut(egui::Modifiers::COMMAND, egui::Key::O),
+        enabled: always,
+        run: |app, _| app.open_dialog(),
+    },
+    MenuAction {
+        menu: "File",
+        name: "Save",
+        shortcut: shortcut(egui::Modifiers::COMMAND, egui::Key::S),
+        enabled: has_session,
+        run: |app, _| {
+            if let Some(id) = app.selected {
+                app.save(id);
+            }
+        },
+    },
+    MenuAction {
+        menu: "File",
+        name: "Save As…",
+        shortcut: shortcut(COMMAND_SHIFT, egui::Key::S),
+        enabled: has_session,
+        run: |app, _| {
+            if let Some(id) = app.selected {
+                app.save_as(id);
+            }
+        },
+    },
+    MenuAction {
+        menu: "File",
+        name: "Close session",
+        shortcut: None,
+        enabled: has_session,
+        run: |app, _| {
+            if let Some(id) = app.selected {
+                app.close_session(id);
+            }
+        },
+    },
+    MenuAction {
+        menu: "File",
+        name: "Quit",
+        shortcut: shortcut(egui::Modifiers::COMMAND, egui::Key::Q),
+        enabled: always,
+        run: |app, ctx| app.quit(ctx),
+    },
+    MenuAction {
+        menu: "Session",
+        name: "Settings…",
+        shortcut: None,
+        enabled: always,
+        run: |app, _| app.show_settings = true,
+    },
+    MenuAction {
+        menu: "Notebook",
+        name: "Evaluate all",
+        shortcut: shortcut(COMMAND_SHIFT, egui::Key::Enter),
+        enabled: has_session,
+        run: |app, _| on_session(app, Session::evaluate_all),
+    },
+    MenuAction {
+        menu: "Notebook",
+        name: "Interrupt",
+        shortcut: shortcut(COMMAND_SHIFT, egui::Key::I),
+        enabled: |app| {
+            app.selected
+                .and_then(|id| app.session(id))
+                .is_some_and(Session::can_interrupt)
+        },
+        run: |app, _| on_session(app, Session::interrupt),
+    },
+    MenuAction {
+        menu: "Notebook",
+        name: "Find…",
+        shortcut: shortcut(egui::Modifiers::COMMAND, egui::Key::F),
+        enabled: has_session,
+        run: |app, _| {
+            if let Some(id) = app.selected {
+                app.notebooks.entry(id).or_default().find.open();
+            }
+        },
+    },
+    MenuAction {
+        menu: "Notebook",
+        name: "Clear all outputs",
+        shortcut: None,
+        enabled: has_session,
+        run: |app, _| {
+            on_session(app, |s| {
+                s.clear_all_outputs();
+                Vec::new()
+            })
+        },
+    },
+    MenuAction {
+        menu: "Notebook",
+        name: "Undo delete",
+        shortcut: None,
+        enabled: |app| {
+            app.selected
+                .and_then(|id| app.session(id))
+                .is_some_and(Session::can_undo_delete)
+        },
+        run: |app, _| {
+            on_session(app, |s| {
+                s.undo_delete();
+                Vec::new()
+            })
+        },
+    },
+    MenuAction {
+        menu: "Runtimes",
+        name: "Runtimes overview",
+        shortcut: None,
+        enabled: always,
+        run: |app, _| app.show_overview = true,
+    },
+    MenuAction {
+        menu: "Runtimes",
+        name: "Shut down all…",
+        shortcut: None,
+        enabled: |app| app.sessions.iter().any(Session::is_live),
+        run: |app, _| app.confirm_shutdown_all = true,
+    },
+    MenuAction {
+        menu: "Help",
+        name: "Command palette…",
+        shortcut: shortcut(COMMAND_SHIFT, egui::Key::P),
+        enabled: always,
+        run: |app, _| app.palette = Some(super::palette::Palette::default()),
+    },
+    MenuAction {
+        menu: "Help",
+        name: "Keyboard shortcuts",
+        shortcut: None,
+        enabled: always,
+        run: |app, _| app.show_shortcuts = true,
+    },
+    MenuAction {
+        menu: "Help",
+        name: "View logs",
+        shortcut: None,
+        enabled: always,
+        run: |app, _| app.logs = Some(logs::LogsView::open(&app.log_path)),
+    },
+];
+
+/// The items that a separator puts apart from those above them.
+const GROUP_STARTS: &[&str] = &["Save", "Close session", "Quit", "Clear all outputs"];
+
 impl RunyardApp {
-    pub(super) fn file_menu(&mut self, ui: &mut egui::Ui) {
-        let selected = self.selected;
-        let ctx = ui.ctx().clone();
-        let shortcut = |sc: &egui::KeyboardShortcut| ctx.format_shortcut(sc);
-        if ui
-            .add(egui::Button::new("Open…").shortcut_text(shortcut(&OPEN)))
-            .clicked()
-        {
-            self.open_dialog();
+    pub(super) fn can_run(&self, action: &MenuAction) -> bool {
+        (action.enabled)(self)
+    }
+
+    pub(super) fn run_action(&mut self, action: &MenuAction, ctx: &egui::Context) {
+        if (action.enabled)(self) {
+            (action.run)(self, ctx);
         }
+    }
+
+    /// The items of `menu` from the table, in order.
+    fn menu_items(&mut self, ui: &mut egui::Ui, menu: &str) {
+        let ctx = ui.ctx().clone();
+        for action in ACTIONS.iter().filter(|a| a.menu == menu) {
+            if GROUP_STARTS.contains(&action.name) {
+                ui.separator();
+            }
+            let mut button = egui::Button::new(action.name);
+            if let Some(sc) = &action.shortcut {
+                button = button.shortcut_text(ctx.format_shortcut(sc));
+            }
+            if ui.add_enabled(self.can_run(action), button).clicked() {
+                self.run_action(action, &ctx);
+            }
+            if action.name == "Open…" {
+                self.open_recent(ui);
+            }
+        }
+    }
+
+    fn open_recent(&mut self, ui: &mut egui::Ui) {
         ui.menu_button("Open recent", |ui| {
             if self.settings.recent_files.is_empty() {
                 ui.label(egui::RichText::new("Nothing yet").weak());
@@ -34,132 +229,33 @@ impl RunyardApp {
                 }
             }
         });
-        ui.separator();
-        let save = egui::Button::new("Save").shortcut_text(shortcut(&SAVE));
-        if ui.add_enabled(selected.is_some(), save).clicked()
-            && let Some(id) = selected
-        {
-            self.save(id);
-        }
-        let save_as = egui::Button::new("Save As…").shortcut_text(shortcut(&SAVE_AS));
-        if ui.add_enabled(selected.is_some(), save_as).clicked()
-            && let Some(id) = selected
-        {
-            self.save_as(id);
-        }
-        ui.separator();
-        if ui
-            .add_enabled(selected.is_some(), egui::Button::new("Close session"))
-            .clicked()
-            && let Some(id) = selected
-        {
-            self.close_session(id);
-        }
-        ui.separator();
-        if ui
-            .add(egui::Button::new("Quit").shortcut_text(shortcut(&QUIT)))
-            .clicked()
-        {
-            self.quit(&ctx);
-        }
     }
 
-    /// Keyboard shortcuts that act on the selected session, wherever the focus is.
+    /// The table's keyboard shortcuts, wherever the focus is.
     pub(super) fn shortcuts(&mut self, ctx: &egui::Context) {
-        if ctx.input_mut(|i| i.consume_shortcut(&QUIT)) {
-            self.quit(ctx);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&OPEN)) {
-            self.open_dialog();
-        }
-        if let Some(id) = self.selected {
-            if ctx.input_mut(|i| i.consume_shortcut(&SAVE_AS)) {
-                self.save_as(id);
-            } else if ctx.input_mut(|i| i.consume_shortcut(&SAVE)) {
-                self.save(id);
+        // Those with more modifiers first: Ctrl+Shift+S must not be taken as Ctrl+S.
+        let mut keyed: Vec<(&MenuAction, egui::KeyboardShortcut)> =
+            ACTIONS.iter().filter_map(|a| Some((a, a.shortcut?))).collect();
+        keyed.sort_by_key(|(_, sc)| std::cmp::Reverse(sc.modifiers.shift as u8 + sc.modifiers.alt as u8));
+        for (action, sc) in keyed {
+            if ctx.input_mut(|i| i.consume_shortcut(&sc)) {
+                self.run_action(action, ctx);
             }
-        }
-        let Some(id) = self.selected else { return };
-        if ctx.input_mut(|i| i.consume_shortcut(&EVALUATE_ALL)) {
-            self.act(id, Session::evaluate_all);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&INTERRUPT)) {
-            self.act(id, Session::interrupt);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&FIND)) {
-            self.notebooks.entry(id).or_default().find.open();
         }
     }
 
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| self.file_menu(ui));
+            ui.menu_button("File", |ui| self.menu_items(ui, "File"));
             ui.menu_button("Session", |ui| {
                 new_session_buttons(ui, |runtime| self.new_session(runtime));
                 ui.separator();
-                if ui.button("Settings…").clicked() {
-                    self.show_settings = true;
-                }
+                self.menu_items(ui, "Session");
             });
-            ui.menu_button("Notebook", |ui| {
-                let selected = self.selected;
-                let session = selected.and_then(|id| self.session(id));
-                let has = session.is_some();
-                let can_interrupt = session.is_some_and(Session::can_interrupt);
-                let can_undo = session.is_some_and(Session::can_undo_delete);
-                let evaluate_all =
-                    egui::Button::new("Evaluate all").shortcut_text(ui.ctx().format_shortcut(&EVALUATE_ALL));
-                if ui.add_enabled(has, evaluate_all).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, Session::evaluate_all);
-                }
-                let interrupt = egui::Button::new("Interrupt").shortcut_text(ui.ctx().format_shortcut(&INTERRUPT));
-                if ui.add_enabled(can_interrupt, interrupt).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, Session::interrupt);
-                }
-                let find = egui::Button::new("Find…").shortcut_text(ui.ctx().format_shortcut(&FIND));
-                if ui.add_enabled(has, find).clicked()
-                    && let Some(id) = selected
-                {
-                    self.notebooks.entry(id).or_default().find.open();
-                }
-                ui.separator();
-                if ui.add_enabled(has, egui::Button::new("Clear all outputs")).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, |s| {
-                        s.clear_all_outputs();
-                        Vec::new()
-                    });
-                }
-                if ui.add_enabled(can_undo, egui::Button::new("Undo delete")).clicked()
-                    && let Some(id) = selected
-                {
-                    self.act(id, |s| {
-                        s.undo_delete();
-                        Vec::new()
-                    });
-                }
-            });
-            ui.menu_button("Runtimes", |ui| {
-                if ui.button("Runtimes overview").clicked() {
-                    self.show_overview = true;
-                }
-                let any_live = self.sessions.iter().any(Session::is_live);
-                if ui.add_enabled(any_live, egui::Button::new("Shut down all…")).clicked() {
-                    self.confirm_shutdown_all = true;
-                }
-            });
+            ui.menu_button("Notebook", |ui| self.menu_items(ui, "Notebook"));
+            ui.menu_button("Runtimes", |ui| self.menu_items(ui, "Runtimes"));
             ui.menu_button("Help", |ui| {
-                if ui.button("Keyboard shortcuts").clicked() {
-                    self.show_shortcuts = true;
-                }
-                if ui.button("View logs").clicked() {
-                    self.logs = Some(logs::LogsView::open(&self.log_path));
-                }
+                self.menu_items(ui, "Help");
                 ui.label(format!("Runyard {}", env!("CARGO_PKG_VERSION")));
             });
             if let Some(saving) = self.saving_label() {

@@ -19,6 +19,7 @@ mod menu;
 mod notebook_view;
 mod output_view;
 mod overview;
+mod palette;
 mod place_fields;
 mod remote_view;
 mod rich;
@@ -98,6 +99,8 @@ pub struct RunyardApp {
     show_settings: bool,
     /// Help › Keyboard shortcuts is open.
     show_shortcuts: bool,
+    /// The command palette, while open.
+    palette: Option<palette::Palette>,
     renaming: Option<(SessionId, String)>,
     /// What each session's notebook view remembers between frames.
     notebooks: HashMap<SessionId, notebook_view::NotebookUi>,
@@ -179,6 +182,7 @@ impl RunyardApp {
             logs: None,
             show_settings: false,
             show_shortcuts: false,
+            palette: None,
             renaming: None,
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),

@@ -1,8 +1,8 @@
-//! Help › Keyboard shortcuts: every key, read from the table that the keys
-//! themselves are dispatched from (command mode) or that sits beside their
-//! code (the editor's).
+//! Help › Keyboard shortcuts: every key, read from the tables that the keys
+//! themselves are dispatched from (command mode, the menus) or that sit
+//! beside their code (the editor's).
 
-use super::{command_mode, editor_keys};
+use super::{command_mode, editor_keys, menu};
 
 pub fn show(ctx: &egui::Context, open: &mut bool) {
     egui::Window::new("Keyboard shortcuts")
@@ -24,6 +24,16 @@ pub fn show(ctx: &egui::Context, open: &mut bool) {
                     ui,
                     "editor",
                     editor_keys::KEYS.iter().map(|(k, w)| (k.to_string(), w.to_string())),
+                );
+                ui.add_space(8.0);
+                ui.strong("Menus");
+                table(
+                    ui,
+                    "menus",
+                    menu::ACTIONS.iter().filter_map(|a| {
+                        let sc = a.shortcut?;
+                        Some((ctx.format_shortcut(&sc), format!("{} › {}", a.menu, a.name)))
+                    }),
                 );
             });
         });

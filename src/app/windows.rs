@@ -41,6 +41,15 @@ impl RunyardApp {
         if self.show_shortcuts {
             super::shortcuts_window::show(ctx, &mut self.show_shortcuts);
         }
+        if let Some(palette) = &mut self.palette {
+            let (chosen, open) = super::palette::show(ctx, palette);
+            if !open {
+                self.palette = None;
+            }
+            if let Some(action) = chosen {
+                self.run_action(action, ctx);
+            }
+        }
         if self.show_overview {
             let mut open = true;
             let actions = overview::show(ctx, &mut open, &self.sessions);

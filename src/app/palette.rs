@@ -1,0 +1,71 @@
+//! The command palette (Ctrl+Shift+P): every action of the menus by name,
+//! filtered as the user types; Enter or a click runs the first or the
+//! clicked one, Esc closes it.
+
+use super::menu::{ACTIONS, MenuAction};
+
+#[derive(Default)]
+pub struct Palette {
+    query: String,
+    /// The field has been given the focus once.
+    focused: bool,
+}
+
+/// Whether every word of the query starts a word of the name, or is in it:
+/// "eval al" finds "Evaluate all".
+pub fn matches(name: &str, query: &str) -> bool {
+    let name = name.to_lowercase();
+    query.to_lowercase().split_whitespace().all(|word| name.contains(word))
+}
+
+/// Draws the palette; returns the action chosen, and whether it stays open.
+pub fn show(ctx: &egui::Context, palette: &mut Palette) -> (Option<&'static MenuAction>, bool) {
+    let mut chosen = None;
+    let mut open = true;
+    egui::Window::new("Command palette")
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 60.0))
+        .show(ctx, |ui| {
+            let field = egui::TextEdit::singleline(&mut palette.query)
+                .hint_text("Type an action's name")
+                .desired_width(360.0);
+            let response = ui.add(field);
+            if !palette.focused {
+                response.request_focus();
+                palette.focused = true;
+            }
+            let found: Vec<&'static MenuAction> = ACTIONS.iter().filter(|a| matches(a.name, &palette.query)).collect();
+            // egui drops the focus on Esc before the field sees the key.
+            if response.lost_focus() {
+                if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    chosen = found.first().copied();
+                }
+                open = false;
+            }
+            for action in &found {
+                let mut button = egui::Button::new(action.name).min_size(egui::vec2(360.0, 0.0));
+                if let Some(sc) = &action.shortcut {
+                    button = button.shortcut_text(ui.ctx().format_shortcut(sc));
+                }
+                if ui.add(button).clicked() {
+                    chosen = Some(action);
+                    open = false;
+                }
+            }
+            if found.is_empty() {
+                ui.label(egui::RichText::new("No action of that name").weak());
+            }
+        });
+    (chosen, open)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_of_the_query_match_in_any_case() {
+        assert!(super::matches("Evaluate all", "eval al"));
+        assert!(super::matches("Evaluate all", ""));
+        assert!(!super::matches("Clear all outputs", "eval al"));
+    }
+}

@@ -197,6 +197,14 @@ fn the_palette_finds_evaluate_all_and_runs_it() {
     });
     w.harness.get_by_label("42");
     assert!(w.harness.query_by_label("Command palette").is_none(), "closed");
+
+    // Esc closes it without running anything.
+    key(&mut w, Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    w.harness.get_by_label("Command palette");
+    w.type_text("clear");
+    w.press(Modifiers::NONE, Key::Escape);
+    assert!(w.harness.query_by_label("Command palette").is_none(), "Esc closed it");
+    w.harness.get_by_label("42");
 }
 
 #[test]

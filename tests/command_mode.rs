@@ -82,6 +82,14 @@ fn m_and_y_change_the_kind_and_j_k_and_arrows_move_the_selection() {
     let mut w = command_mode("# Title");
     key(&mut w, Modifiers::NONE, Key::M);
     assert_eq!(w.app().sessions[0].nth_cell(0).unwrap().kind, CellKind::Markdown);
+    key(&mut w, Modifiers::NONE, Key::Z);
+    assert_eq!(
+        w.app().sessions[0].nth_cell(0).unwrap().kind,
+        CellKind::Code,
+        "Z undid it"
+    );
+    key(&mut w, Modifiers::NONE, Key::M);
+    assert_eq!(w.app().sessions[0].nth_cell(0).unwrap().kind, CellKind::Markdown);
     key(&mut w, Modifiers::NONE, Key::Y);
     assert_eq!(w.app().sessions[0].nth_cell(0).unwrap().kind, CellKind::Code);
 

@@ -73,7 +73,7 @@ pub const BINDINGS: &[Binding] = &[
     key(Key::A, CommandKey::InsertAbove, "Insert a code cell above"),
     key(Key::B, CommandKey::InsertBelow, "Insert a code cell below"),
     twice(Key::D, CommandKey::Delete, "Delete the selected cell"),
-    key(Key::Z, CommandKey::UndoDelete, "Undo the last deletion"),
+    key(Key::Z, CommandKey::UndoDelete, "Undo the last deletion or kind change"),
     key(Key::M, CommandKey::ToMarkdown, "Make the cell Markdown"),
     key(Key::Y, CommandKey::ToCode, "Make the cell code"),
     key(Key::J, CommandKey::SelectNext, "Select the cell below"),

@@ -128,9 +128,9 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
     if ui.add(edit).changed() {
         session.set_title(title);
     }
-    if session.can_undo_delete() {
+    if let Some(label) = session.undo_label() {
         ui.horizontal(|ui| {
-            if ui.button("Undo delete").clicked() {
+            if ui.button(label).clicked() {
                 session.undo_delete();
             }
         });

@@ -23,9 +23,11 @@ pub struct Section {
     pub cells: Vec<Cell>,
 }
 
-/// What the last deletion removed, to put back.
+/// What the last deletion removed, or the cell as it was before its kind
+/// changed: what Undo (Z in command mode) puts back.
 #[derive(Debug)]
 pub(super) enum Deleted {
+    Kind(Box<Cell>),
     Cell {
         section: SectionId,
         index: usize,
@@ -141,6 +143,7 @@ impl Session {
     /// Makes a cell code or Markdown. A code cell that was evaluated no
     /// longer leaves a context, so it and the evaluated cells below it
     /// become stale; its outputs go, as a Markdown cell shows none.
+    /// `undo_delete` takes it back, outputs and all.
     pub fn set_kind(&mut self, id: CellId, kind: CellKind) {
         let Some((s, c)) = self.locate(id) else { return };
         let cell = &mut self.sections[s].cells[c];
@@ -149,12 +152,14 @@ impl Session {
         }
         self.revision += 1;
         let was_evaluated = cell.is_evaluated();
+        let before = Box::new(cell.clone());
         cell.kind = kind;
         cell.clear_output();
         cell.state = CellState::Fresh;
         if was_evaluated {
             self.mark_stale_from(s, c + 1);
         }
+        self.deleted = Some(Deleted::Kind(before));
     }
 
     pub fn set_section_title(&mut self, section: SectionId, title: String) {
@@ -302,6 +307,14 @@ impl Session {
         self.deleted.is_some()
     }
 
+    /// What `undo_delete` would undo, as its button says it.
+    pub fn undo_label(&self) -> Option<&'static str> {
+        match self.deleted.as_ref()? {
+            Deleted::Kind(_) => Some("Undo kind change"),
+            _ => Some("Undo delete"),
+        }
+    }
+
     /// Puts back what the last deletion removed. Its contexts were freed, so
     /// evaluated cells come back stale (outputs kept).
     pub fn undo_delete(&mut self) {
@@ -332,6 +345,15 @@ impl Session {
                 if index + 1 < self.sections.len() {
                     self.mark_stale_from(index + 1, 0);
                 }
+            }
+            Some(Deleted::Kind(mut before)) => {
+                let Some((s, c)) = self.locate(before.id) else { return };
+                // Nothing can have run it meanwhile: the cells below went
+                // stale with the change and stay so, and so does it.
+                if before.is_evaluated() {
+                    before.state = CellState::Stale;
+                }
+                self.sections[s].cells[c] = *before;
             }
             None => {}
         }

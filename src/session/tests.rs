@@ -873,3 +873,32 @@ fn evaluating_only_the_cell_leaves_the_cells_above_alone_and_marks_it_stale() {
     s.apply(&finished(&b.evaluation_ref(), ok()));
     assert_eq!(s.cell(b).unwrap().state.label(), "evaluated");
 }
+
+#[test]
+fn a_kind_change_makes_the_cells_below_stale_and_undo_brings_the_cell_back() {
+    let mut s = connected();
+    let a = s.add_cell("x = 1");
+    let b = s.add_cell("x");
+    s.evaluate(b);
+    s.apply(&Event::Output {
+        session: ID,
+        evaluation_ref: Some(a.evaluation_ref()),
+        stream: Stream::Stdout,
+        text: "hi\n".into(),
+    });
+    s.apply(&finished(&a.evaluation_ref(), ok()));
+    s.apply(&finished(&b.evaluation_ref(), ok()));
+    let count = s.cell(a).unwrap().execution_count;
+    assert!(count.is_some());
+    s.set_kind(a, CellKind::Markdown);
+    assert_eq!(s.cell(a).unwrap().kind, CellKind::Markdown);
+    assert_eq!(s.cell(a).unwrap().state, CellState::Fresh);
+    assert!(s.cell(a).unwrap().output.is_empty(), "a Markdown cell shows no output");
+    assert_eq!(s.cell(b).unwrap().state, CellState::Stale);
+    assert!(s.can_undo_delete());
+    s.undo_delete();
+    let back = s.cell(a).unwrap();
+    assert_eq!(back.kind, CellKind::Code);
+    assert_eq!((back.state.clone(), back.execution_count), (CellState::Stale, count));
+    assert_eq!(back.output.text(), "hi\n", "its output is back");
+}

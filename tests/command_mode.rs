@@ -233,3 +233,17 @@ fn the_shortcuts_window_lists_the_command_mode_keys() {
     }
     w.harness.get_by_label("Notebook › Evaluate all");
 }
+
+#[test]
+fn cells_copied_in_one_notebook_paste_into_another() {
+    let mut w = command_mode("shared = 1");
+    key(&mut w, Modifiers::NONE, Key::C);
+    w.click("Session");
+    w.click("New Python session");
+    assert_eq!(w.app().sessions.len(), 2);
+    w.type_code(1, "other = 2");
+    w.press(Modifiers::NONE, Key::Escape);
+    key(&mut w, Modifiers::NONE, Key::V);
+    let codes: Vec<String> = w.app().sessions[1].cells().map(|c| c.code.clone()).collect();
+    assert_eq!(codes, ["other = 2", "shared = 1"]);
+}

@@ -99,6 +99,8 @@ pub struct RunyardApp {
     show_settings: bool,
     /// Help › Keyboard shortcuts is open.
     show_shortcuts: bool,
+    /// Cells copied or cut in command mode, for any notebook.
+    cell_clipboard: notebook_view::Clipboard,
     /// The command palette, while open.
     palette: Option<palette::Palette>,
     renaming: Option<(SessionId, String)>,
@@ -183,6 +185,7 @@ impl RunyardApp {
             show_settings: false,
             show_shortcuts: false,
             palette: None,
+            cell_clipboard: Vec::new(),
             renaming: None,
             notebooks: HashMap::new(),
             last_memory_poll: Instant::now(),
@@ -500,7 +503,14 @@ impl eframe::App for RunyardApp {
                     let session = self.sessions.iter_mut().find(|s| s.id == id).expect("selected exists");
                     let notebook = self.notebooks.entry(id).or_default();
                     let scroll_to = self.scroll_to.remove(&id);
-                    let (commands, wants) = session_view::show(ui, session, notebook, &mut self.rich, scroll_to);
+                    let (commands, wants) = session_view::show(
+                        ui,
+                        session,
+                        notebook,
+                        &mut self.rich,
+                        &mut self.cell_clipboard,
+                        scroll_to,
+                    );
                     self.scroll.insert(id, wants.scroll_offset);
                     self.output_chars = wants.output_chars;
                     let save_output = notebook.save_output.take();

@@ -52,11 +52,13 @@ pub struct NotebookUi {
     pub selected: Option<CellId>,
     /// The first press of a double command key (D D, I I, 0 0).
     pending: Option<egui::Key>,
-    /// Cells copied or cut in command mode (kind and source), pasted by V.
-    clipboard: Vec<(CellKind, String)>,
     /// The selection moved by a key: bring the selected cell into view.
     scroll_to_selected: bool,
 }
+
+/// Cells copied or cut in command mode (kind and source), pasted by V:
+/// the app's, so that cells go from one notebook to another.
+pub type Clipboard = Vec<(CellKind, String)>;
 
 /// The session's language: its name for the highlighter, its editing rules.
 struct Language<'a> {
@@ -95,7 +97,13 @@ enum Action {
     Command(CommandKey),
 }
 
-pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, rich: &mut Rich) -> Vec<Command> {
+pub fn show(
+    ui: &mut egui::Ui,
+    session: &mut Session,
+    view: &mut NotebookUi,
+    rich: &mut Rich,
+    clipboard: &mut Clipboard,
+) -> Vec<Command> {
     let mut actions = Vec::new();
     let name = session.config.language().to_string();
     let language = Language {
@@ -163,7 +171,7 @@ pub fn show(ui: &mut egui::Ui, session: &mut Session, view: &mut NotebookUi, ric
     if ui.button("+ Section").clicked() {
         actions.push(Action::AddSection);
     }
-    apply(session, view, actions)
+    apply(session, view, clipboard, actions)
 }
 
 /// The height to leave for a cell that is more than a screen away from the
@@ -188,7 +196,12 @@ fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -
     (top > visible.bottom() + margin || top + height < visible.top() - margin).then_some(height)
 }
 
-fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> Vec<Command> {
+fn apply(
+    session: &mut Session,
+    view: &mut NotebookUi,
+    clipboard: &mut Clipboard,
+    actions: Vec<Action>,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     for action in actions {
         match action {
@@ -229,7 +242,7 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
             }
             Action::DeleteSection(id) => commands.extend(session.delete_section(id)),
             Action::Select(id) => view.selected = Some(id),
-            Action::Command(key) => commands.extend(command(session, view, key)),
+            Action::Command(key) => commands.extend(command(session, view, clipboard, key)),
             Action::AddSection => {
                 let n = session.sections.len() + 1;
                 let section = session.add_section(format!("Section {n}"));
@@ -241,7 +254,7 @@ fn apply(session: &mut Session, view: &mut NotebookUi, actions: Vec<Action>) -> 
 }
 
 /// Does what a command-mode key asks of the selected cell.
-fn command(session: &mut Session, view: &mut NotebookUi, key: CommandKey) -> Vec<Command> {
+fn command(session: &mut Session, view: &mut NotebookUi, clipboard: &mut Clipboard, key: CommandKey) -> Vec<Command> {
     if key == CommandKey::UndoDelete {
         session.undo_delete();
         return Vec::new();
@@ -277,7 +290,7 @@ fn command(session: &mut Session, view: &mut NotebookUi, key: CommandKey) -> Vec
         }
         CommandKey::Delete | CommandKey::Cut => {
             if key == CommandKey::Cut {
-                view.clipboard = copy(session, id);
+                *clipboard = copy(session, id);
             }
             let next = neighbour(session, id, 1).or_else(|| neighbour(session, id, -1));
             commands.extend(session.delete_cell(id));
@@ -287,10 +300,10 @@ fn command(session: &mut Session, view: &mut NotebookUi, key: CommandKey) -> Vec
         CommandKey::ToCode => session.set_kind(id, CellKind::Code),
         CommandKey::SelectNext => select(view, neighbour(session, id, 1)),
         CommandKey::SelectPrevious => select(view, neighbour(session, id, -1)),
-        CommandKey::Copy => view.clipboard = copy(session, id),
+        CommandKey::Copy => *clipboard = copy(session, id),
         CommandKey::Paste => {
             let mut after = id;
-            for (kind, source) in view.clipboard.clone() {
+            for (kind, source) in clipboard.clone() {
                 after = session.insert_cell(section, Some(after), kind, source);
             }
             select(view, Some(after));

@@ -35,6 +35,7 @@ pub fn show(
     session: &mut Session,
     notebook: &mut NotebookUi,
     rich: &mut super::rich::Rich,
+    clipboard: &mut notebook_view::Clipboard,
     scroll_to: Option<f32>,
 ) -> (Vec<Command>, Wants) {
     let mut commands = Vec::new();
@@ -53,7 +54,7 @@ pub fn show(
     let output = area.show(ui, |ui| {
         runtime_output(ui, session);
         wants.output_chars = output_chars(ui);
-        commands.extend(notebook_view::show(ui, session, notebook, rich));
+        commands.extend(notebook_view::show(ui, session, notebook, rich, clipboard));
     });
     wants.scroll_offset = output.state.clamped_offset().y;
     (commands, wants)

@@ -247,3 +247,24 @@ fn cells_copied_in_one_notebook_paste_into_another() {
     let codes: Vec<String> = w.app().sessions[1].cells().map(|c| c.code.clone()).collect();
     assert_eq!(codes, ["other = 2", "shared = 1"]);
 }
+
+#[test]
+fn enter_goes_back_into_a_raw_cell_too() {
+    let files = tempfile::tempdir().unwrap();
+    let path = files.path().join("raw.ipynb");
+    let notebook = r#"{"cells": [{"cell_type": "raw", "metadata": {}, "source": "plain"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}"#;
+    std::fs::write(&path, notebook).unwrap();
+    let mut w = Window::open_with(tempfile::tempdir().unwrap(), vec![path]);
+    w.harness.run_steps(3);
+    assert_eq!(w.app().sessions[0].nth_cell(0).unwrap().kind, CellKind::Raw);
+    w.harness.get_by_label("cell 1").click();
+    w.harness.run_steps(2);
+    assert_eq!(w.app().selected_cell(), Some(id(&w, 0)));
+    assert!(!editor_focused(&w));
+    key(&mut w, Modifiers::NONE, Key::Enter);
+    assert!(editor_focused(&w), "Enter focused the raw cell's editor");
+    w.type_text("!");
+    assert!(w.code(1).contains('!'), "{:?}", w.code(1));
+}

@@ -481,7 +481,7 @@ fn cell_view(
                 }
             }
             CellKind::Markdown => markdown_cell(ui, cell, number, view, actions),
-            CellKind::Raw => raw_cell(ui, cell, number, actions),
+            CellKind::Raw => raw_cell(ui, cell, number, view, actions),
         }
     });
     selection(ui, frame.response.rect, cell.id, view, actions);
@@ -783,7 +783,7 @@ fn show_found_markdown(session: &Session, view: &mut NotebookUi) {
 }
 
 /// A raw cell's text, editable, shown as it is.
-fn raw_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, actions: &mut Vec<Action>) {
+fn raw_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, view: &mut NotebookUi, actions: &mut Vec<Action>) {
     let mut text = cell.code.clone();
     let response = ui.add(
         egui::TextEdit::multiline(&mut text)
@@ -792,6 +792,8 @@ fn raw_cell(ui: &mut egui::Ui, cell: &mut Cell, number: usize, actions: &mut Vec
             .desired_width(f32::INFINITY)
             .hint_text(format!("Raw text for cell {number}")),
     );
+    // Enter in command mode comes back here, as for the other kinds.
+    focus_if_asked(view, cell.id, &response);
     if response.changed() {
         actions.push(Action::Edit(cell.id, text));
     }

@@ -213,6 +213,14 @@ fn the_palette_finds_evaluate_all_and_runs_it() {
     w.press(Modifiers::NONE, Key::Escape);
     assert!(w.harness.query_by_label("Command palette").is_none(), "Esc closed it");
     w.harness.get_by_label("42");
+
+    // Down moves the highlight: "all" finds Evaluate all first, then Clear all outputs.
+    key(&mut w, Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    w.type_text("all");
+    w.press(Modifiers::NONE, Key::ArrowDown);
+    w.press(Modifiers::NONE, Key::Enter);
+    assert!(w.harness.query_by_label("42").is_none(), "Clear all outputs ran");
+    assert!(w.app().sessions[0].nth_cell(0).unwrap().output.is_empty());
 }
 
 #[test]

@@ -1,4 +1,4 @@
-# Runyard's Elixir runtime agent (protocol version 2, see docs/protocol.md).
+# Runyard's Elixir runtime agent (protocol version 3, see docs/protocol.md).
 #
 # One source file, compiled once per (source, Elixir, OTP) into a cache
 # directory by the bootstrap described in assets/agents/README.md, then
@@ -721,7 +721,7 @@ defmodule RunyardAgent do
         frame(port, %{
           type: "hello",
           token: token,
-          protocol: 2,
+          protocol: 3,
           pid: String.to_integer(System.pid()),
           language: "elixir",
           language_version: remote(target, System, :version, []),

@@ -1,4 +1,4 @@
-# Runyard Python runtime agent: speaks docs/protocol.md (version 2) with the manager.
+# Runyard Python runtime agent: speaks docs/protocol.md (version 3) with the manager.
 # Started as `python3 -c <this source> <node name> <init token>`; stdlib only, Python 3.8+.
 # This whole source is compiled at every start, so it stays compact.
 import os, sys, io
@@ -43,7 +43,7 @@ def write_all(b):
 
 
 _a = sys.argv
-write_all(('\x1e{"type":"hello","token":%s,"protocol":2,"pid":%d,"language":"python",'
+write_all(('\x1e{"type":"hello","token":%s,"protocol":3,"pid":%d,"language":"python",'
            '"language_version":%s,"executable":%s,"node":%s}\n' % (
                _q(_a[-1] if len(_a) > 1 else ''), os.getpid(), _q(sys.version.split()[0]),
                _q(sys.executable or ''), _q(_a[1] if len(_a) > 2 else ''))).encode('utf-8', 'replace'))

@@ -348,7 +348,7 @@ def assist():
     ns = dict(G)  # the agent's names, read-only from there on; _C's own do not clobber G's
     try:
         n = _CN
-        for b in _C.split('\n\n\n'):
+        for b in unpack(_C).split('\n\n\n'):
             exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), ns)
             n += b.count('\n') + 3
     except BaseException as e:  # an agent bug: the manager answers every request empty after its timeout
@@ -437,12 +437,21 @@ rich_ready = False
 magic_ready = False
 
 
+def unpack(block):
+    """A block compiled on first need, as written (it starts with a newline) or as Runyard sends it: zlib-compressed
+    and base64-encoded, with its line count kept (src/runtime/python.rs: every character of `-c` costs memory)."""
+    if block[:1] == '\n':
+        return block
+    import zlib, binascii
+    return zlib.decompress(binascii.a2b_base64(block)).decode('utf-8')
+
+
 def rich():
     global rich_ready
     with RICH:
         if not rich_ready:
             n = _RN
-            for b in _R.split('\n\n\n'):
+            for b in unpack(_R).split('\n\n\n'):
                 exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), G)
                 n += b.count('\n') + 3
             rich_ready = True
@@ -608,7 +617,7 @@ def magic(code):
     global magic_ready
     if not magic_ready:  # main thread only
         n = _MN
-        for b in _M.split('\n\n\n'):
+        for b in unpack(_M).split('\n\n\n'):
             exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), G)
             n += b.count('\n') + 3
         magic_ready = True
@@ -1592,7 +1601,7 @@ _C = r'''
 #
 # The rule throughout: answering never runs user code. No property, no descriptor's __get__, no __getattr__, no
 # __dir__ (pandas' adds a frame's columns: they are not offered) and no __repr__ of a user object: names and values
-# are read from dicts as they are — the context's snapshot, the instance's own __dict__, the __dict__s of its
+# are read from dicts as they are: the context's snapshot, the instance's own __dict__, the __dict__s of its
 # classes (what object.__dir__ would list, found without calling anything). An attribute that only code could
 # give a value (a property, a C getset, a cached_property) is offered as a property but never read, so nothing
 # is completed after it. Signatures are worked out (inspect.signature) only for functions, methods, builtins and

@@ -22,6 +22,11 @@
 //! jupyter_client driving the same kernel in the same run
 //! (`benches/jupyter_baseline.py --only kernel`).
 //!
+//! Figure 15 is completion on the test venv's python with pandas imported:
+//! `Command::Complete` sent → `Event::Completions` received, for `pd.` and
+//! `df.` (a DataFrame), p50 and p95 over 50 tries each, beside the `1+1`
+//! round trip of the same runtime, interleaved with them.
+//!
 //! Linux only (reads /proc).
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use runyard::manager::CompletionRequest;
 use runyard::manager::NodeInfo;
 use runyard::protocol::{self, Stream, ToAgent};
 use runyard::runtime::elixir::{self, Mode};
@@ -1864,6 +1870,130 @@ fn kernel_figures(s: &Settings, rep: &mut Report) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Completion (figure 15): on the test venv's python, with pandas imported.
+// ---------------------------------------------------------------------------
+
+/// What is completed: a module's members and a DataFrame's attributes.
+const COMPLETED: [&str; 2] = ["pd.", "df."];
+
+/// What figure 15 measured (ms): the first request (which compiles the
+/// agent's completion code), each code's tries with its match count, and the
+/// `1+1` round trips interleaved with them.
+struct CompletionFigures {
+    first: f64,
+    tries: Vec<(&'static str, Vec<f64>, usize)>,
+    one_plus_one: Vec<f64>,
+}
+
+/// Sends one `Complete` at the end of `code`, in the setup cell's context,
+/// and waits for its answer: (time, matches).
+fn complete_once(m: &Manager, session: SessionId, id: u64, code: &str) -> R<(Duration, usize)> {
+    let request = CompletionRequest {
+        id,
+        container: "bench".into(),
+        prev_evaluation_ref: Some("setup".into()),
+        prev_container: None,
+        code: code.into(),
+        cursor: code.chars().count(),
+    };
+    let t0 = Instant::now();
+    m.send(Command::Complete { session, request });
+    wait_for(m, EVENT_TIMEOUT, |e| match e {
+        Event::Completions {
+            session: s,
+            id: i,
+            matches,
+            ..
+        } if s == session && i == id => Some(if matches.is_empty() {
+            Err(format!("no completions for {code:?}"))
+        } else {
+            Ok((t0.elapsed(), matches.len()))
+        }),
+        Event::NodeDown { session: s, exit, .. } if s == session => Some(Err(format!("node down: {exit}"))),
+        _ => None,
+    })
+}
+
+fn bench_completion(s: &Settings, python: &str) -> R<CompletionFigures> {
+    let setup = "import pandas as pd\ndf = pd.DataFrame({'a': range(1000), 'b': 0.5, 'c': 'text'})";
+    let (m, session) = start_venv_runtime(python, setup)?;
+    let tries = if s.quick { 20 } else { 50 };
+    let mut id = 0;
+    let mut next = || {
+        id += 1;
+        id
+    };
+    let first = ms(complete_once(&m, session, next(), COMPLETED[0])?.0);
+    let mut figures = CompletionFigures {
+        first,
+        tries: COMPLETED.iter().map(|&code| (code, Vec::new(), 0)).collect(),
+        one_plus_one: Vec::new(),
+    };
+    for i in 0..tries {
+        for (code, times, count) in &mut figures.tries {
+            let (t, n) = complete_once(&m, session, next(), code)?;
+            times.push(ms(t));
+            *count = n;
+        }
+        let (outcome, _, rtt) = evaluate(&m, session, &format!("e{i}"), "1+1")?;
+        check_two(&outcome)?;
+        figures.one_plus_one.push(ms(rtt));
+    }
+    Ok(figures)
+}
+
+fn completion_figures(s: &Settings, rep: &mut Report) {
+    if !s.wants(15) {
+        return;
+    }
+    let Some(python) = venv_python() else {
+        println!("[15] skipped: RUNYARD_TEST_VENV is not set (scripts/test makes the venv with pandas)");
+        return;
+    };
+    println!("[15] completion with pandas imported (`pd.`, `df.`), beside 1+1…");
+    let goal = "p95 ≤ 50 ms";
+    match bench_completion(s, &python) {
+        Ok(f) => {
+            let (b50, b95) = (percentile(&f.one_plus_one, 50.0), percentile(&f.one_plus_one, 95.0));
+            let mut all_met = true;
+            for (code, times, count) in &f.tries {
+                let (p50, p95) = (percentile(times, 50.0), percentile(times, 95.0));
+                let met = p95 <= 50.0;
+                all_met &= met;
+                rep.rows.push(Row {
+                    what: format!("15. completion `{code}` → list (p50 / p95)"),
+                    figure: format!("{p50:.2} / {p95:.2} ms ({count} matches)"),
+                    baseline: format!("{b50:.2} / {b95:.2} ms  1+1 round trip, same runtime"),
+                    goal: goal.into(),
+                    met: Some(met),
+                });
+                let key = code.trim_end_matches('.');
+                rep.out.insert(format!("completion_{key}_p50_ms"), json!(round(p50, 3)));
+                rep.out.insert(format!("completion_{key}_p95_ms"), json!(round(p95, 3)));
+                rep.out.insert(format!("completion_{key}_matches"), json!(count));
+            }
+            rep.rows.push(Row {
+                what: "   first request (compiles the completion code)".into(),
+                figure: format!("{:.1} ms", f.first),
+                baseline: "".into(),
+                goal: "-".into(),
+                met: None,
+            });
+            rep.out.insert("completion_first_ms".into(), json!(round(f.first, 2)));
+            rep.out
+                .insert("completion_baseline_1p1_p50_ms".into(), json!(round(b50, 3)));
+            rep.out
+                .insert("completion_baseline_1p1_p95_ms".into(), json!(round(b95, 3)));
+            rep.goals.insert("completion_p95_le_50ms".into(), json!(all_met));
+        }
+        Err(e) => {
+            rep.rows.push(failed("15. completion → list", goal, &e));
+            rep.goals.insert("completion_p95_le_50ms".into(), json!(false));
+        }
+    }
+}
+
 fn failed(what: &str, goal: &str, err: &str) -> Row {
     eprintln!("{what}: FAILED: {err}");
     Row {
@@ -2002,6 +2132,7 @@ fn main() {
     elixir_figures(&s, &mut rep);
     rich_figures(&s, &mut rep);
     kernel_figures(&s, &mut rep);
+    completion_figures(&s, &mut rep);
 
     print_table(&rep.rows);
     if s.wants(3) {

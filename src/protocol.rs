@@ -9,7 +9,15 @@ pub use bundle::Bundle;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; checked at the handshake.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
+
+/// The most matches one `completions` message carries.
+pub const MAX_MATCHES: usize = 500;
+/// The most characters of one entry of a `documentation` bundle (64 Ki).
+pub const MAX_DOC_CHARS: usize = 64 * 1024;
+/// The longest code a `complete` or `inspect` looks at, in characters:
+/// longer code gets an empty answer (a cell is rarely a tenth of it).
+pub const MAX_QUERY_CODE: usize = 1_000_000;
 
 /// The record separator that opens every frame.
 pub const RS: u8 = 0x1E;
@@ -63,6 +71,76 @@ pub enum ToAgent {
     InputReply {
         value: Option<String>,
     },
+    /// What could be typed at the cursor: answered by one `completions`,
+    /// at once, even while an evaluation runs.
+    Complete(CompletionRequest),
+    /// The signature and documentation of the name under the cursor:
+    /// answered by one `documentation`, at once, even while an evaluation runs.
+    Inspect {
+        #[serde(flatten)]
+        request: CompletionRequest,
+        /// 0: signature and docstring; 1: the source too, where there is one.
+        detail: u8,
+    },
+}
+
+/// A cursor in a cell's code, with the context to look names up in: the
+/// one an evaluation of that cell would start from (`container`, `prev`,
+/// `prev_container` as in `evaluate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionRequest {
+    /// Chosen by the caller and echoed in the answer; callers number their
+    /// requests upwards and drop an answer whose id is not their latest.
+    pub id: u64,
+    pub container: String,
+    /// The evaluation whose context names come from; `None`: a fresh context.
+    #[serde(rename = "prev")]
+    pub prev_evaluation_ref: Option<String>,
+    /// The container of `prev` when it is not `container`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_container: Option<String>,
+    pub code: String,
+    /// Where the cursor is in `code`, in characters (Unicode code points,
+    /// not bytes, not UTF-16 units), from 0 to the code's length.
+    pub cursor: usize,
+}
+
+/// One thing that could be typed at the cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    /// What replaces the answer's `start..end` range.
+    pub text: String,
+    pub kind: CompletionKind,
+    /// For callables: the parameters, e.g. `(a, b=1)` (Python) or
+    /// `map(enumerable, fun)` (Elixir, one line per arity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// What a completion is, for its icon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletionKind {
+    Function,
+    Module,
+    Class,
+    Keyword,
+    Variable,
+    Attribute,
+    /// An attribute whose value only running code gives (a property, a
+    /// descriptor): listed, never read.
+    Property,
+    /// A keyword argument of the call the cursor is in (`text` ends in `=`).
+    Parameter,
+    /// A dictionary key (Python `d["…`), without its quotes.
+    Key,
+    /// A file or directory (Jupyter kernels).
+    Path,
+    /// An IPython magic (Jupyter kernels).
+    Magic,
+    /// Anything a runtime sends that is none of the above.
+    #[serde(other)]
+    Other,
 }
 
 /// A message from an agent to the manager.
@@ -121,6 +199,25 @@ pub enum FromAgent {
     InitError {
         reason: String,
         message: String,
+    },
+    /// The answer to `complete` `id`: replace the characters `start..end` of
+    /// the code (code points, `start <= cursor <= end`) by one of `matches`
+    /// (at most [`MAX_MATCHES`], best first).
+    Completions {
+        id: u64,
+        start: usize,
+        end: usize,
+        #[serde(default)]
+        matches: Vec<Completion>,
+    },
+    /// The answer to `inspect` `id`: `found` says whether there was a name
+    /// to document; `bundle` has `text/plain` (and `text/markdown` where the
+    /// documentation is Markdown), each at most [`MAX_DOC_CHARS`] characters.
+    Documentation {
+        id: u64,
+        found: bool,
+        #[serde(default)]
+        bundle: Bundle,
     },
     /// Sent before `hello` by an agent that has work to do before it can be
     /// ready (the Elixir agent compiling itself on a first start): the init
@@ -497,6 +594,52 @@ mod tests {
     }
 
     #[test]
+    fn completion_messages_have_the_documented_shape() {
+        let request = CompletionRequest {
+            id: 12,
+            container: "s1".into(),
+            prev_evaluation_ref: Some("c3".into()),
+            prev_container: None,
+            code: "pd.re".into(),
+            cursor: 5,
+        };
+        let frame = encode(&ToAgent::Inspect {
+            request: request.clone(),
+            detail: 1,
+        });
+        let json: serde_json::Value = serde_json::from_slice(&frame[1..frame.len() - 1]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "inspect", "id": 12, "container": "s1", "prev": "c3",
+                               "code": "pd.re", "cursor": 5, "detail": 1})
+        );
+        let frame = encode(&ToAgent::Complete(request));
+        let json: serde_json::Value = serde_json::from_slice(&frame[1..frame.len() - 1]).unwrap();
+        assert_eq!(json["type"], "complete");
+        assert!(json.get("detail").is_none() && json.get("prev_container").is_none());
+
+        let answer = br#"{"type":"completions","id":12,"start":3,"end":5,"matches":[{"text":"read_csv","kind":"function","signature":"(path)"},{"text":"x","kind":"macro"}]}"#;
+        match parse_frame(answer) {
+            Decoded::Message(FromAgent::Completions {
+                id,
+                start,
+                end,
+                matches,
+            }) => {
+                assert_eq!((id, start, end), (12, 3, 5));
+                assert_eq!(matches[0].kind, CompletionKind::Function);
+                assert_eq!(matches[0].signature.as_deref(), Some("(path)"));
+                assert_eq!(
+                    matches[1].kind,
+                    CompletionKind::Other,
+                    "a kind this Runyard does not know"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn decodes_frames_split_at_every_byte() {
         let frame = output_frame("héllo");
         let chunks: Vec<&[u8]> = frame.chunks(1).collect();
@@ -586,7 +729,7 @@ mod tests {
     #[test]
     fn decodes_every_agent_message() {
         let lines = [
-            r#"{"type":"hello","token":"t","protocol":2,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
+            r#"{"type":"hello","token":"t","protocol":3,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
             r#"{"type":"result","ref":"c1","status":"error","value":null,"duration_us":12,"error":{"kind":"ZeroDivisionError","message":"division by zero","line":1,"column":null,"frames":[{"file":"cell 1","line":1,"name":"<module>","text":"1/0"},{"file":null,"name":null}],"formatted":"Traceback"}}"#,
             r#"{"type":"memory","total":100,"parts":[["rss",100]]}"#,
             r#"{"type":"log","level":"warn","message":"m"}"#,

@@ -766,6 +766,24 @@ fn attached_sessions_evaluate_on_the_target_and_leave_it_running() {
         None,
         "Process.register(spawn(fn -> Process.sleep(:infinity) end), :runyard_test_proc)",
     );
+    // Completion runs on the target too: the bridge loads its module there at
+    // the first request (and it goes with the rest, below).
+    let request = runyard::manager::CompletionRequest {
+        id: 1,
+        container: "main".into(),
+        prev_evaluation_ref: Some("x".into()),
+        prev_container: None,
+        code: "x = Enum.ma".into(),
+        cursor: 11,
+    };
+    h.manager.send(Command::Complete { session: b, request });
+    let texts = h.wait_for("completions", |e| match e {
+        Event::Completions { session, matches, .. } if *session == b => {
+            Some(matches.iter().map(|m| m.text.clone()).collect::<Vec<_>>())
+        }
+        _ => None,
+    });
+    assert!(texts.contains(&"map".to_string()), "{texts:?}");
 
     // Disconnecting one leaves the other, its processes and the target alone.
     h.manager.send(Command::Disconnect { session: a });

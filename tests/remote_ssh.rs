@@ -94,6 +94,21 @@ fn evaluates_on_the_host_with_outputs_memory_and_interrupt() {
     );
     assert_eq!(out.value(), Some("2"));
     assert!(out.stdout.contains("from 127.0.0.1"), "{}", out.stdout);
+    // Completion travels too: the agent's lazily compiled blocks are packed on the way.
+    let request = runyard::manager::CompletionRequest {
+        id: 1,
+        container: "main".into(),
+        prev_evaluation_ref: Some("r1".into()),
+        prev_container: None,
+        code: "os.pa".into(),
+        cursor: 5,
+    };
+    h.manager.send(runyard::Command::Complete { session: S, request });
+    let texts = h.wait_for("completions", |e| match e {
+        runyard::Event::Completions { matches, .. } => Some(matches.iter().map(|m| m.text.clone()).collect::<Vec<_>>()),
+        _ => None,
+    });
+    assert!(texts.contains(&"path".to_string()), "{texts:?}");
     let env = h.eval(
         S,
         "env",

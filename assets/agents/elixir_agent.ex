@@ -1,4 +1,4 @@
-# Runyard's Elixir runtime agent (protocol version 2, see docs/protocol.md).
+# Runyard's Elixir runtime agent (protocol version 3, see docs/protocol.md).
 #
 # One source file, compiled once per (source, Elixir, OTP) into a cache
 # directory by the bootstrap described in assets/agents/README.md, then
@@ -21,6 +21,8 @@
 #                          outputs (bundles). Its name carries the version, so
 #                          several Runyard versions can attach to one node
 #                          without purging each other's code.
+#   RunyardAgent.Complete_<v>  completion and documentation (complete,
+#                          inspect) on the evaluating node, loaded on first use
 #   Runyard                the helpers user code calls (Runyard.image/2,
 #                          markdown/1, table/1, display/2, update/2): a thin
 #                          facade over RunyardAgent.Node_<v>, loaded onto the
@@ -42,6 +44,7 @@ defmodule RunyardAgent.Version do
 
   def vsn, do: @vsn
   def node_module, do: :"Elixir.RunyardAgent.Node_#{@vsn}"
+  def complete_module, do: :"Elixir.RunyardAgent.Complete_#{@vsn}"
 end
 
 defmodule RunyardAgent.Json do
@@ -591,8 +594,11 @@ defmodule RunyardAgent do
   alias RunyardAgent.{Json, Output}
 
   @node_mod RunyardAgent.Version.node_module()
+  @complete_mod RunyardAgent.Version.complete_module()
   @nm_name :"runyard_nm_#{RunyardAgent.Version.vsn()}"
   @node_down_status 3
+  # complete / inspect: longer code gets an empty answer (docs/protocol.md).
+  @max_query_code 1_000_000
   @default_options %{width: 100, table_rows: 1000, max_output_bytes: 20 * 1024 * 1024}
 
   def default_options, do: @default_options
@@ -721,7 +727,7 @@ defmodule RunyardAgent do
         frame(port, %{
           type: "hello",
           token: token,
-          protocol: 2,
+          protocol: 3,
           pid: String.to_integer(System.pid()),
           language: "elixir",
           language_version: remote(target, System, :version, []),
@@ -740,7 +746,9 @@ defmodule RunyardAgent do
           queue: :queue.new(),
           running: nil,
           options: @default_options,
-          partial: []
+          partial: [],
+          # The completion module is on the target (attached: loaded at the first request).
+          complete_ready: standalone
         })
 
       {:error, reason, message} ->
@@ -792,6 +800,10 @@ defmodule RunyardAgent do
         })
 
         loop(run_next(%{st | running: nil}))
+
+      {:runyard_query, answer} ->
+        frame(port, answer)
+        loop(st)
 
       {:runyard_memory, mem} ->
         mem = Map.new(mem)
@@ -870,6 +882,34 @@ defmodule RunyardAgent do
   end
 
   defp handle("stop", _, st), do: halt_now(st)
+
+  # Answered by a process the session spawns on the evaluating node, never
+  # queued behind an evaluation; malformed requests get an empty answer here.
+  defp handle(type, %{"id" => id} = msg, st) when type in ["complete", "inspect"] and is_integer(id) do
+    kind = if type == "complete", do: :complete, else: :inspect
+    code = msg["code"]
+    cursor = msg["cursor"]
+
+    length =
+      if is_binary(code) and byte_size(code) <= 4 * @max_query_code,
+        do: length(String.to_charlist(code)),
+        else: :too_long
+
+    {ready, st} = complete_ready(st)
+
+    if ready and is_integer(length) and length <= @max_query_code and is_integer(cursor) and
+         cursor >= 0 and cursor <= length do
+      c = msg["container"]
+      prev = if p = key(msg["prev"]), do: {key(msg["prev_container"] || c), p}
+      detail = if msg["detail"] == 1, do: 1, else: 0
+      send(st.session, {:query, kind, id, prev, code, cursor, detail, self()})
+      st
+    else
+      here = if is_integer(length) and is_integer(cursor) and cursor in 0..length, do: cursor, else: 0
+      frame(st.port, @complete_mod.empty(kind, id, here))
+      st
+    end
+  end
 
   defp handle("input_reply", msg, st) do
     value = msg["value"]
@@ -1012,23 +1052,30 @@ defmodule RunyardAgent do
     end
   end
 
-  # Loads the node module onto the target only when it is absent or differs;
-  # its name carries the version, so a load never replaces code that another
-  # Runyard version's sessions run.
-  defp ensure_loaded(target) do
+  defp complete_ready(%{complete_ready: true} = st), do: {true, st}
+
+  defp complete_ready(st) do
+    ready = ensure_loaded(st.target, @complete_mod) == :ok
+    {ready, %{st | complete_ready: ready}}
+  end
+
+  # Loads a module (the node module, the completion module) onto the target
+  # only when it is absent or differs; its name carries the version, so a
+  # load never replaces code that another Runyard version's sessions run.
+  defp ensure_loaded(target, mod \\ @node_mod) do
     if target == node() do
       :ok
     else
-      md5 = @node_mod.module_info(:md5)
+      md5 = mod.module_info(:md5)
 
-      case :rpc.call(target, @node_mod, :module_info, [:md5], 4000) do
+      case :rpc.call(target, mod, :module_info, [:md5], 4000) do
         ^md5 ->
           :ok
 
         _ ->
-          {@node_mod, bin, file} = :code.get_object_code(@node_mod)
+          {^mod, bin, file} = :code.get_object_code(mod)
 
-          case :rpc.call(target, :code, :load_binary, [@node_mod, file, bin], 4000) do
+          case :rpc.call(target, :code, :load_binary, [mod, file, bin], 4000) do
             {:module, _} ->
               :ok
 
@@ -1139,6 +1186,7 @@ defmodule node_module do
   # which exist only on the bridge.
 
   @vsn RunyardAgent.Version.vsn()
+  @complete_mod RunyardAgent.Version.complete_module()
   @nm_name :"runyard_nm_#{@vsn}"
   @table :"runyard_gls_#{@vsn}"
   @handler :"runyard_#{@vsn}"
@@ -1295,6 +1343,13 @@ defmodule node_module do
       :code.purge(Runyard)
       :code.delete(Runyard)
       :erlang.spawn(:code, :purge, [Runyard])
+    end
+
+    # The completion module, if a bridge loaded it (a standalone node halts anyway).
+    if not st.standalone and match?({:file, _}, :code.is_loaded(@complete_mod)) do
+      :code.purge(@complete_mod)
+      :code.delete(@complete_mod)
+      :erlang.spawn(:code, :purge, [@complete_mod])
     end
 
     # Unload: make the code old, then purge it from a process that does not
@@ -1472,6 +1527,20 @@ defmodule node_module do
         send(from, {:runyard_memory, :erlang.memory()})
         session_loop(st)
 
+      # complete / inspect: in a process of their own, reading the context
+      # of `prev` (or, while `prev` is still being evaluated, the context it
+      # started from); the evaluator is never involved.
+      {:query, kind, id, prev, code, cursor, detail, reply_to} ->
+        ctx =
+          case prev && Map.fetch(st.contexts, prev) do
+            {:ok, ctx} -> ctx
+            _ -> running_context(st, prev)
+          end
+
+        {binding, env} = if ctx == :fresh, do: {[], nil}, else: ctx
+        spawn(@complete_mod, :answer, [kind, id, code, cursor, detail, binding, env, reply_to])
+        session_loop(st)
+
       {:DOWN, _, :process, pid, reason} when pid == st.main ->
         session_end(st, reason)
 
@@ -1482,6 +1551,9 @@ defmodule node_module do
         session_loop(st)
     end
   end
+
+  defp running_context(%{current: %{container: c, ref: r, prev_ctx: ctx}}, {c, r}), do: ctx
+  defp running_context(_st, _prev), do: :fresh
 
   defp context(_st, _c, nil), do: {:ok, :fresh}
   defp context(st, _c, {prev_container, prev}), do: Map.fetch(st.contexts, {prev_container, prev})
@@ -2029,6 +2101,425 @@ defmodule node_module do
       end)
 
     %{error | frames: frames}
+  end
+end
+
+complete_module = RunyardAgent.Version.complete_module()
+
+defmodule complete_module do
+  @moduledoc false
+  # Completion and documentation (docs/protocol.md: complete, inspect) on the
+  # evaluating node, in a process the session spawns for each request: never
+  # the evaluator, so an answer comes while a cell runs. A module of its own,
+  # loaded on first use (a standalone node loads it from the code path when
+  # first called; a bridge loads it onto its target at its first request):
+  # start-up pays nothing for it. Like the node module it runs on the target,
+  # so it calls none of the bridge's modules.
+  #
+  # Names come from the context's binding and environment (aliases, imports),
+  # from loaded and available modules (`:code.all_available/0`), and from
+  # modules' exports; signatures and docs from their docs chunks
+  # (`Code.fetch_docs/1`). Looking a module up loads it (`Code.ensure_loaded/1`),
+  # which runs its `@on_load` hook if it has one; nothing else runs.
+
+  @max_matches 500
+  @max_doc 65_536
+  @keywords ~w(do end fn true false nil when and or not in catch rescue after else)
+  @identifier ~r/^[a-z_][a-zA-Z0-9_]*[?!]?$/
+
+  def answer(kind, id, code, cursor, detail, binding, env, reply_to) do
+    answer =
+      try do
+        env = env || Code.env_for_eval([])
+        chars = String.to_charlist(code)
+        before = Enum.take(chars, cursor)
+
+        case kind do
+          :complete ->
+            {start, matches} = complete(before, cursor, binding, env)
+            matches = matches |> Enum.uniq_by(& &1.text) |> Enum.take(@max_matches)
+            %{type: "completions", id: id, start: start, end: cursor, matches: matches}
+
+          :inspect ->
+            case document(chars, before, detail, binding, env) do
+              nil -> empty(:inspect, id, cursor)
+              bundle -> %{type: "documentation", id: id, found: true, bundle: bundle}
+            end
+        end
+      catch
+        _, _ -> empty(kind, id, cursor)
+      end
+
+    send(reply_to, {:runyard_query, answer})
+  end
+
+  def empty(:complete, id, cursor), do: %{type: "completions", id: id, start: cursor, end: cursor, matches: []}
+
+  def empty(:inspect, id, _cursor),
+    do: %{type: "documentation", id: id, found: false, bundle: %{data: %{"text/plain" => ""}, metadata: %{}}}
+
+  ## Completion
+
+  defp complete(before, cursor, binding, env) do
+    {hint, matches} =
+      if lex(before) != :code do
+        {[], []}
+      else
+        case Code.Fragment.cursor_context(before) do
+          {:alias, hint} -> {last_segment(hint), aliases(List.to_string(hint), env)}
+          {:struct, hint} when is_list(hint) -> {last_segment(hint), aliases(List.to_string(hint), env)}
+          {:dot, inside, hint} -> {hint, dot(inside, List.to_string(hint), binding, env)}
+          {:local_or_var, hint} -> {hint, locals(List.to_string(hint), binding, env)}
+          {:unquoted_atom, hint} -> {hint, erlang_modules(List.to_string(hint))}
+          _ -> {[], []}
+        end
+      end
+
+    {cursor - length(hint), matches}
+  end
+
+  defp last_segment(hint), do: hint |> Enum.reverse() |> Enum.take_while(&(&1 != ?.)) |> Enum.reverse()
+
+  # Where the text before the cursor ends: in code, a string or a comment.
+  # Code.Fragment reads any text as code (`"Enum.ma` would be completed).
+  defp lex(chars), do: lex(chars, :code)
+  defp lex([], state), do: state
+  defp lex([?\\, _ | rest], {:in, _} = state), do: lex(rest, state)
+
+  defp lex(chars, {:in, close} = state) do
+    if List.starts_with?(chars, close), do: lex(Enum.drop(chars, length(close)), :code), else: lex(tl(chars), state)
+  end
+
+  defp lex([q, q, q | rest], :code) when q in [?", ?'], do: lex(rest, {:in, [q, q, q]})
+  defp lex([q | rest], :code) when q in [?", ?'], do: lex(rest, {:in, [q]})
+  defp lex([??, _ | rest], :code), do: lex(rest, :code)
+
+  defp lex([?~, l, d | rest], :code) when l in ?a..?z or l in ?A..?Z do
+    close = %{?( => ?), ?[ => ?], ?{ => ?}, ?< => ?>}
+
+    case {d, rest} do
+      {q, [q, q | rest]} when q in [?", ?'] -> lex(rest, {:in, [q, q, q]})
+      {d, rest} when d in [?/, ?|, ?", ?', ?(, ?[, ?{, ?<] -> lex(rest, {:in, [Map.get(close, d, d)]})
+      _ -> lex([d | rest], :code)
+    end
+  end
+
+  defp lex([?# | rest], :code) do
+    case Enum.drop_while(rest, &(&1 != ?\n)) do
+      [] -> :comment
+      rest -> lex(rest, :code)
+    end
+  end
+
+  defp lex([_ | rest], :code), do: lex(rest, :code)
+  defp lex(_, {:in, _}), do: :string
+
+  defp module_names do
+    loaded = for {mod, _} <- :code.all_loaded(), do: Atom.to_string(mod)
+    available = for {name, _, _} <- :code.all_available(), do: List.to_string(name)
+    Enum.uniq(loaded ++ available)
+  end
+
+  # `Enu` or `String.Cha`: the next segment of every module name there is.
+  defp aliases(hint, env) do
+    {base, [last]} = hint |> String.split(".") |> Enum.split(-1)
+
+    names =
+      case base do
+        [] ->
+          aliased = for {alias, _} <- env.aliases, do: alias |> Atom.to_string() |> String.replace_prefix("Elixir.", "")
+          tops = for "Elixir." <> rest <- module_names(), do: rest |> String.split(".") |> hd()
+          aliased ++ tops
+
+        _ ->
+          prefix = Atom.to_string(expand(base, env)) <> "."
+
+          for name <- module_names(), String.starts_with?(name, prefix),
+              do: name |> String.replace_prefix(prefix, "") |> String.split(".") |> hd()
+      end
+
+    names
+    |> Enum.filter(&String.starts_with?(&1, last))
+    |> Enum.uniq()
+    |> Enum.sort()
+    |> Enum.map(&%{text: &1, kind: "module"})
+  end
+
+  # The module an alias names here (`alias Foo.Bar` makes `Bar` mean Foo.Bar).
+  defp expand([first | rest], env) do
+    head = Module.concat([first])
+    Module.concat([Keyword.get(env.aliases, head, head) | rest])
+  end
+
+  defp dot({:alias, mod}, hint, _binding, env) do
+    name = List.to_string(mod)
+    functions(expand(String.split(name, "."), env), hint) ++ aliases(name <> "." <> hint, env)
+  end
+
+  defp dot({:unquoted_atom, mod}, hint, _binding, _env) do
+    case existing_atom(mod) do
+      nil -> []
+      mod -> functions(mod, hint)
+    end
+  end
+
+  # `map.` : a map's (or struct's) atom keys.
+  defp dot({:var, var}, hint, binding, _env) do
+    case Keyword.get(binding, existing_atom(var)) do
+      %{} = map ->
+        for {key, _} <- map, is_atom(key), key != :__struct__, name = Atom.to_string(key),
+            String.starts_with?(name, hint),
+            do: %{text: name, kind: "attribute"}
+
+      _ ->
+        []
+    end
+  end
+
+  defp dot(_, _, _, _), do: []
+
+  defp existing_atom(chars) do
+    List.to_existing_atom(chars)
+  rescue
+    _ -> nil
+  end
+
+  defp functions(mod, hint) do
+    case exports(mod) do
+      [] ->
+        []
+
+      exports ->
+        docs = docs(mod)
+
+        exports
+        |> Enum.filter(fn {name, _} -> visible(Atom.to_string(name), hint) end)
+        |> Enum.group_by(&elem(&1, 0), &elem(&1, 1))
+        |> Enum.reject(fn {name, _} -> Map.get(docs, name) == :hidden end)
+        |> Enum.sort()
+        |> Enum.map(fn {name, arities} -> function_match(name, arities, Map.get(docs, name)) end)
+    end
+  end
+
+  defp function_match(name, arities, docs) do
+    signature =
+      case docs do
+        [_ | _] -> docs |> Enum.flat_map(fn {_, sigs, _} -> sigs end) |> Enum.uniq()
+        _ -> arities |> Enum.sort() |> Enum.uniq() |> Enum.map(&"#{name}/#{&1}")
+      end
+
+    %{text: Atom.to_string(name), kind: "function", signature: Enum.join(signature, "\n")}
+  end
+
+  defp visible(name, hint) do
+    String.starts_with?(name, hint) and (not String.starts_with?(name, "_") or String.starts_with?(hint, "_")) and
+      (name != "module_info" or hint == "module_info")
+  end
+
+  defp exports(mod) do
+    case Code.ensure_loaded(mod) do
+      {:module, _} ->
+        if function_exported?(mod, :__info__, 1),
+          do: mod.__info__(:functions) ++ mod.__info__(:macros),
+          else: mod.module_info(:exports)
+
+      _ ->
+        []
+    end
+  end
+
+  # name => [{arity, signatures, doc}] (Markdown docs only), or :hidden when
+  # every arity is (`@doc false`).
+  defp docs(mod) do
+    case Code.fetch_docs(mod) do
+      {:docs_v1, _, _, "text/markdown", _, _, entries} ->
+        entries
+        |> Enum.filter(&match?({{kind, _, _}, _, _, _, _} when kind in [:function, :macro], &1))
+        |> Enum.group_by(fn {{_, name, _}, _, _, _, _} -> name end, fn {{_, _, arity}, _, sigs, doc, _} ->
+          {arity, sigs, doc}
+        end)
+        |> Map.new(fn {name, list} ->
+          case Enum.reject(list, &(elem(&1, 2) == :hidden)) do
+            [] -> {name, :hidden}
+            shown -> {name, Enum.sort(shown)}
+          end
+        end)
+
+      _ ->
+        %{}
+    end
+  end
+
+  defp locals(hint, binding, env) do
+    vars =
+      for {name, _} <- binding, is_atom(name), name = Atom.to_string(name), visible(name, hint),
+          do: %{text: name, kind: "variable"}
+
+    special = {Kernel.SpecialForms, Kernel.SpecialForms.__info__(:macros)}
+
+    imported =
+      for {mod, funs} <- env.functions ++ env.macros ++ [special],
+          {name, arity} <- funs,
+          text = Atom.to_string(name),
+          visible(text, hint) and text =~ @identifier,
+          do: {mod, name, arity}
+
+    docs = imported |> Enum.map(&elem(&1, 0)) |> Enum.uniq() |> Map.new(&{&1, docs(&1)})
+
+    imported =
+      imported
+      |> Enum.group_by(fn {mod, name, _} -> {mod, name} end, fn {_, _, arity} -> arity end)
+      |> Enum.sort_by(fn {{_, name}, _} -> name end)
+      |> Enum.map(fn {{mod, name}, arities} -> function_match(name, arities, Map.get(docs[mod], name)) end)
+
+    keywords = for k <- @keywords, String.starts_with?(k, hint), do: %{text: k, kind: "keyword"}
+    vars ++ imported ++ keywords
+  end
+
+  defp erlang_modules(hint) do
+    for name <- module_names(), not String.starts_with?(name, "Elixir."), String.starts_with?(name, hint),
+        do: %{text: name, kind: "module"}
+  end
+
+  ## Documentation
+
+  defp document(chars, before, _detail, binding, env) do
+    if lex(before) == :code do
+      {line, column} = position(before)
+
+      context =
+        surround(chars, line, column) || surround(chars, line, column - 1) || call(before)
+
+      docs_for(context, binding, env)
+    end
+  end
+
+  defp position(before) do
+    {line, rest} =
+      Enum.reduce(before, {1, 0}, fn
+        ?\n, {l, _} -> {l + 1, 0}
+        _, {l, c} -> {l, c + 1}
+      end)
+
+    {line, rest + 1}
+  end
+
+  defp surround(_chars, _line, column) when column < 1, do: nil
+
+  defp surround(chars, line, column) do
+    case Code.Fragment.surround_context(chars, {line, column}) do
+      %{context: context} -> context
+      _ -> nil
+    end
+  end
+
+  # In a call's arguments (`Enum.map(list, `): the function called.
+  defp call(before) do
+    case open_paren(Enum.reverse(before), 0) do
+      nil ->
+        nil
+
+      head ->
+        case Code.Fragment.cursor_context(Enum.reverse(head)) do
+          {:dot_call, inside, name} -> {:dot, inside, name}
+          {:local_call, name} -> {:local_call, name}
+          _ -> nil
+        end
+    end
+  end
+
+  defp open_paren([], _), do: nil
+  defp open_paren([?( | rest] = all, 0), do: if(rest == [], do: nil, else: all)
+  defp open_paren([?( | rest], depth), do: open_paren(rest, depth - 1)
+  defp open_paren([?) | rest], depth), do: open_paren(rest, depth + 1)
+  defp open_paren([?\n | _], _), do: nil
+  defp open_paren([_ | rest], depth), do: open_paren(rest, depth)
+
+  defp docs_for({:alias, mod}, _binding, env), do: module_doc(expand(String.split(List.to_string(mod), "."), env))
+  defp docs_for({:struct, mod}, binding, env) when is_list(mod), do: docs_for({:alias, mod}, binding, env)
+  defp docs_for({:unquoted_atom, mod}, _binding, _env), do: existing_atom(mod) && module_doc(existing_atom(mod))
+
+  defp docs_for({:dot, {:alias, mod}, name}, _binding, env),
+    do: function_doc(expand(String.split(List.to_string(mod), "."), env), existing_atom(name))
+
+  defp docs_for({:dot, {:unquoted_atom, mod}, name}, _binding, _env),
+    do: existing_atom(mod) && function_doc(existing_atom(mod), existing_atom(name))
+
+  defp docs_for({kind, name}, binding, env) when kind in [:local_or_var, :local_call, :local_arity] do
+    name = existing_atom(name)
+
+    cond do
+      name == nil or (kind == :local_or_var and Keyword.has_key?(binding, name)) ->
+        nil
+
+      true ->
+        special = {Kernel.SpecialForms, Kernel.SpecialForms.__info__(:macros)}
+
+        Enum.find_value(env.functions ++ env.macros ++ [special], fn {mod, funs} ->
+          if Enum.any?(funs, fn {n, _} -> n == name end), do: function_doc(mod, name)
+        end)
+    end
+  end
+
+  defp docs_for(_, _, _), do: nil
+
+  defp module_doc(mod) do
+    with {:module, _} <- Code.ensure_loaded(mod) do
+      title = inspect(mod)
+
+      case Code.fetch_docs(mod) do
+        {:docs_v1, _, _, "text/markdown", %{"en" => doc}, _, _} ->
+          bundle("# #{title}\n\n#{doc}", "#{title}\n\n#{doc}")
+
+        _ ->
+          bundle(nil, title)
+      end
+    else
+      _ -> nil
+    end
+  end
+
+  defp function_doc(_mod, nil), do: nil
+
+  defp function_doc(mod, name) do
+    arities = for {^name, arity} <- exports(mod), do: arity
+
+    case {arities, Map.get(docs(mod), name)} do
+      {[], _} ->
+        nil
+
+      {_, [_ | _] = entries} ->
+        prefix = inspect(mod) <> "."
+
+        parts =
+          for {_arity, sigs, doc} <- entries do
+            sigs = Enum.map_join(sigs, "\n", &(prefix <> &1))
+            {sigs, doc_text(doc)}
+          end
+
+        markdown = Enum.map_join(parts, "\n\n", fn {sigs, doc} -> "```elixir\n#{sigs}\n```\n\n#{doc}" end)
+        plain = Enum.map_join(parts, "\n\n", fn {sigs, doc} -> "#{sigs}\n\n#{doc}" end)
+        bundle(markdown, plain)
+
+      _ ->
+        # No Markdown docs (an Erlang module without its docs installed): the arities.
+        bundle(nil, arities |> Enum.sort() |> Enum.uniq() |> Enum.map_join("\n", &"#{inspect(mod)}.#{name}/#{&1}"))
+    end
+  end
+
+  defp doc_text(%{"en" => text}), do: text
+  defp doc_text(_), do: ""
+
+  defp bundle(markdown, plain) do
+    data = %{"text/plain" => cap(String.trim_trailing(plain))}
+    data = if markdown, do: Map.put(data, "text/markdown", cap(String.trim_trailing(markdown))), else: data
+    %{data: data, metadata: %{}}
+  end
+
+  defp cap(text) do
+    if String.length(text) <= @max_doc,
+      do: text,
+      else: List.to_string(Enum.take(String.to_charlist(text), @max_doc - 1)) <> "…"
   end
 end
 

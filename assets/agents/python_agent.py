@@ -1,4 +1,4 @@
-# Runyard Python runtime agent: speaks docs/protocol.md (version 2) with the manager.
+# Runyard Python runtime agent: speaks docs/protocol.md (version 3) with the manager.
 # Started as `python3 -c <this source> <node name> <init token>`; stdlib only, Python 3.8+.
 # This whole source is compiled at every start, so it stays compact.
 import os, sys, io
@@ -43,7 +43,7 @@ def write_all(b):
 
 
 _a = sys.argv
-write_all(('\x1e{"type":"hello","token":%s,"protocol":2,"pid":%d,"language":"python",'
+write_all(('\x1e{"type":"hello","token":%s,"protocol":3,"pid":%d,"language":"python",'
            '"language_version":%s,"executable":%s,"node":%s}\n' % (
                _q(_a[-1] if len(_a) > 1 else ''), os.getpid(), _q(sys.version.split()[0]),
                _q(sys.executable or ''), _q(_a[1] if len(_a) > 2 else ''))).encode('utf-8', 'replace'))
@@ -271,6 +271,8 @@ def command(line):
     elif t == 'input_reply':  # the line the user typed for the pending input(), or None: end of input
         v = m.get('value')
         INPUT.put(v if type(v) is str else None)
+    elif t == 'complete' or t == 'inspect':
+        query(m)
     elif t in NEED:
         bad = [k for k in NEED[t] if type(m.get(k)) is not str]
         if t == 'evaluate' and ('prev' not in m or not (m['prev'] is None or type(m['prev']) is str)):
@@ -326,6 +328,32 @@ def reader():
                 command(line)
             except Exception as e:
                 log('error', 'command reader: %r' % (e,))
+
+
+# --- Completion and documentation (complete / inspect) are answered by a helper thread: never queued behind a
+# running evaluation, and never keeping this reader from an interrupt. Its code is the _C block, which that thread
+# compiles at the first request, into a namespace of its own: start-up and evaluations pay nothing for it. ---
+ASKED = SimpleQueue()
+helper = None
+
+
+def query(m):
+    global helper
+    ASKED.put(m)
+    if helper is None:
+        helper = _thread.start_new_thread(assist, ())
+
+
+def assist():
+    ns = dict(G)  # the agent's names, read-only from there on; _C's own do not clobber G's
+    try:
+        n = _CN
+        for b in unpack(_C).split('\n\n\n'):
+            exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), ns)
+            n += b.count('\n') + 3
+    except BaseException as e:  # an agent bug: the manager answers every request empty after its timeout
+        return log('error', 'completion is not available: %r' % (e,))
+    ns['serve']()
 
 
 # --- Signals. Python-level handlers run only in the main thread between bytecodes, so SIGTERM/SIGHUP
@@ -409,12 +437,21 @@ rich_ready = False
 magic_ready = False
 
 
+def unpack(block):
+    """A block compiled on first need, as written (it starts with a newline) or as Runyard sends it: zlib-compressed
+    and base64-encoded, with its line count kept (src/runtime/python.rs: every character of `-c` costs memory)."""
+    if block[:1] == '\n':
+        return block
+    import zlib, binascii
+    return zlib.decompress(binascii.a2b_base64(block)).decode('utf-8')
+
+
 def rich():
     global rich_ready
     with RICH:
         if not rich_ready:
             n = _RN
-            for b in _R.split('\n\n\n'):
+            for b in unpack(_R).split('\n\n\n'):
                 exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), G)
                 n += b.count('\n') + 3
             rich_ready = True
@@ -580,7 +617,7 @@ def magic(code):
     global magic_ready
     if not magic_ready:  # main thread only
         n = _MN
-        for b in _M.split('\n\n\n'):
+        for b in unpack(_M).split('\n\n\n'):
             exec(compile('\n' * n + b, '<runyard-agent>', 'exec'), G)
             n += b.count('\n') + 3
         magic_ready = True
@@ -1558,6 +1595,685 @@ CELL.update((k, display_cell(v)) for k, v in DISPLAYS.items())
 builtins._runyard_magic_ = run_magic
 '''
 _MN = sys._getframe().f_lineno - 2 - _M.count('\n')  # its line numbers are this file's too
+_C = r'''
+# Completion and documentation (docs/protocol.md: complete, inspect), compiled by assist() on the helper thread at
+# the first request, into a namespace of its own (a copy of the agent's). Same layout rules as _B.
+#
+# The rule throughout: answering never runs user code. No property, no descriptor's __get__, no __getattr__, no
+# __dir__ (pandas' adds a frame's columns: they are not offered) and no __repr__ of a user object: names and values
+# are read from dicts as they are: the context's snapshot, the instance's own __dict__, the __dict__s of its
+# classes (what object.__dir__ would list, found without calling anything). An attribute that only code could
+# give a value (a property, a C getset, a cached_property) is offered as a property but never read, so nothing
+# is completed after it. Signatures are worked out (inspect.signature) only for functions, methods, builtins and
+# classes whose metaclass defines no __getattr__/__getattribute__: that reads their code objects, defaults and
+# annotations as stored (unevaluated), and never calls them; defaults are shown by repr only for literals.
+# Importing is running code too: `import x.` lists submodules found on disk, without importing x.
+import re, keyword, inspect, types, linecache
+import builtins as BI
+MAXM = 500        # matches per answer
+MAXDOC = 65536    # characters of documentation per answer
+MAXCODE = 1000000  # longer code gets an empty answer
+BUDGET = 0.025    # seconds of signature work per answer: the matches after it go without one
+MISSING = object()
+GETSET, MEMBER = types.GetSetDescriptorType, types.MemberDescriptorType
+TDICT = type.__dict__['__dict__'].__get__      # a class's own namespace, whatever its metaclass says
+TMRO = type.__dict__['__mro__'].__get__
+TQUAL = type.__dict__['__qualname__'].__get__
+CMETHODS = (types.MethodDescriptorType, types.WrapperDescriptorType, types.ClassMethodDescriptorType)
+SAFE_FN = (types.BuiltinFunctionType, types.MethodWrapperType) + CMETHODS
+DOC_SAFE = (types.FunctionType, property, staticmethod, classmethod, GETSET, MEMBER) + SAFE_FN
+LIT = (type(None), bool, int, float, complex, str, bytes)
+KEYWORDS = sorted(set(keyword.kwlist) | set(getattr(keyword, 'softkwlist', ())))
+SIGARGS = {}
+if sys.version_info >= (3, 14):  # annotations are evaluated lazily from 3.14: keep them as text
+    import annotationlib
+    SIGARGS['annotation_format'] = annotationlib.Format.STRING
+ID_END = re.compile(r'[^\W\d]\w*$')
+WORD_END = re.compile(r'\w+$')
+WORD = re.compile(r'\w*')
+CHAIN = re.compile(r'(?<![\w.])([^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*)\s*$')
+DOT_END = re.compile(r'\.\s*$')
+KEY_AT = re.compile(r'(?<![\w.])([^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*)\s*\[\s*$')
+FROM_MOD = re.compile(r'\s*from\s+([\w.]*)$')
+FROM_NAME = re.compile(r'\s*from\s+(\w[\w.]*)\s+import\s+\(?\s*(?:\w+(?:\s+as\s+\w+)?\s*,\s*)*(\w*)$')
+IMPORT = re.compile(r'\s*import\s+(?:[\w.]+(?:\s+as\s+\w+)?\s*,\s*)*([\w.]*)$')
+GIVEN = re.compile(r'([^\W\d]\w*)\s*=(?!=)')
+TOKEN = re.compile(r'[#\'"]')
+BRACKET = re.compile(r'[()\[\]{}]')
+STRING = {}
+for q in '\'"':  # a string from its opening quote; group 1 is its closing quote, None while it is open
+    STRING[q] = re.compile(r'%s(?:[^%s\\\n]|\\.)*(%s)?' % (q, q, q), re.S)
+    STRING[q * 3] = re.compile(r'%s(?:[^%s\\]|\\.|%s(?!%s))*(%s)?' % (q * 3, q, q, q * 2, q * 3), re.S)
+SIGS = {}         # (id of the callable, bound) -> (callable, signature text): pandas has hundreds
+TOP = [None, set()]  # (sys.path and its directories' mtimes, top-level module names found there)
+SUBS = {}         # package path -> names of its submodules
+
+
+def serve():
+    """Answers requests in order; of those that piled up meanwhile only the newest of each kind is worked out,
+    the others get an empty answer (their asker only wants the newest)."""
+    while True:
+        asked = [ASKED.get()]
+        while True:
+            try:
+                asked.append(ASKED.get(False))
+            except Exception:
+                break
+        newest = {}
+        for m in asked:
+            newest[m.get('type') if type(m) is dict else None] = m
+        for m in asked:
+            answer_query(m, newest.get(m.get('type')) is not m)
+
+
+def answer_query(m, superseded=False):
+    t, qid = m.get('type'), m.get('id')
+    if type(qid) is not int:
+        return log('warn', 'malformed %s command: no integer id' % t)
+    code, cur = m.get('code'), m.get('cursor')
+    valid = type(code) is str and type(cur) is int and 0 <= cur <= len(code) <= MAXCODE
+    here = cur if valid else 0
+    if valid:
+        try:  # lone surrogates (JSON allows \ud800) are no code anyone typed
+            code.encode('utf-8')
+        except UnicodeEncodeError:
+            valid = False
+    try:
+        if t == 'complete':
+            start, end, found = (here, here, [])
+            if valid and not superseded:
+                start, end, found = complete(code, cur, context(m))
+            return msg({'type': 'completions', 'id': qid, 'start': start, 'end': end, 'matches': listed(found)})
+        text = document(code, cur, m.get('detail') == 1, context(m)) if valid and not superseded else None
+    except Exception as e:  # an agent bug: still one answer
+        log('warn', '%s failed: %r' % (t, e))
+        if t == 'complete':
+            return msg({'type': 'completions', 'id': qid, 'start': here, 'end': here, 'matches': []})
+        text = None
+    msg({'type': 'documentation', 'id': qid, 'found': text is not None,
+         'bundle': {'data': {'text/plain': text or ''}, 'metadata': {}}})
+
+
+def context(m):
+    """The names an evaluation chained from `prev` would start with: its snapshot. While that evaluation is still
+    running (or was never stored), its container's live namespace, read as it is."""
+    c, prev = m.get('container'), m.get('prev')
+    if prev is None:
+        return FRESH
+    pc = m.get('prev_container') or c
+    snap = SNAP.get((pc, prev)) if type(pc) is str and type(prev) is str else None
+    if snap is not None:
+        return snap
+    mod = MODS.get(pc) if type(pc) is str else None
+    if mod is None and type(c) is str:
+        mod = MODS.get(c)
+    return FRESH if mod is None else mod.__dict__
+
+
+def lex(s):
+    """How the text before the cursor ends: ('code' | 'comment' | 'string', the brackets still open as
+    (position, bracket), where that string or comment starts)."""
+    stack, i, n = [], 0, len(s)
+    while True:
+        m = TOKEN.search(s, i)
+        j = n if m is None else m.start()
+        for b in BRACKET.finditer(s, i, j):
+            if b.group() in '([{':
+                stack.append((b.start(), b.group()))
+            elif stack:
+                stack.pop()
+        if m is None:
+            return 'code', stack, 0
+        if s[j] == '#':
+            k = s.find('\n', j)
+            if k < 0:
+                return 'comment', stack, j
+            i = k
+            continue
+        q = s[j] * 3 if s.startswith(s[j] * 3, j) else s[j]
+        sm = STRING[q].match(s, j)
+        if sm.group(1) is None and sm.end() >= n:
+            return 'string', stack, j
+        i = max(sm.end(), j + 1)
+
+
+def complete(code, cur, ns):
+    """(start, end, [(text, kind, value)]) for the cursor at `cur`."""
+    before = code[:cur]
+    state, stack, at = lex(before)
+    if state == 'comment':
+        return cur, cur, []
+    if state == 'string':
+        return key_matches(before, at, ns, cur)
+    m = ID_END.search(before)
+    prefix = m.group() if m else ''
+    if not prefix and WORD_END.search(before):  # in a number (1.5, 0x1f): nothing to offer
+        return cur, cur, []
+    start = cur - len(prefix)
+    rest = before[:start]
+    head = before[before.rfind('\n') + 1:]
+    head = head[head.rfind(';') + 1:]
+    m = FROM_NAME.match(head)
+    if m:
+        return start, cur, from_matches(m.group(1), prefix)
+    m = FROM_MOD.match(head) or IMPORT.match(head)
+    if m:
+        pkg, _, pre = m.group(1).rpartition('.')
+        return cur - len(pre), cur, module_matches(pkg, pre)
+    d = DOT_END.search(rest)
+    if d:
+        c = CHAIN.search(rest, 0, d.start())
+        o = MISSING if c is None else resolve(ns, c.group(1))
+        return start, cur, [] if o is MISSING else attr_matches(o, prefix)
+    found = []
+    if stack and stack[-1][1] == '(':  # keyword arguments of the call, where an argument starts
+        pos = stack[-1][0]
+        args = before[pos + 1:start]
+        c = CHAIN.search(before, 0, pos)
+        if c is not None and (not args.strip() or args.rstrip().endswith(',')):
+            found += param_matches(resolve(ns, c.group(1)), prefix, set(GIVEN.findall(args)))
+    if not prefix and stack and stack[-1][1] == '[':  # d[ : its keys, quoted
+        c = KEY_AT.search(rest)
+        if c is not None:
+            found += [(repr(k), 'key', MISSING) for k in keys_of(resolve(ns, c.group(1)))
+                      if type(k) in (str, int)][:MAXM]
+    return start, cur, found + name_matches(ns, prefix)
+
+
+def key_matches(before, at, ns, cur):
+    """d["ab| : the dictionary's string keys that start so, without their quotes."""
+    typed = before[at + 1:]
+    c = KEY_AT.search(before, 0, at)
+    if c is None or before.startswith(before[at] * 3, at) or '\\' in typed:
+        return cur, cur, []
+    keys = [(k, 'key', MISSING) for k in keys_of(resolve(ns, c.group(1)))
+            if type(k) is str and k.startswith(typed)]
+    return cur - len(typed), cur, keys
+
+
+def keys_of(d):
+    if not issubclass(type(d), dict):  # a mapping of another kind answers only by running its code
+        return []
+    return list(dict.keys(d))[:100000]  # the stored keys, even of a dict subclass that overrides keys()
+
+
+def visible(name, prefix):
+    return type(name) is str and name.startswith(prefix) and (name[:1] != '_' or prefix[:1] == '_')
+
+
+def name_matches(ns, prefix):
+    found, seen = [], set()
+    for d in (ns, BI.__dict__):
+        for k in list(d):
+            if k not in seen and visible(k, prefix):
+                seen.add(k)
+                v = d.get(k, MISSING)
+                found.append((k, kind_of(v, 'variable'), v))
+    return found + [(k, 'keyword', MISSING) for k in KEYWORDS if k.startswith(prefix) and k not in seen]
+
+
+def kind_of(v, default):
+    t = type(v)
+    if issubclass(t, types.ModuleType):
+        return 'module'
+    if issubclass(t, type):
+        return 'class'
+    if callable(v):  # the type's call slot: nothing runs
+        return 'function'
+    return default
+
+
+def mro(t):
+    try:
+        return TMRO(t)
+    except Exception:
+        return (t,)
+
+
+def has(t, name):
+    return any(name in TDICT(k) for k in mro(t))
+
+
+def own(o):
+    """The instance's own __dict__, through its class's __dict__ slot (a C getter), or None: a __dict__ that is
+    something else (a property) is not read."""
+    for k in mro(type(o)):
+        d = TDICT(k).get('__dict__')
+        if d is not None:
+            if type(d) is not GETSET and type(d) is not MEMBER:
+                return None
+            try:
+                r = d.__get__(o)
+            except Exception:
+                return None
+            return r if type(r) is dict else None
+    return None
+
+
+def view(o):
+    """(the instance's own __dict__ or None, the attributes its classes give it, nearest first)."""
+    t = type(o)
+    if issubclass(t, types.ModuleType):
+        return own(o) or {}, {}
+    attrs = {}
+    for k in reversed(mro(o if issubclass(t, type) else t)):
+        attrs.update(TDICT(k))
+    return (None if issubclass(t, type) else own(o)), attrs
+
+
+def attr_of(o, name, mine=None, attrs=None):
+    """o.name as Python would find it, without running anything: (value, kind, known). `known` is False for an
+    attribute whose value only running code gives (the value is then its descriptor); MISSING if there is none
+    without __getattr__."""
+    if attrs is None:
+        mine, attrs = view(o)
+    t = type(o)
+    cv = attrs.get(name, MISSING)
+    if issubclass(t, type):  # a class attribute: functions as they are, static and class methods unwrapped
+        if cv is MISSING:
+            return MISSING, None, False
+        ct = type(cv)
+        if ct is staticmethod:
+            cv = cv.__func__
+        elif ct is classmethod:
+            return types.MethodType(cv.__func__, o), 'function', True
+        elif ct not in (types.FunctionType,) + CMETHODS and has(ct, '__get__') and not issubclass(ct, type):
+            return cv, 'property', False
+        return cv, kind_of(cv, 'attribute'), True
+    if cv is not MISSING and (has(type(cv), '__set__') or has(type(cv), '__delete__')):  # data descriptors win
+        if type(cv) is MEMBER:  # a __slots__ slot: reading it is a pointer read
+            try:
+                v = cv.__get__(o, t)
+            except Exception:
+                return MISSING, None, False
+            return v, kind_of(v, 'attribute'), True
+        return cv, 'property', False
+    if mine is not None and name in mine:
+        v = mine.get(name, MISSING)
+        return v, kind_of(v, 'attribute'), v is not MISSING
+    if cv is MISSING:
+        return MISSING, None, False
+    ct = type(cv)
+    if ct is types.FunctionType:
+        return types.MethodType(cv, o), 'function', True
+    if ct is staticmethod:
+        return cv.__func__, kind_of(cv.__func__, 'function'), True
+    if ct is classmethod:
+        return types.MethodType(cv.__func__, t), 'function', True
+    if ct in CMETHODS:  # list.append and the like: binding them is C
+        try:
+            return cv.__get__(o, t), 'function', True
+        except Exception:
+            return cv, 'function', False
+    if has(ct, '__get__') and not issubclass(ct, type):  # cached_property, partialmethod, ...: code decides
+        return cv, 'property', False
+    return cv, kind_of(cv, 'attribute'), True
+
+
+def attr_matches(o, prefix):
+    mine, attrs = view(o)
+    found = []
+    for k in set(mine or ()) | set(attrs):
+        if visible(k, prefix):
+            v, kind, known = attr_of(o, k, mine, attrs)
+            found.append((k, kind or 'attribute', v if known else MISSING))
+    return found
+
+
+def lookup(ns, chain):
+    """The object a dotted name names in the context: (value, kind, known), as attr_of."""
+    parts = re.sub(r'\s+', '', chain).split('.')
+    v = ns.get(parts[0], MISSING)
+    if v is MISSING:
+        v = BI.__dict__.get(parts[0], MISSING)
+    if v is MISSING:
+        return MISSING, None, False
+    kind, known = kind_of(v, 'variable'), True
+    for p in parts[1:]:
+        if not known:
+            return MISSING, None, False
+        v, kind, known = attr_of(v, p)
+        if v is MISSING:
+            return MISSING, None, False
+    return v, kind, known
+
+
+def resolve(ns, chain):
+    v, _, known = lookup(ns, chain)
+    return v if known else MISSING
+
+
+def safe_callable(v, depth=0):
+    """Whether inspect.signature can read v's signature without calling into user code (see the top)."""
+    t = type(v)
+    if t is types.MethodType:
+        return safe_callable(v.__func__, depth)
+    if t is types.FunctionType:
+        w = v.__dict__.get('__wrapped__', None)  # functools.wraps: the chain is followed
+        return w is None or (depth < 20 and safe_callable(w, depth + 1))
+    if t in SAFE_FN:
+        return True
+    if issubclass(t, type):
+        return not any(k is not type and k is not object and ('__getattr__' in TDICT(k) or
+                       '__getattribute__' in TDICT(k)) for k in mro(t))
+    return False
+
+
+def signature(v):
+    key = v.__func__ if type(v) is types.MethodType else v  # bound methods are made afresh each time
+    k = (id(key), type(v) is types.MethodType)
+    e = SIGS.get(k)
+    if e is not None and e[0] is key:
+        return e[1]
+    text = None
+    if safe_callable(v):
+        try:
+            text = sig_text(inspect.signature(v, **SIGARGS))
+        except Exception:  # builtins without a text signature, odd callables
+            pass
+    if len(SIGS) > 8192:
+        SIGS.clear()
+    SIGS[k] = (key, text)
+    return text
+
+
+def sig_text(sig):
+    """str(sig), with defaults shown by repr only when they are literals (any other repr is user code)."""
+    P = inspect.Parameter
+    parts, slash, star = [], False, True
+    for p in sig.parameters.values():
+        k = p.kind
+        if k == P.POSITIONAL_ONLY:
+            slash = True
+        elif slash:
+            parts.append('/')
+            slash = False
+        if k == P.VAR_POSITIONAL:
+            star = False
+        elif k == P.KEYWORD_ONLY and star:
+            parts.append('*')
+            star = False
+        s = ('*' if k == P.VAR_POSITIONAL else '**' if k == P.VAR_KEYWORD else '') + p.name
+        if p.annotation is not P.empty:
+            s += ': ' + annotation(p.annotation)
+        if p.default is not P.empty:
+            s += (' = ' if p.annotation is not P.empty else '=') + value_text(p.default)
+        parts.append(s)
+    if slash:
+        parts.append('/')
+    r = '(%s)' % ', '.join(parts)
+    if sig.return_annotation is not sig.empty:
+        r += ' -> ' + annotation(sig.return_annotation)
+    return r
+
+
+def type_name(t):
+    m = TDICT(t).get('__module__')
+    q = TQUAL(t)
+    return q if m == 'builtins' or type(m) is not str else '%s.%s' % (m, q)
+
+
+def annotation(a):
+    t = type(a)
+    if t is str:
+        return a
+    if issubclass(t, type):
+        return type_name(a)
+    if TDICT(t).get('__module__') in ('typing', 'types', 'typing_extensions', 'collections.abc'):
+        try:
+            return repr(a).replace('typing.', '')
+        except Exception:
+            pass
+    return '...'
+
+
+def value_text(v, depth=0):
+    t = type(v)
+    try:
+        if t in LIT or v is Ellipsis:
+            r = repr(v)
+        elif (t is tuple or t is list) and depth < 2 and len(v) <= 6:
+            r = ', '.join(value_text(x, depth + 1) for x in v)
+            r = '[%s]' % r if t is list else '(%s)' % (r + ',' if len(v) == 1 else r)
+        elif issubclass(t, type) or t is types.FunctionType or t is types.BuiltinFunctionType:
+            r = TQUAL(v) if issubclass(t, type) else v.__qualname__
+        elif any(TQUAL(k) == 'Enum' and TDICT(k).get('__module__') == 'enum' for k in mro(t)):
+            r = '%s.%s' % (TQUAL(t), (own(v) or {}).get('_name_'))
+        else:
+            r = '<%s>' % TQUAL(t)
+    except Exception:
+        r = '...'
+    return r if len(r) <= 60 else r[:59] + '\u2026'
+
+
+def param_matches(f, prefix, given):
+    if f is MISSING or not safe_callable(f):
+        return []
+    try:
+        sig = inspect.signature(f, **SIGARGS)
+    except Exception:
+        return []
+    P = inspect.Parameter
+    return [(p.name + '=', 'parameter', MISSING) for p in sig.parameters.values()
+            if p.kind in (P.POSITIONAL_OR_KEYWORD, P.KEYWORD_ONLY) and p.name.startswith(prefix)
+            and p.name not in given]
+
+
+def top_modules():
+    """Top-level modules importable here: found once on sys.path (pkgutil), again when sys.path or one of its
+    directories changed (a %pip install), and those already imported."""
+    import pkgutil
+    key = []
+    for p in list(sys.path):
+        try:
+            key.append((p, os.stat(p or '.').st_mtime_ns))
+        except (OSError, TypeError, ValueError):
+            key.append((p, 0))
+    if TOP[0] != key:
+        names = set(sys.builtin_module_names)
+        for mi in pkgutil.iter_modules():
+            names.add(mi.name)
+        TOP[:] = [key, names]
+    return TOP[1] | {k for k in list(sys.modules) if type(k) is str and '.' not in k}
+
+
+def package_path(name):
+    """Where a package's submodules are, found without importing it (importing runs its code)."""
+    from importlib.machinery import PathFinder
+    path, parts = None, name.split('.')
+    for i in range(len(parts)):
+        full = '.'.join(parts[:i + 1])
+        m = sys.modules.get(full)
+        if m is not None:
+            p = (own(m) or {}).get('__path__')
+        else:
+            spec = PathFinder.find_spec(full, path)
+            p = None if spec is None else spec.submodule_search_locations
+        if p is None:
+            return None
+        try:
+            path = [x for x in list(p) if type(x) is str]
+        except Exception:
+            return None
+    return path
+
+
+def submodules(pkg):
+    path = package_path(pkg)
+    if not path:
+        return set()
+    key = tuple(path)
+    if key not in SUBS:
+        import pkgutil
+        if len(SUBS) > 256:
+            SUBS.clear()
+        SUBS[key] = {mi.name for mi in pkgutil.iter_modules(path)}
+    return SUBS[key]
+
+
+def module_matches(pkg, pre):
+    if pkg.startswith('.') or '..' in pkg:  # relative imports: where they point is the file's, not ours
+        return []
+    names = submodules(pkg) if pkg else top_modules()
+    return [(n, 'module', MISSING) for n in names if visible(n, pre)]
+
+
+def from_matches(mod, prefix):
+    found = module_matches(mod, prefix)
+    m = sys.modules.get(mod)
+    if m is not None:  # what an imported module has; one not imported yet would have to run to tell
+        seen = {f[0] for f in found}
+        for k, v in list((own(m) or {}).items()):
+            if k not in seen and visible(k, prefix):
+                found.append((k, kind_of(v, 'variable'), v))
+    return found
+
+
+def order(item):
+    text, kind, _ = item
+    return (kind != 'parameter', kind != 'key', text.startswith('__'), text.startswith('_'), text.lower(), text)
+
+
+def listed(found):
+    """The protocol's matches: sorted, deduplicated, at most MAXM, signatures within the time budget."""
+    found.sort(key=order)
+    out, seen, t0 = [], set(), time.perf_counter()
+    for text, kind, v in found:
+        if text in seen:
+            continue
+        seen.add(text)
+        d = {'text': text, 'kind': kind}
+        if v is not MISSING and kind in ('function', 'class') and time.perf_counter() - t0 < BUDGET:
+            s = signature(v)
+            if s:
+                d['signature'] = s
+        out.append(d)
+        if len(out) == MAXM:
+            break
+    return out
+
+
+def document(code, cur, detail, ns):
+    """The documentation of the name under the cursor (or of the call the cursor is in), as text; None if there
+    is none."""
+    before = code[:cur]
+    state, stack, at = lex(before)
+    if state != 'code':
+        return None
+    left = WORD_END.search(before)
+    left = left.group() if left else ''
+    word = left + WORD.match(code, cur).group()
+    if word and not word[0].isdigit():
+        chain, rest = word, before[:cur - len(left)]
+        d = DOT_END.search(rest)
+        if d:
+            c = CHAIN.search(rest, 0, d.start())
+            if c is None:
+                return None
+            chain = c.group(1) + '.' + word
+    elif stack and stack[-1][1] == '(':
+        c = CHAIN.search(before, 0, stack[-1][0])
+        if c is None:
+            return None
+        chain = c.group(1)
+    else:
+        return None
+    chain = re.sub(r'\s+', '', chain)
+    if keyword.iskeyword(chain):
+        return None
+    v, kind, known = lookup(ns, chain)
+    if v is MISSING:
+        return None
+    lines = []
+    sig = signature(v) if known and kind in ('function', 'class') else None
+    if sig:
+        lines.append('Signature: %s%s' % (chain, sig))
+    lines.append('Type:      %s' % type_name(type(v)))
+    t = type(v)
+    if known and (t in LIT or t in (list, tuple, dict, set, frozenset)):
+        if t in (str, bytes, list, tuple, dict, set, frozenset):
+            lines.append('Length:    %d' % len(v))
+        if t in LIT:
+            r = repr(v)
+            lines.append('Value:     %s' % (r if len(r) <= 200 else r[:199] + '\u2026'))
+    f = file_of(v)
+    if f:
+        lines.append('File:      %s' % f)
+    doc = doc_of(v)
+    lines.append('Docstring:\n' + doc if doc else 'Docstring: <no docstring>')
+    if detail:
+        src = source_of(v)
+        if src:
+            lines.append('Source:\n' + src)
+    text = '\n'.join(lines)
+    return text if len(text) <= MAXDOC else text[:MAXDOC - 1] + '\u2026'
+
+
+def class_doc(c):
+    for k in mro(c):
+        if k is object:
+            break
+        d = TDICT(k).get('__doc__')
+        if type(d) is str:
+            return d
+    return None
+
+
+def doc_of(v):
+    t = type(v)
+    if t is types.MethodType:
+        return doc_of(v.__func__)
+    if t in DOC_SAFE:
+        d = v.__doc__  # these types' __doc__ is a stored string
+    elif issubclass(t, types.ModuleType):
+        d = (own(v) or {}).get('__doc__')
+    elif issubclass(t, type):
+        d = class_doc(v)
+    else:  # an instance: its class's
+        d = class_doc(t)
+    return inspect.cleandoc(d) if type(d) is str and d.strip() else None
+
+
+def code_of(v):
+    if type(v) is types.MethodType:
+        v = v.__func__
+    return v.__code__ if type(v) is types.FunctionType else None
+
+
+def file_of(v):
+    c = code_of(v)
+    if c is not None:
+        return c.co_filename
+    t = type(v)
+    if issubclass(t, types.ModuleType):
+        f = (own(v) or {}).get('__file__')
+        return f if type(f) is str else None
+    if issubclass(t, type):
+        m = sys.modules.get(TDICT(v).get('__module__'))
+        f = (own(m) or {}).get('__file__') if m is not None else None
+        return f if type(f) is str else None
+    return None
+
+
+def source_of(v):
+    """A function's source (cells' too: linecache has them), or a module's file; read, never imported."""
+    c = code_of(v)
+    try:
+        if c is not None:
+            sync_linecache()
+            lines = linecache.getlines(c.co_filename)
+            if lines:
+                return ''.join(inspect.getblock(lines[c.co_firstlineno - 1:]))
+        elif issubclass(type(v), types.ModuleType):
+            f = file_of(v)
+            if f and f.endswith('.py'):
+                with open(f, encoding='utf-8', errors='replace') as fh:
+                    return fh.read(MAXDOC)
+    except Exception:
+        return None
+    return None
+'''
+_CN = sys._getframe().f_lineno - 2 - _C.count('\n')  # its line numbers are this file's too
 for _b in _B.split('\n\n\n'):
     exec(compile('\n' * _n + _b, '<runyard-agent>', 'exec'))
     _n += _b.count('\n') + 3

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{SessionId, Waker};
-use crate::protocol::{Bundle, EvalError, MemoryUsage, Stream};
+use crate::protocol::{Bundle, Completion, EvalError, MemoryUsage, Stream};
 use crate::runtime::{ExitInfo, InitError};
 
 /// What the manager reports. Per session, events arrive in order.
@@ -84,6 +84,27 @@ pub enum Event {
         session: SessionId,
         usage: MemoryUsage,
     },
+    /// The one answer to `Command::Complete` `id`: replace the characters
+    /// `start..end` of the request's code (code points) by one of `matches`
+    /// (best first, at most 500). Empty when the runtime had nothing, was
+    /// not connected, or did not answer in time.
+    Completions {
+        session: SessionId,
+        id: u64,
+        start: usize,
+        end: usize,
+        matches: Vec<Completion>,
+    },
+    /// The one answer to `Command::Inspect` `id`: with `found`, `bundle` has
+    /// the signature and documentation as `text/plain` (and `text/markdown`
+    /// where the runtime's docs are Markdown); without, only an empty
+    /// `text/plain`.
+    Documentation {
+        session: SessionId,
+        id: u64,
+        found: bool,
+        bundle: Bundle,
+    },
     /// The runtime is being prepared before it can answer (the Elixir agent
     /// compiling on a first start): the init timeout waits meanwhile.
     Preparing {
@@ -134,6 +155,8 @@ impl Event {
             | Event::EvaluationFinished { session, .. }
             | Event::InterruptUnanswered { session, .. }
             | Event::Memory { session, .. }
+            | Event::Completions { session, .. }
+            | Event::Documentation { session, .. }
             | Event::NodeDown { session, .. }
             | Event::Disconnected { session, .. }
             | Event::Preparing { session, .. }

@@ -14,7 +14,14 @@
 //!   `stop` → `shutdown_request` on control, `forget` / `drop_container`:
 //!   nothing (a kernel has one namespace), `memory` is the worker's;
 //! - `input_request` on stdin becomes the agents' `input_request`; the
-//!   answer goes back as `input_reply`.
+//!   answer goes back as `input_reply`;
+//! - `complete` → `complete_request` on shell, whose `complete_reply`
+//!   (`cursor_start`, `cursor_end`, `matches`, and the kinds and signatures
+//!   of `metadata._jupyter_types_experimental` where the kernel sends them)
+//!   becomes `completions`; `inspect` → `inspect_request`, whose reply's
+//!   `data` bundle becomes `documentation`. A kernel answers shell requests
+//!   one at a time, so while it executes these wait; the worker answers
+//!   them empty after `QUERY_TIMEOUT` and drops the late reply.
 //!
 //! Everything from the kernel is untrusted: a message with a bad signature
 //! is dropped with a warning, a malformed one never panics.
@@ -29,7 +36,9 @@ use zeromq::{DealerSocket, ReqSocket, Socket, SocketOptions, SocketRecv, SocketS
 use super::node::{Internal, NodeId, NodeMsg};
 use crate::kernels::connection::ConnectionInfo;
 use crate::kernels::wire::{self, Message, Session};
-use crate::protocol::{Bundle, Decoded, EvalError, FromAgent, Hello, LogLevel, ResultStatus, Stream, ToAgent};
+use crate::protocol::{
+    Bundle, Completion, CompletionKind, Decoded, EvalError, FromAgent, Hello, LogLevel, ResultStatus, Stream, ToAgent,
+};
 use crate::runtime::InitError;
 
 /// Between heartbeats.
@@ -44,6 +53,9 @@ const IOPUB_NUDGE: Duration = Duration::from_millis(300);
 const MAX_TEXT: usize = 1_000_000;
 /// Warnings about dropped messages per kernel, before they are only counted in the log.
 const MAX_DROP_WARNINGS: u32 = 10;
+/// How long a completion or inspection request is remembered: the worker
+/// has long answered it empty by then, and its reply is not awaited.
+const QUERY_MEMORY: Duration = Duration::from_secs(60);
 
 /// What the bridge needs to know about its kernel.
 pub(super) struct KernelStart {
@@ -97,6 +109,9 @@ struct Bridge {
     interrupt_by_message: bool,
     /// The kernel's `input_request` waiting for the user's line.
     pending_input: Option<Message>,
+    /// `complete_request` / `inspect_request` msg_ids → the request's id and
+    /// when it was sent.
+    queries: HashMap<String, (u64, Instant)>,
 }
 
 async fn run(start: KernelStart, mut commands: UnboundedReceiver<ToAgent>, internal: UnboundedSender<Internal>) {
@@ -177,6 +192,7 @@ async fn run(start: KernelStart, mut commands: UnboundedReceiver<ToAgent>, inter
         dropped: 0,
         interrupt_by_message,
         pending_input: None,
+        queries: HashMap::new(),
     };
 
     // The handshake: kernel_info until both the reply and some iopub traffic came.
@@ -403,9 +419,30 @@ impl Bridge {
                     self.send(Channel::Stdin, frames).await;
                 }
             }
+            // One global namespace: `container` and `prev` do not apply.
+            ToAgent::Complete(request) => {
+                let content = json!({"code": request.code, "cursor_pos": request.cursor});
+                let msg_id = self.request(Channel::Shell, "complete_request", content).await;
+                self.remember_query(msg_id, request.id);
+            }
+            ToAgent::Inspect { request, detail } => {
+                let content = json!({
+                    "code": request.code,
+                    "cursor_pos": request.cursor,
+                    "detail_level": detail.min(1),
+                });
+                let msg_id = self.request(Channel::Shell, "inspect_request", content).await;
+                self.remember_query(msg_id, request.id);
+            }
             // One global namespace: there are no per-evaluation contexts to free.
             ToAgent::Forget { .. } | ToAgent::DropContainer { .. } | ToAgent::Memory => {}
         }
+    }
+
+    fn remember_query(&mut self, msg_id: String, id: u64) {
+        // Replies that never came (a kernel that crashed mid-request) must not pile up.
+        self.queries.retain(|_, (_, sent)| sent.elapsed() < QUERY_MEMORY);
+        self.queries.insert(msg_id, (id, Instant::now()));
     }
 
     async fn on_message(&mut self, channel: Channel, message: Message) {
@@ -480,6 +517,16 @@ impl Bridge {
                     evaluation_ref,
                     prompt,
                     password,
+                });
+            }
+            (Channel::Shell, kind @ ("complete_reply" | "inspect_reply")) => {
+                let Some((id, _)) = message.parent_id.as_ref().and_then(|p| self.queries.remove(p)) else {
+                    return;
+                };
+                self.emit(if kind == "complete_reply" {
+                    completions(id, content)
+                } else {
+                    documentation(id, content)
                 });
             }
             (_, other) => tracing::debug!(node = self.id, ?channel, "kernel message {other} not used"),
@@ -562,6 +609,82 @@ fn hello(reply: &Map<String, Value>, node: &str, token: &str, executable: &str) 
         cookie: None,
         otp_release: None,
     })
+}
+
+/// The agents' `completions` from a `complete_reply`. The kinds and
+/// signatures come from IPython's `_jupyter_types_experimental` where it
+/// is there (matched by text), else every match is `other`.
+fn completions(id: u64, content: &Map<String, Value>) -> FromAgent {
+    let position = |key: &str| content.get(key).and_then(Value::as_u64).map(|n| n as usize);
+    let (Some(start), Some(end)) = (position("cursor_start"), position("cursor_end")) else {
+        return FromAgent::Completions {
+            id,
+            start: 0,
+            end: 0,
+            matches: Vec::new(),
+        };
+    };
+    let ok = content.get("status").and_then(Value::as_str) == Some("ok");
+    let mut described: HashMap<&str, (CompletionKind, Option<String>)> = HashMap::new();
+    let types = content
+        .get("metadata")
+        .and_then(|m| m.get("_jupyter_types_experimental"))
+        .and_then(Value::as_array);
+    for entry in types.into_iter().flatten() {
+        let Some(text) = entry.get("text").and_then(Value::as_str) else {
+            continue;
+        };
+        let kind = kernel_kind(entry.get("type").and_then(Value::as_str).unwrap_or(""));
+        let signature = entry
+            .get("signature")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        described.entry(text).or_insert((kind, signature));
+    }
+    let matches = match content.get("matches").and_then(Value::as_array) {
+        Some(matches) if ok => matches
+            .iter()
+            .filter_map(Value::as_str)
+            .take(crate::protocol::MAX_MATCHES)
+            .map(|text| {
+                let (kind, signature) = described.get(text).cloned().unwrap_or((CompletionKind::Other, None));
+                Completion {
+                    text: text.to_string(),
+                    kind,
+                    signature,
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    FromAgent::Completions {
+        id,
+        start,
+        end,
+        matches,
+    }
+}
+
+/// IPython's (jedi's) completion types as Runyard's kinds.
+fn kernel_kind(kind: &str) -> CompletionKind {
+    match kind {
+        "instance" | "statement" => CompletionKind::Variable,
+        "param" => CompletionKind::Parameter,
+        other => serde_json::from_value(Value::String(other.to_string())).unwrap_or(CompletionKind::Other),
+    }
+}
+
+/// The agents' `documentation` from an `inspect_reply`: its `data` bundle,
+/// with the ANSI colours IPython puts in `text/plain` taken out.
+fn documentation(id: u64, content: &Map<String, Value>) -> FromAgent {
+    let ok = content.get("status").and_then(Value::as_str) == Some("ok");
+    let found = ok && content.get("found").and_then(Value::as_bool).unwrap_or(false);
+    let mut bundle = bundle(content);
+    if let Some(Value::String(plain)) = bundle.data.get_mut(crate::protocol::bundle::TEXT_PLAIN) {
+        *plain = crate::text::strip_ansi(plain);
+    }
+    FromAgent::Documentation { id, found, bundle }
 }
 
 /// A kernel's text field: a string, or (nbformat style) a list of strings.
@@ -668,6 +791,48 @@ mod tests {
 
     fn bundle_of(value: &Value) -> Bundle {
         bundle(value.as_object().unwrap())
+    }
+
+    #[test]
+    fn completion_replies_take_kinds_from_ipythons_types_and_survive_garbage() {
+        let reply = json!({
+            "status": "ok", "cursor_start": 3, "cursor_end": 5,
+            "matches": ["print", "prop", 7, "pow"],
+            "metadata": {"_jupyter_types_experimental": [
+                {"text": "print", "type": "function", "signature": "(*args)"},
+                {"text": "prop", "type": "instance", "signature": ""},
+                {"text": "pow", "type": "something new"},
+            ]},
+        });
+        let FromAgent::Completions {
+            start, end, matches, ..
+        } = completions(9, reply.as_object().unwrap())
+        else {
+            panic!("not completions");
+        };
+        assert_eq!((start, end), (3, 5));
+        let kinds: Vec<_> = matches.iter().map(|m| (m.text.as_str(), m.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("print", CompletionKind::Function),
+                ("prop", CompletionKind::Variable),
+                ("pow", CompletionKind::Other)
+            ]
+        );
+        assert_eq!(matches[0].signature.as_deref(), Some("(*args)"));
+        assert_eq!(matches[1].signature, None);
+        let broken = json!({"status": "ok", "matches": "nope"});
+        let FromAgent::Completions { matches, .. } = completions(9, broken.as_object().unwrap()) else {
+            panic!("not completions");
+        };
+        assert!(matches.is_empty());
+        let docs = json!({"status": "ok", "found": true, "data": {"text/plain": "\u{1b}[31mSignature:\u{1b}[0m f()"}});
+        let FromAgent::Documentation { found, bundle, .. } = documentation(2, docs.as_object().unwrap()) else {
+            panic!("not documentation");
+        };
+        assert!(found);
+        assert_eq!(bundle.data["text/plain"], "Signature: f()");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod events;
 mod kernel;
 mod node;
+mod queries;
 mod remote;
 mod worker;
 
@@ -15,6 +16,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use crate::protocol::{Completion, CompletionKind, CompletionRequest};
 pub use events::{DisconnectReason, DownCause, Event, NodeInfo, Outcome};
 
 use crate::runtime::RuntimeConfig;
@@ -98,6 +100,25 @@ pub enum Command {
     Memory {
         session: SessionId,
     },
+    /// What could be typed at the cursor, from the live runtime: answered by
+    /// exactly one `Completions` with the request's id, while an evaluation
+    /// runs too. Best effort: a runtime that is not connected, a request the
+    /// runtime does not answer within [`QUERY_TIMEOUT`], code over
+    /// [`crate::protocol::MAX_QUERY_CODE`] characters all get an empty
+    /// answer; nothing waits for a runtime to start. Number requests
+    /// upwards and drop an answer that is not for the latest.
+    Complete {
+        session: SessionId,
+        request: CompletionRequest,
+    },
+    /// The signature and documentation of the name under the cursor:
+    /// answered by exactly one `Documentation`, on the same terms as
+    /// `Complete`. `detail` 1 adds the source where there is one.
+    Inspect {
+        session: SessionId,
+        request: CompletionRequest,
+        detail: u8,
+    },
     /// Stop every runtime; the manager thread then ends.
     Shutdown,
     /// Makes the manager thread panic, to test what a failure of the engine
@@ -105,6 +126,11 @@ pub enum Command {
     #[doc(hidden)]
     InjectPanic,
 }
+
+/// How long a runtime has to answer a `Complete` or `Inspect` before the
+/// manager answers it empty (a Jupyter kernel that is executing answers only
+/// once it is done: see docs/architecture.md).
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Called after each batch of events (e.g. `egui::Context::request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;

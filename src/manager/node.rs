@@ -50,6 +50,10 @@ pub(super) enum NodeMsg {
     /// speaks a protocol older than 5.0).
     KernelFailed(crate::runtime::InitError),
     StopGraceOver,
+    /// A `complete` or `inspect` went unanswered for `QUERY_TIMEOUT`.
+    QueryTimeout {
+        id: u64,
+    },
     InterruptGraceOver {
         epoch: u64,
     },

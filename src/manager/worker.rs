@@ -13,8 +13,12 @@ use tokio::net::unix::OwnedWriteHalf;
 use super::events::EventSink;
 use super::kernel;
 use super::node::{self, Internal, NodeId, NodeMsg};
+use super::queries::{self, Pending, Queries, QueryKind};
 use super::remote;
-use super::{Command, DisconnectReason, DownCause, Evaluation, Event, NodeInfo, Outcome, SessionId};
+use super::{
+    Command, CompletionRequest, DisconnectReason, DownCause, Evaluation, Event, NodeInfo, Outcome, QUERY_TIMEOUT,
+    SessionId,
+};
 use crate::kernels::connection::{BIND_RETRIES, lost_bind_race};
 use crate::protocol::capture::Captured;
 use crate::protocol::{self, Decoded, FromAgent, Hello, LogLevel, PROTOCOL_VERSION, ResultStatus, Stream, ToAgent};
@@ -101,6 +105,8 @@ struct Node {
     stderr: StderrTail,
     /// Evaluations sent and not yet answered, oldest first.
     in_flight: VecDeque<String>,
+    /// Completion and inspection requests sent and not yet answered.
+    queries: Queries,
     interrupt_epoch: u64,
     /// What the agent said in an `init_error` frame before exiting.
     agent_init_error: Option<(String, String)>,
@@ -226,7 +232,53 @@ impl Worker {
                     }
                 }
             }
+            Command::Complete { session, request } => self.query(session, request, None),
+            Command::Inspect {
+                session,
+                request,
+                detail,
+            } => self.query(session, request, Some(detail)),
             Command::Shutdown | Command::InjectPanic => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// Sends a completion (`detail` None) or inspection request to the
+    /// session's runtime if it is connected; otherwise, or for code too long
+    /// to look at, answers it empty at once: completion is best effort and
+    /// never waits for a start.
+    fn query(&mut self, session: SessionId, request: CompletionRequest, detail: Option<u8>) {
+        let kind = if detail.is_some() {
+            QueryKind::Inspect
+        } else {
+            QueryKind::Complete
+        };
+        let id = request.id;
+        // Counting the characters of huge code would cost more than it is worth.
+        let length = if request.code.len() > 4 * protocol::MAX_QUERY_CODE {
+            usize::MAX
+        } else {
+            request.code.chars().count()
+        };
+        let connected = self.connected_node(session).is_some();
+        let Some(node_id) = self
+            .current(session)
+            .filter(|_| connected && length <= protocol::MAX_QUERY_CODE)
+        else {
+            return self.events.send(queries::empty(session, id, kind, request.cursor));
+        };
+        let mut pending = Pending::new(kind, request.cursor, length);
+        let timer = node::after(QUERY_TIMEOUT, node_id, NodeMsg::QueryTimeout { id }, &self.internal);
+        pending.timer = Some(timer);
+        let message = match detail {
+            Some(detail) => ToAgent::Inspect { request, detail },
+            None => ToAgent::Complete(request),
+        };
+        let Some(node) = self.nodes.get_mut(&node_id) else {
+            return;
+        };
+        node.send(&message);
+        if let Some(replaced) = node.queries.insert(id, pending) {
+            self.events.send(replaced.empty(session, id));
         }
     }
 
@@ -375,6 +427,7 @@ impl Worker {
                 writer,
                 stderr,
                 in_flight: VecDeque::new(),
+                queries: Queries::default(),
                 interrupt_epoch: 0,
                 agent_init_error: None,
                 script: launch.wrapper,
@@ -500,6 +553,9 @@ impl Worker {
     fn abort_in_flight(&mut self, id: NodeId, reason: &str) {
         let Some(node) = self.nodes.get_mut(&id) else { return };
         let session = node.session;
+        for (query, pending) in node.queries.drain() {
+            self.events.send(pending.empty(session, query));
+        }
         for evaluation_ref in std::mem::take(&mut node.in_flight) {
             self.events.send(Event::EvaluationFinished {
                 session,
@@ -628,6 +684,17 @@ impl Worker {
                 node.kill();
             }
             NodeMsg::StopGraceOver => node.kill(),
+            NodeMsg::QueryTimeout { id } => {
+                let pending = node
+                    .queries
+                    .take(id, QueryKind::Complete)
+                    .or_else(|| node.queries.take(id, QueryKind::Inspect));
+                if let Some(mut pending) = pending {
+                    tracing::debug!(%session, id, "the runtime did not answer a completion request in time");
+                    pending.timer = None;
+                    self.events.send(pending.empty(session, id));
+                }
+            }
             NodeMsg::KernelFailed(error) => {
                 if matches!(node.phase, Phase::Starting { .. }) {
                     self.fail_handshake(id, error);
@@ -1044,6 +1111,22 @@ impl Worker {
                 node.release_held(&self.events);
             }
             FromAgent::Memory(usage) => self.events.send(Event::Memory { session, usage }),
+            FromAgent::Completions {
+                id,
+                start,
+                end,
+                matches,
+            } => match node.queries.take(id, QueryKind::Complete) {
+                Some(pending) => {
+                    let event = queries::completions(session, id, &pending, start, end, matches);
+                    self.events.send(event);
+                }
+                None => tracing::debug!(%session, id, "a late or unknown completion answer was dropped"),
+            },
+            FromAgent::Documentation { id, found, bundle } => match node.queries.take(id, QueryKind::Inspect) {
+                Some(_) => self.events.send(queries::documentation(session, id, found, bundle)),
+                None => tracing::debug!(%session, id, "a late or unknown documentation answer was dropped"),
+            },
             FromAgent::Log { level, message } => {
                 let message = format!("{}: {message}", node.name);
                 match level {
@@ -1236,5 +1319,7 @@ fn describe(message: &FromAgent) -> &'static str {
         FromAgent::Log { .. } => "a log line",
         FromAgent::InitError { .. } => "an init error",
         FromAgent::Preparing { .. } => "a preparing notice",
+        FromAgent::Completions { .. } => "completions",
+        FromAgent::Documentation { .. } => "documentation",
     }
 }

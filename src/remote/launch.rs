@@ -34,7 +34,7 @@ pub fn plan(config: &RuntimeConfig, node: &str, token: &str) -> Result<Launch, I
     let mut words = vec![interpreter.clone()];
     words.extend(standalone.args.iter().cloned());
     words.extend(["-c".to_string(), bootstrap::BOOTSTRAP.to_string()]);
-    let preamble = bootstrap::preamble(node, token, &standalone.env, python::AGENT_SOURCE);
+    let preamble = bootstrap::preamble(node, token, &standalone.env, python::agent_source());
     let timeout = config.init_timeout.as_secs().max(1);
     let control = || {
         ssh::control_dir().map_err(|err| InitError::SpawnFailed {

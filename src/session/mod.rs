@@ -2,6 +2,7 @@
 //! plain data. The window and the tests drive it the same way: user actions
 //! and manager events go in, commands for the manager come out. No I/O here.
 
+mod assist;
 mod cell;
 pub mod document;
 mod edit;
@@ -14,6 +15,7 @@ use crate::text::capitalise;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use assist::{Completions, Documentation};
 pub use cell::{Cell, CellId, CellKind, CellResult, CellState, format_duration};
 pub use edit::{Section, SectionId};
 
@@ -149,6 +151,8 @@ pub struct Session {
     /// Where the model reads the time (start-up and evaluation durations
     /// shown while they run); injected so that its tests are deterministic.
     clock: Clock,
+    /// Completion and documentation asked of the runtime, and their answers.
+    assist: assist::Assist,
 }
 
 /// The model's clock: `Instant::now` unless a test sets another.
@@ -184,6 +188,7 @@ impl Session {
             unavailable: None,
             runtime_choice: None,
             clock: Instant::now,
+            assist: assist::Assist::default(),
         }
     }
 
@@ -524,6 +529,14 @@ impl Session {
                 return self.pump();
             }
             Event::InterruptUnanswered { .. } => self.interrupt_unanswered = true,
+            Event::Completions {
+                id,
+                start,
+                end,
+                matches,
+                ..
+            } => self.completions_came(*id, *start, *end, matches),
+            Event::Documentation { id, found, bundle, .. } => self.documentation_came(*id, *found, bundle),
             Event::Memory { usage, .. } => {
                 if let RuntimeState::Connected { memory, .. } = &mut self.runtime {
                     *memory = Some(usage.clone());

@@ -10,6 +10,14 @@ use super::cell::{Cell, CellId, CellState};
 use super::{RuntimeState, Session};
 use crate::manager::{Command, Evaluation};
 
+/// Where an evaluation of a cell stores its context and whose it starts from.
+pub(super) struct Chain {
+    pub container: String,
+    pub prev_evaluation_ref: Option<String>,
+    /// Set when `prev_evaluation_ref` is in another container (a section above).
+    pub prev_container: Option<String>,
+}
+
 impl Session {
     /// Queues a code cell, and before it every code cell above it that is not
     /// up to date. Starts the runtime first if there is none (lazy start, as
@@ -134,8 +142,36 @@ impl Session {
         let Some((s, c)) = self.locate(id) else {
             return self.pump();
         };
-        let container = self.sections[s].id.container();
-        // The nearest code cell above, in this section or a section above.
+        let chain = self.chain_of(id);
+        let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
+        self.mark_stale_from(s, c + 1);
+        self.evaluation_count += 1;
+        let now = (self.clock)();
+        let cell = &mut self.sections[s].cells[c];
+        let code = cell.start(self.evaluation_count, now);
+        self.running = Some(id);
+        vec![Command::Evaluate {
+            session: self.id,
+            evaluation: Evaluation {
+                container: chain.container,
+                evaluation_ref: cell.evaluation_ref(),
+                prev_evaluation_ref: chain.prev_evaluation_ref,
+                prev_container: chain.prev_container,
+                code,
+                file: format!("cell {number}"),
+                options: Some(self.display_options),
+            },
+        }]
+    }
+
+    /// The context an evaluation of cell `id` starts from: its section's
+    /// container, and the nearest code cell above it, in this section or a
+    /// section above (none: a fresh context). Completion asks in the same one.
+    pub(super) fn chain_of(&self, id: CellId) -> Chain {
+        let container = self
+            .locate(id)
+            .map(|(s, _)| self.sections[s].id.container())
+            .unwrap_or_default();
         let prev = self
             .sections
             .iter()
@@ -144,31 +180,17 @@ impl Session {
             .filter(|(_, cell)| cell.is_code())
             .last()
             .map(|(section, cell)| (section.container(), cell.evaluation_ref()));
-        let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
-        self.mark_stale_from(s, c + 1);
-        self.evaluation_count += 1;
-        let now = (self.clock)();
-        let cell = &mut self.sections[s].cells[c];
-        let code = cell.start(self.evaluation_count, now);
-        self.running = Some(id);
         let (prev_container, prev_evaluation_ref) = match prev {
             Some((prev_container, prev_ref)) => {
                 ((prev_container != container).then_some(prev_container), Some(prev_ref))
             }
             None => (None, None),
         };
-        vec![Command::Evaluate {
-            session: self.id,
-            evaluation: Evaluation {
-                container,
-                evaluation_ref: cell.evaluation_ref(),
-                prev_evaluation_ref,
-                prev_container,
-                code,
-                file: format!("cell {number}"),
-                options: Some(self.display_options),
-            },
-        }]
+        Chain {
+            container,
+            prev_evaluation_ref,
+            prev_container,
+        }
     }
 
     pub(super) fn unqueue_all(&mut self) {

@@ -902,3 +902,93 @@ fn a_kind_change_makes_the_cells_below_stale_and_undo_brings_the_cell_back() {
     assert_eq!((back.state.clone(), back.execution_count), (CellState::Stale, count));
     assert_eq!(back.output.text(), "hi\n", "its output is back");
 }
+
+/// What a completion request for `cell` asks in, next to what the queue
+/// sends when it evaluates the cell: they must be the same context.
+fn completion_chain(s: &mut Session, cell: CellId) -> (String, Option<String>, Option<String>) {
+    match s.complete(cell, 0) {
+        Some(Command::Complete { request, .. }) => {
+            (request.container, request.prev_evaluation_ref, request.prev_container)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn completion_asks_in_the_context_an_evaluation_of_the_cell_would_start_from() {
+    let mut s = connected();
+    let first = s.add_section("Setup");
+    let a = s.insert_cell(first, None, CellKind::Code, "import os".into());
+    let second = s.add_section("Analysis");
+    let md = s.insert_cell(second, None, CellKind::Markdown, "# Notes".into());
+    let b = s.insert_cell(second, Some(md), CellKind::Code, "os.pa".into());
+    let c = s.insert_cell(second, Some(b), CellKind::Code, "y".into());
+    assert!(s.complete(md, 0).is_none(), "Markdown is not completed");
+    for cell in [a, b, c] {
+        let asked = completion_chain(&mut s, cell);
+        let commands = s.evaluate_only(cell);
+        let sent = commands.iter().find_map(|command| match command {
+            Command::Evaluate { evaluation, .. } => Some((
+                evaluation.container.clone(),
+                evaluation.prev_evaluation_ref.clone(),
+                evaluation.prev_container.clone(),
+            )),
+            _ => None,
+        });
+        assert_eq!(Some(asked), sent, "cell {cell:?}");
+        s.apply(&finished(&cell.evaluation_ref(), ok()));
+    }
+    // The cursor is in characters and clamped to the code.
+    match s.complete(b, 99) {
+        Some(Command::Complete { request, .. }) => assert_eq!((request.code.as_str(), request.cursor), ("os.pa", 5)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn only_the_answer_to_the_latest_request_is_kept() {
+    use crate::manager::{Completion, CompletionKind};
+    let mut s = connected();
+    let section = s.add_section("S");
+    let cell = s.insert_cell(section, None, CellKind::Code, "pri".into());
+    let id_of = |command: Option<Command>| match command {
+        Some(Command::Complete { request, .. } | Command::Inspect { request, .. }) => request.id,
+        other => panic!("{other:?}"),
+    };
+    let older = id_of(s.complete(cell, 3));
+    let newer = id_of(s.complete(cell, 3));
+    assert!(newer > older, "ids increase");
+    let answer = |id: u64, text: &str| Event::Completions {
+        session: ID,
+        id,
+        start: 0,
+        end: 3,
+        matches: vec![Completion {
+            text: text.into(),
+            kind: CompletionKind::Function,
+            signature: None,
+        }],
+    };
+    s.apply(&answer(newer, "print"));
+    s.apply(&answer(older, "stale"));
+    let kept = s.completions().expect("the latest answer is kept");
+    assert_eq!(
+        (kept.id, kept.cell, kept.matches[0].text.as_str()),
+        (newer, cell, "print")
+    );
+    s.dismiss_completions();
+    s.apply(&answer(newer, "print"));
+    assert!(s.completions().is_none(), "an answer after the popup closed is dropped");
+
+    let asked = id_of(s.inspect(cell, 1, 0));
+    s.apply(&Event::Documentation {
+        session: ID,
+        id: asked,
+        found: true,
+        bundle: crate::protocol::Bundle::plain("print(*args)"),
+    });
+    assert!(
+        s.documentation()
+            .is_some_and(|d| d.found && d.bundle.text() == "print(*args)")
+    );
+}

@@ -570,6 +570,13 @@ fn a_projects_own_runyard_module_is_left_alone() {
         "defmodule Runyard do\n  def mine, do: :the_projects\nend\nProcess.sleep(:infinity)",
         &cookie,
     );
+    // The node answers before its `-e` code has defined the module: wait for
+    // the project's module, or the agent would find none and bring its own.
+    let deadline = Instant::now() + WAIT;
+    while probe(&target.node, &cookie, "function_exported?(Runyard, :mine, 0)") != "true" {
+        assert!(Instant::now() < deadline, "the target never defined its Runyard module");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let mut h = Harness::new();
     let config = RuntimeConfig::elixir_attached(&target.node, &cookie).with_executable(elixir_exe());
     let info = h.connect(S, config);

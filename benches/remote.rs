@@ -57,6 +57,10 @@ use runyard::{Command, Evaluation, Event, Manager, Outcome, RuntimeConfig, Sessi
 use serde_json::{Value, json};
 use sshd::Sshd;
 
+#[path = "common/report.rs"]
+mod report;
+use report::{Row, median, ms, percentile, print_table, round, us};
+
 const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Settings {
@@ -121,92 +125,6 @@ type Json = serde_json::Map<String, Value>;
 // Statistics and formatting
 // ---------------------------------------------------------------------------
 
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
-fn percentile(v: &[f64], p: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    if s.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * s.len() as f64).ceil() as usize;
-    s[rank.clamp(1, s.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
-}
-
-/// One printed row: what, Runyard's figure, the baseline, the goal, met or not.
-struct Row {
-    what: String,
-    figure: String,
-    baseline: String,
-    goal: String,
-    met: Option<bool>,
-}
-
-fn verdict(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "ok",
-        Some(false) => "MISSED",
-        None => "-",
-    }
-}
-
-fn print_table(rows: &[Row]) {
-    let w = |f: fn(&Row) -> &str, title: &str| {
-        rows.iter()
-            .map(|r| f(r).chars().count())
-            .chain([title.len()])
-            .max()
-            .unwrap()
-    };
-    let (w0, w1, w2, w3) = (
-        w(|r| &r.what, "figure"),
-        w(|r| &r.figure, "runyard"),
-        w(|r| &r.baseline, "baseline (same run)"),
-        w(|r| &r.goal, "goal"),
-    );
-    println!();
-    println!(
-        "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  verdict",
-        "figure", "runyard", "baseline (same run)", "goal"
-    );
-    println!("{}", "-".repeat(w0 + w1 + w2 + w3 + 8 + 7));
-    for r in rows {
-        println!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
-            r.what,
-            r.figure,
-            r.baseline,
-            r.goal,
-            verdict(r.met)
-        );
-    }
-    println!();
-}
 
 struct Report {
     rows: Vec<Row>,

@@ -125,7 +125,6 @@ type Json = serde_json::Map<String, Value>;
 // Statistics and formatting
 // ---------------------------------------------------------------------------
 
-
 struct Report {
     rows: Vec<Row>,
     out: Json,

@@ -46,20 +46,24 @@ mod sshd;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command as Proc, Stdio};
+use std::process::{Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use runyard::manager::NodeInfo;
 use runyard::remote::{Place, SlurmJob, SshTarget, ssh};
-use runyard::{Command, Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
+use runyard::{Command, Event, Manager, Outcome, RuntimeConfig, SessionId};
 use serde_json::{Value, json};
 use sshd::Sshd;
 
 #[path = "common/report.rs"]
 mod report;
 use report::{Row, median, ms, percentile, print_table, round, us};
+
+#[path = "common/manager.rs"]
+mod manager;
+use manager::{R, evaluation, kill_and_reap, wait_for};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -118,7 +122,6 @@ impl Settings {
     }
 }
 
-type R<T> = Result<T, String>;
 type Json = serde_json::Map<String, Value>;
 
 // ---------------------------------------------------------------------------
@@ -175,26 +178,6 @@ fn ms_spread(v: &[f64]) -> String {
 // Manager helpers
 // ---------------------------------------------------------------------------
 
-/// Waits for the first event for which `f` says something; other events are
-/// dropped (warnings and stray output are shown on stderr).
-fn wait_for<T>(m: &Manager, timeout: Duration, mut f: impl FnMut(Event) -> Option<R<T>>) -> R<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Some(event) = m.recv_timeout(left) else {
-            return Err(format!("no expected event within {:.1} s", timeout.as_secs_f64()));
-        };
-        match &event {
-            Event::Warning { session, message } => eprintln!("  [warning] {session}: {message}"),
-            Event::StrayOutput { session, text } => eprintln!("  [stray output] {session}: {text:?}"),
-            _ => {}
-        }
-        if let Some(result) = f(event) {
-            return result;
-        }
-    }
-}
-
 /// What a start told: the local client's pid (`Starting`), the node, and
 /// the time from `Connect` to `Connected`.
 struct Started {
@@ -241,18 +224,6 @@ fn connect_with(m: &Manager, session: SessionId, config: RuntimeConfig) -> R<Sta
 fn disconnect(m: &Manager, session: SessionId, pid: u32) -> R<()> {
     m.send(Command::Disconnect { session });
     wait_gone(pid, Duration::from_secs(10))
-}
-
-fn evaluation(evaluation_ref: &str, code: &str) -> Evaluation {
-    Evaluation {
-        container: "bench".into(),
-        evaluation_ref: evaluation_ref.into(),
-        prev_evaluation_ref: None,
-        prev_container: None,
-        code: code.into(),
-        file: "cell 1".into(),
-        options: None,
-    }
 }
 
 /// Evaluates `code` and waits for its result: (outcome, round trip).
@@ -306,11 +277,6 @@ fn time_until_gone(pid: u32, t0: Instant, timeout: Duration) -> R<Duration> {
 
 fn kill9(pid: u32) -> R<()> {
     kill(Pid::from_raw(pid as i32), Signal::SIGKILL).map_err(|e| format!("kill -9 {pid}: {e}"))
-}
-
-fn kill_and_reap(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Runs `command` to its end (no input, output dropped): how long it took.

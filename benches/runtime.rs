@@ -42,12 +42,16 @@ use runyard::manager::NodeInfo;
 use runyard::protocol::{self, Stream, ToAgent};
 use runyard::runtime::elixir::{self, Mode};
 use runyard::runtime::python;
-use runyard::{Command, Evaluation, Event, Manager, Outcome, RuntimeConfig, SessionId};
+use runyard::{Command, Event, Manager, Outcome, RuntimeConfig, SessionId};
 use serde_json::{Value, json};
 
 #[path = "common/report.rs"]
 mod report;
 use report::{Row, median, ms, percentile, print_table, round, us};
+
+#[path = "common/manager.rs"]
+mod manager;
+use manager::{R, evaluation, kill_and_reap, wait_for};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
 const PRINT_LINES: u32 = 200_000;
@@ -101,8 +105,6 @@ impl Settings {
     }
 }
 
-type R<T> = Result<T, String>;
-
 // ---------------------------------------------------------------------------
 // Statistics and formatting
 // ---------------------------------------------------------------------------
@@ -110,26 +112,6 @@ type R<T> = Result<T, String>;
 // ---------------------------------------------------------------------------
 // Manager helpers
 // ---------------------------------------------------------------------------
-
-/// Waits for the first event for which `f` says something; other events are
-/// dropped (warnings and stray output are shown on stderr).
-fn wait_for<T>(m: &Manager, timeout: Duration, mut f: impl FnMut(Event) -> Option<R<T>>) -> R<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Some(event) = m.recv_timeout(left) else {
-            return Err(format!("no expected event within {:.1} s", timeout.as_secs_f64()));
-        };
-        match &event {
-            Event::Warning { session, message } => eprintln!("  [warning] {session}: {message}"),
-            Event::StrayOutput { session, text } => eprintln!("  [stray output] {session}: {text:?}"),
-            _ => {}
-        }
-        if let Some(result) = f(event) {
-            return result;
-        }
-    }
-}
 
 fn config(exe: &str) -> RuntimeConfig {
     RuntimeConfig::python().with_executable(exe)
@@ -262,18 +244,6 @@ fn disconnect(m: &Manager, session: SessionId, pid: u32) -> R<()> {
     wait_gone(pid, Duration::from_secs(5))
 }
 
-fn evaluation(evaluation_ref: &str, code: &str) -> Evaluation {
-    Evaluation {
-        container: "bench".into(),
-        evaluation_ref: evaluation_ref.into(),
-        prev_evaluation_ref: None,
-        prev_container: None,
-        code: code.into(),
-        file: "cell 1".into(),
-        options: None,
-    }
-}
-
 /// Evaluates `code` and waits for its result: (outcome, agent-side duration, round trip).
 fn evaluate(m: &Manager, session: SessionId, evaluation_ref: &str, code: &str) -> R<(Outcome, Duration, Duration)> {
     let t0 = Instant::now();
@@ -365,11 +335,6 @@ fn vm_rss_kib(pid: u32) -> R<u64> {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| "no VmRSS".into())
-}
-
-fn kill_and_reap(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 // ---------------------------------------------------------------------------

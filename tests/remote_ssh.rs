@@ -181,7 +181,12 @@ fn a_reconnect_shares_the_first_connection() {
     // The master connects beside the first session; once it is there, later
     // sessions open no connection of their own.
     eventually("the master's login", WAIT, || (logins() >= 2, logins()));
-    std::thread::sleep(Duration::from_millis(300));
+    // Then its socket, which later sessions connect through.
+    let socket = runyard::remote::ssh::control_path(
+        &target(&sshd, sshd.config.clone()),
+        &runyard::remote::ssh::control_dir().unwrap(),
+    );
+    eventually("the master's socket", WAIT, || (socket.exists(), socket.clone()));
     let before = logins();
     h.manager.send(Command::Disconnect { session: S });
     let (_, info) = connect(&mut h, over_ssh(&sshd));

@@ -1,5 +1,6 @@
-//! The editing keys of a code cell's editor: Enter, Tab, Shift+Tab and
-//! Ctrl+/ do what `editing` says rather than what egui's `TextEdit` does.
+//! The editing keys of a code cell's editor: Enter, Tab, Shift+Tab,
+//! Ctrl+Space and Ctrl+/ do what `editing` says rather than what egui's
+//! `TextEdit` does, or ask the runtime (completion, documentation).
 //! The keys are taken out of the input before the `TextEdit` runs and
 //! applied after it, so that text typed earlier in the same frame comes
 //! first, as it was typed.
@@ -15,14 +16,41 @@ pub enum EditorKey {
     Tab,
     ShiftTab,
     ToggleComment,
+    /// Ctrl+Space: completion wherever the cursor is.
+    Complete,
+}
+
+/// What the keys ask the runtime about the code at a cursor (chars).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    Complete(usize),
+    Inspect(usize),
+}
+
+/// What [`apply`] did: whether the code changed, and what to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Applied {
+    pub changed: bool,
+    pub ask: Option<Ask>,
 }
 
 /// The editor's keys as Help › Keyboard shortcuts lists them: `take`
 /// below and the notebook's `evaluate_shortcut` are what they do.
 pub const KEYS: &[(&str, &str)] = &[
     ("Enter", "New line, indented (more after a block opener)"),
-    ("Tab", "Indent to the next stop, or the selected lines"),
-    ("Shift+Tab", "Dedent the line or the selected lines"),
+    (
+        "Tab",
+        "After code: complete from the runtime; else indent (the selected lines too)",
+    ),
+    ("Ctrl+Space", "Complete from the runtime"),
+    (
+        "Shift+Tab",
+        "After a name: its signature and documentation; else dedent",
+    ),
+    (
+        "Up / Down, Enter or Tab, Esc",
+        "In the completion list: choose, accept, close",
+    ),
     ("Ctrl+/", "Comment or uncomment the lines"),
     ("Shift+Enter", "Evaluate, go on to the next cell"),
     ("Ctrl+Enter", "Evaluate the cell"),
@@ -53,6 +81,7 @@ pub fn take(ui: &egui::Ui, id: egui::Id) -> Vec<EditorKey> {
                 egui::Key::Enter if modifiers.is_none() => EditorKey::Enter,
                 egui::Key::Tab if modifiers.is_none() => EditorKey::Tab,
                 egui::Key::Tab if modifiers.matches_exact(egui::Modifiers::SHIFT) => EditorKey::ShiftTab,
+                egui::Key::Space if modifiers.matches_exact(egui::Modifiers::CTRL) => EditorKey::Complete,
                 // Logically: on layouts where "/" needs Shift, Ctrl+Shift+7 is Ctrl+/.
                 egui::Key::Slash if modifiers.matches_logically(egui::Modifiers::COMMAND) => EditorKey::ToggleComment,
                 _ => return true,
@@ -66,38 +95,62 @@ pub fn take(ui: &egui::Ui, id: egui::Id) -> Vec<EditorKey> {
 
 /// Applies `keys` to `code`, the text the editor `id` holds after this
 /// frame's `TextEdit`, at its cursor, and puts the cursor where the edit
-/// says. Returns whether `code` changed; the frame is then drawn again, so
-/// that what is shown is the new text. Call [`settle`] after the editor
-/// every frame: it completes the undo step.
-pub fn apply(ctx: &egui::Context, id: egui::Id, code: &mut String, keys: &[EditorKey], rules: &Rules) -> bool {
+/// says. Says whether `code` changed (the frame is then drawn again, so that
+/// what is shown is the new text) and what the keys ask the runtime. Call
+/// [`settle`] after the editor every frame: it completes the undo step.
+pub fn apply(ctx: &egui::Context, id: egui::Id, code: &mut String, keys: &[EditorKey], rules: &Rules) -> Applied {
     if keys.is_empty() {
-        return false;
+        return Applied::default();
     }
-    let mut state = TextEditState::load(ctx, id).unwrap_or_default();
+    let state = TextEditState::load(ctx, id).unwrap_or_default();
     let end = CCursorRange::one(CCursor::new(code.chars().count()));
     let before = state.cursor.char_range().unwrap_or(end);
     let original = code.clone();
     let mut selection = Selection::new(before.secondary.index.0, before.primary.index.0);
+    let mut ask = None;
     for &key in keys {
-        if let Some(edited) = edit(key, code, selection, rules) {
-            *code = edited.text;
-            selection = edited.selection;
+        match step(key, code, selection, rules) {
+            Step::Edit(edited) => {
+                *code = edited.text;
+                selection = edited.selection;
+            }
+            Step::Ask(asked) => ask = Some(asked),
+            Step::Nothing => {}
         }
     }
-    if *code == original {
-        return false;
+    let changed = *code != original;
+    if changed {
+        commit(ctx, id, original, before, selection);
     }
+    Applied { changed, ask }
+}
+
+/// Replaces the editor `id`'s text `code` by an edit made outside its keys
+/// (an accepted completion), as one undo step, the cursor where it says.
+pub fn replace(ctx: &egui::Context, id: egui::Id, code: &mut String, edited: super::editing::Edited) {
+    if *code == edited.text {
+        return;
+    }
+    let state = TextEditState::load(ctx, id).unwrap_or_default();
+    let end = CCursorRange::one(CCursor::new(code.chars().count()));
+    let before = state.cursor.char_range().unwrap_or(end);
+    let original = std::mem::replace(code, edited.text);
+    commit(ctx, id, original, before, edited.selection);
+}
+
+/// Puts the cursor at `selection` in the edited text, with an undo point
+/// before the edit: Ctrl+Z takes back this edit alone, not the typing
+/// before it too (egui groups edits less than a second apart).
+fn commit(ctx: &egui::Context, id: egui::Id, original: String, before: CCursorRange, selection: Selection) {
+    let mut state = TextEditState::load(ctx, id).unwrap_or_default();
     let after = CCursorRange::two(CCursor::new(selection.anchor), CCursor::new(selection.cursor));
     state.cursor.set_char_range(Some(after));
-    // An undo point before the edit: Ctrl+Z takes back this edit alone, not
-    // the typing before it too (egui groups edits less than a second apart).
     let mut undoer = state.undoer();
     undoer.add_undo(&(before, original));
     state.set_undoer(undoer);
     state.store(ctx, id);
     ctx.data_mut(|d| d.insert_temp(undo_pending(id), true));
     draw_again(ctx, "an editing key changed the code");
-    true
 }
 
 /// This frame shows the editor as it was before what was just done: draw
@@ -132,16 +185,23 @@ fn undo_pending(id: egui::Id) -> egui::Id {
     id.with("undo point pending")
 }
 
-fn edit(key: EditorKey, code: &str, selection: Selection, rules: &Rules) -> Option<Edited> {
+enum Step {
+    Edit(Edited),
+    Ask(Ask),
+    Nothing,
+}
+
+fn step(key: EditorKey, code: &str, selection: Selection, rules: &Rules) -> Step {
+    let asks_about_code = selection.is_empty() && editing::complete::after_code(code, selection.cursor);
     match key {
-        EditorKey::Enter => Some(editing::newline(code, selection, rules)),
+        EditorKey::Enter => Step::Edit(editing::newline(code, selection, rules)),
         EditorKey::Tab => match editing::tab(code, selection, rules) {
-            Tab::Indent(edited) => Some(edited),
-            // Issue #16, point 4: completion opens here instead, e.g.
-            // `Tab::Complete { at, .. } => { completion.open(at); None }`.
-            Tab::Complete { spaces, .. } => Some(spaces),
+            Tab::Indent(edited) => Step::Edit(edited),
+            Tab::Complete { at, .. } => Step::Ask(Ask::Complete(at)),
         },
-        EditorKey::ShiftTab => Some(editing::dedent(code, selection, rules)),
-        EditorKey::ToggleComment => editing::toggle_comment(code, selection, rules),
+        EditorKey::Complete => Step::Ask(Ask::Complete(selection.cursor)),
+        EditorKey::ShiftTab if asks_about_code => Step::Ask(Ask::Inspect(selection.cursor)),
+        EditorKey::ShiftTab => Step::Edit(editing::dedent(code, selection, rules)),
+        EditorKey::ToggleComment => editing::toggle_comment(code, selection, rules).map_or(Step::Nothing, Step::Edit),
     }
 }

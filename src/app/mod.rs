@@ -6,6 +6,7 @@ mod bars;
 mod close;
 mod code_marks;
 mod command_mode;
+mod completion_popup;
 mod configure;
 mod display_view;
 mod editing;

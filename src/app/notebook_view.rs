@@ -9,6 +9,7 @@ use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
 use super::command_mode::{self, CommandKey};
+use super::completion_popup::{self, Popups};
 use super::display_view::{self, Cx};
 use super::editing::Rules;
 use super::find_bar::{FindBar, Reveal};
@@ -54,6 +55,8 @@ pub struct NotebookUi {
     pending: Option<egui::Key>,
     /// The selection moved by a key: bring the selected cell into view.
     scroll_to_selected: bool,
+    /// The completion list and documentation popup of the focused editor.
+    pub popups: Popups,
 }
 
 /// Cells copied or cut in command mode (kind and source), pasted by V:
@@ -95,6 +98,8 @@ enum Action {
     Select(CellId),
     /// A command-mode key.
     Command(CommandKey),
+    /// Tab, Ctrl+Space or Shift+Tab in a cell's editor.
+    Ask(CellId, editor_keys::Ask),
 }
 
 pub fn show(
@@ -116,6 +121,7 @@ pub fn show(
         view.input_focus = view.input.is_some();
     }
     show_found_markdown(session, view);
+    view.popups.update(session);
     if view.selected.is_some_and(|id| session.cell(id).is_none()) {
         view.selected = None;
     }
@@ -203,9 +209,22 @@ fn apply(
     actions: Vec<Action>,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
+    view.popups.settle(session);
     for action in actions {
         match action {
             Action::Edit(id, code) => session.set_code(id, code),
+            Action::Ask(id, editor_keys::Ask::Complete(at)) => {
+                if let Some(command) = session.complete(id, at) {
+                    commands.push(command);
+                    view.popups.asked_completion(id);
+                }
+            }
+            Action::Ask(id, editor_keys::Ask::Inspect(at)) => {
+                if let Some(command) = session.inspect(id, at, 0) {
+                    commands.push(command);
+                    view.popups.asked_documentation(id);
+                }
+            }
             Action::EvaluateOnly(id) => commands.extend(session.evaluate_only(id)),
             Action::Evaluate { cell, advance } => {
                 if session.cell(cell).is_some_and(Cell::is_code) {
@@ -615,6 +634,9 @@ fn code_editor(
 ) {
     let editor_id = ui.make_persistent_id(("editor", cell.id.0));
     let evaluate = evaluate_shortcut(ui, editor_id, cell.id);
+    // Before the editor's keys: an open list answers Enter, Tab and Esc.
+    let list_keys = completion_popup::take_keys(ui, &view.popups, cell.id, editor_id);
+    let popup_open = view.popups.is_open_in(cell.id);
     let keys = editor_keys::take(ui, editor_id);
     let error_line = match &cell.result {
         Some(CellResult::Error(error)) => error.line,
@@ -641,7 +663,14 @@ fn code_editor(
             .code_editor()
             .desired_rows(1)
             .desired_width(f32::INFINITY)
-            .lock_focus(true)
+            .event_filter(egui::EventFilter {
+                tab: true,
+                horizontal_arrows: true,
+                vertical_arrows: true,
+                // While a popup is open Esc closes it (completion_popup),
+                // not the editor.
+                escape: popup_open,
+            })
             .hint_text(format!("Code for cell {number}"))
             .layouter(&mut layouter)
             .show(ui);
@@ -652,7 +681,13 @@ fn code_editor(
         focus_if_asked(view, cell.id, &response);
         // Settle the last frame's editing key before applying this frame's.
         editor_keys::settle(ui.ctx(), editor_id, &code);
-        let keyed = editor_keys::apply(ui.ctx(), editor_id, &mut code, &keys, &language.rules);
+        let applied = editor_keys::apply(ui.ctx(), editor_id, &mut code, &keys, &language.rules);
+        if let Some(ask) = applied.ask {
+            actions.push(Action::Ask(cell.id, ask));
+        }
+        let completed =
+            completion_popup::show(ui, &mut view.popups, cell.id, editor_id, &mut code, &list_keys, &output);
+        let keyed = applied.changed || completed;
         // The cursor moved to or from a bracket: mark the pair where it is now.
         let pair = code_marks::pair(&code, code_marks::focused_cursor(ui, editor_id), &language.rules);
         if !keyed && pair != marked {

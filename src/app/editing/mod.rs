@@ -5,6 +5,7 @@
 
 mod brackets;
 mod comment;
+pub mod complete;
 mod indent;
 mod lexis;
 mod lines;

@@ -224,6 +224,46 @@ fn the_palette_finds_evaluate_all_and_runs_it() {
 }
 
 #[test]
+fn the_palette_also_finds_new_sessions_and_connect() {
+    let mut w = command_mode("1");
+    key(&mut w, Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    w.type_text("new elixir");
+    w.press(Modifiers::NONE, Key::Enter);
+    assert_eq!(w.app().sessions.len(), 2, "a new session");
+    assert_eq!(w.app().sessions[1].config.language(), "elixir");
+
+    key(&mut w, Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+    w.type_text("connect");
+    // Connect, Disconnect and Reconnect all match; Connect is offered first.
+    w.press(Modifiers::NONE, Key::Enter);
+    assert_ne!(
+        w.app().sessions[1].status(),
+        Status::Disconnected,
+        "Connect ran on the selected session"
+    );
+}
+
+#[test]
+fn z_takes_back_several_deletions_newest_first() {
+    let mut w = command_mode("x = 1");
+    for _ in 0..2 {
+        key(&mut w, Modifiers::NONE, Key::B);
+    }
+    let before = codes(&w);
+    assert_eq!(before.len(), 3);
+    let ids: Vec<CellId> = (0..3).map(|n| id(&w, n)).collect();
+    for _ in 0..2 {
+        key(&mut w, Modifiers::NONE, Key::D);
+        key(&mut w, Modifiers::NONE, Key::D);
+    }
+    assert_eq!(codes(&w).len(), 1);
+    key(&mut w, Modifiers::NONE, Key::Z);
+    key(&mut w, Modifiers::NONE, Key::Z);
+    let after: Vec<CellId> = (0..3).map(|n| id(&w, n)).collect();
+    assert_eq!(after, ids, "both back, in their places");
+}
+
+#[test]
 fn the_shortcuts_window_lists_the_command_mode_keys() {
     let mut w = Window::open();
     w.click("Help");

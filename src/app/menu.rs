@@ -2,7 +2,7 @@
 //! keyboard shortcuts, the command palette and Help › Keyboard shortcuts
 //! are all made from.
 
-use super::{RunyardApp, logs, new_session_buttons};
+use super::{NewRuntime, RunyardApp, logs};
 use crate::session::Session;
 
 const fn shortcut(modifiers: egui::Modifiers, key: egui::Key) -> Option<egui::KeyboardShortcut> {
@@ -26,6 +26,10 @@ fn always(_: &RunyardApp) -> bool {
 
 fn has_session(app: &RunyardApp) -> bool {
     app.selected.and_then(|id| app.session(id)).is_some()
+}
+
+fn session_can(app: &RunyardApp, can: fn(&Session) -> bool) -> bool {
+    app.selected.and_then(|id| app.session(id)).is_some_and(can)
 }
 
 fn on_session(app: &mut RunyardApp, action: impl FnOnce(&mut Session) -> Vec<crate::manager::Command>) {
@@ -85,6 +89,63 @@ pub(super) const ACTIONS: &[MenuAction] = &[
     },
     MenuAction {
         menu: "Session",
+        name: NewRuntime::Python.label(),
+        shortcut: None,
+        enabled: always,
+        run: |app, _| {
+            app.new_session(NewRuntime::Python);
+        },
+    },
+    MenuAction {
+        menu: "Session",
+        name: NewRuntime::Elixir.label(),
+        shortcut: None,
+        enabled: always,
+        run: |app, _| {
+            app.new_session(NewRuntime::Elixir);
+        },
+    },
+    MenuAction {
+        menu: "Session",
+        name: NewRuntime::ElixirAttached.label(),
+        shortcut: None,
+        enabled: always,
+        run: |app, _| {
+            app.new_session(NewRuntime::ElixirAttached);
+        },
+    },
+    MenuAction {
+        menu: "Session",
+        name: NewRuntime::Remote.label(),
+        shortcut: None,
+        enabled: always,
+        run: |app, _| {
+            app.new_session(NewRuntime::Remote);
+        },
+    },
+    MenuAction {
+        menu: "Session",
+        name: "Connect",
+        shortcut: None,
+        enabled: |app| session_can(app, Session::can_connect),
+        run: |app, _| on_session(app, Session::connect),
+    },
+    MenuAction {
+        menu: "Session",
+        name: "Disconnect",
+        shortcut: None,
+        enabled: |app| session_can(app, Session::can_disconnect),
+        run: |app, _| on_session(app, Session::disconnect),
+    },
+    MenuAction {
+        menu: "Session",
+        name: "Reconnect",
+        shortcut: None,
+        enabled: |app| session_can(app, Session::can_reconnect),
+        run: |app, _| on_session(app, Session::reconnect),
+    },
+    MenuAction {
+        menu: "Session",
         name: "Settings…",
         shortcut: None,
         enabled: always,
@@ -101,11 +162,7 @@ pub(super) const ACTIONS: &[MenuAction] = &[
         menu: "Notebook",
         name: "Interrupt",
         shortcut: shortcut(COMMAND_SHIFT, egui::Key::I),
-        enabled: |app| {
-            app.selected
-                .and_then(|id| app.session(id))
-                .is_some_and(Session::can_interrupt)
-        },
+        enabled: |app| session_can(app, Session::can_interrupt),
         run: |app, _| on_session(app, Session::interrupt),
     },
     MenuAction {
@@ -135,11 +192,7 @@ pub(super) const ACTIONS: &[MenuAction] = &[
         menu: "Notebook",
         name: "Undo delete",
         shortcut: None,
-        enabled: |app| {
-            app.selected
-                .and_then(|id| app.session(id))
-                .is_some_and(Session::can_undo_delete)
-        },
+        enabled: |app| session_can(app, Session::can_undo_delete),
         run: |app, _| {
             on_session(app, |s| {
                 s.undo_delete();
@@ -185,7 +238,14 @@ pub(super) const ACTIONS: &[MenuAction] = &[
 ];
 
 /// The items that a separator puts apart from those above them.
-const GROUP_STARTS: &[&str] = &["Save", "Close session", "Quit", "Clear all outputs"];
+const GROUP_STARTS: &[&str] = &[
+    "Save",
+    "Close session",
+    "Quit",
+    "Clear all outputs",
+    "Connect",
+    "Settings…",
+];
 
 impl RunyardApp {
     pub(super) fn can_run(&self, action: &MenuAction) -> bool {
@@ -247,11 +307,7 @@ impl RunyardApp {
     pub(super) fn menu_bar(&mut self, ui: &mut egui::Ui) {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| self.menu_items(ui, "File"));
-            ui.menu_button("Session", |ui| {
-                new_session_buttons(ui, |runtime| self.new_session(runtime));
-                ui.separator();
-                self.menu_items(ui, "Session");
-            });
+            ui.menu_button("Session", |ui| self.menu_items(ui, "Session"));
             ui.menu_button("Notebook", |ui| self.menu_items(ui, "Notebook"));
             ui.menu_button("Runtimes", |ui| self.menu_items(ui, "Runtimes"));
             ui.menu_button("Help", |ui| {

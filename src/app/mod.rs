@@ -425,7 +425,7 @@ impl NewRuntime {
         NewRuntime::Remote,
     ];
 
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             NewRuntime::Python => "New Python session",
             NewRuntime::Elixir => "New Elixir session",

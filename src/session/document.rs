@@ -276,7 +276,7 @@ impl Session {
             .into_iter()
             .map(|(id, cell)| (CellId(id.0 + offset), cell))
             .collect();
-        self.deleted = None;
+        self.deleted.clear();
         self.revision += 1;
         self.saved_revision = self.revision;
     }

@@ -6,6 +6,9 @@ use super::cell::{Cell, CellId, CellKind, CellState};
 use super::{RuntimeState, Session};
 use crate::manager::Command;
 
+/// How many deletions (and kind changes) `undo_delete` can take back.
+pub const UNDO_DEPTH: usize = 50;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SectionId(pub u64);
 
@@ -159,7 +162,7 @@ impl Session {
         if was_evaluated {
             self.mark_stale_from(s, c + 1);
         }
-        self.deleted = Some(Deleted::Kind(before));
+        self.remember(Deleted::Kind(before));
     }
 
     pub fn set_section_title(&mut self, section: SectionId, title: String) {
@@ -265,7 +268,7 @@ impl Session {
                 });
             }
         }
-        self.deleted = Some(Deleted::Cell {
+        self.remember(Deleted::Cell {
             section: self.sections[s].id,
             index: c,
             cell: Box::new(cell),
@@ -296,7 +299,7 @@ impl Session {
                 container: removed.id.container(),
             });
         }
-        self.deleted = Some(Deleted::Section {
+        self.remember(Deleted::Section {
             index: i,
             section: removed,
         });
@@ -304,18 +307,28 @@ impl Session {
     }
 
     pub fn can_undo_delete(&self) -> bool {
-        self.deleted.is_some()
+        !self.deleted.is_empty()
+    }
+
+    /// Keeps what an edit removed for `undo_delete`, the oldest forgotten
+    /// past [`UNDO_DEPTH`].
+    fn remember(&mut self, deleted: Deleted) {
+        if self.deleted.len() == UNDO_DEPTH {
+            self.deleted.remove(0);
+        }
+        self.deleted.push(deleted);
     }
 
     /// What `undo_delete` would undo, as its button says it.
     pub fn undo_label(&self) -> Option<&'static str> {
-        match self.deleted.as_ref()? {
+        match self.deleted.last()? {
             Deleted::Kind(_) => Some("Undo kind change"),
             _ => Some("Undo delete"),
         }
     }
 
-    /// Puts back what the last deletion removed. Its contexts were freed, so
+    /// Puts back what the last deletion removed (pressed again, the one
+    /// before it, as JupyterLab's Z does). Its contexts were freed, so
     /// evaluated cells come back stale (outputs kept).
     pub fn undo_delete(&mut self) {
         self.revision += 1;
@@ -324,7 +337,7 @@ impl Session {
                 cell.state = CellState::Stale;
             }
         };
-        match self.deleted.take() {
+        match self.deleted.pop() {
             Some(Deleted::Cell {
                 section,
                 index,

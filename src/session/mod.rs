@@ -131,8 +131,8 @@ pub struct Session {
     next_id: u64,
     next_section: u64,
     evaluation_count: u64,
-    /// The last deletion, for undo.
-    deleted: Option<edit::Deleted>,
+    /// The last deletions, newest last, for undo.
+    deleted: Vec<edit::Deleted>,
     /// Counts changes to the notebook (edits, outputs); compared with the
     /// revision last saved to tell unsaved changes.
     revision: u64,
@@ -180,7 +180,7 @@ impl Session {
             next_id: 1,
             next_section: 0,
             evaluation_count: 0,
-            deleted: None,
+            deleted: Vec::new(),
             revision: 0,
             saved_revision: 0,
             file: None,

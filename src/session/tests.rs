@@ -571,6 +571,32 @@ fn deleting_an_evaluated_cell_forgets_it_and_marks_the_cells_below_stale() {
 }
 
 #[test]
+fn undo_takes_back_deletions_one_by_one_newest_first_up_to_its_depth() {
+    let mut s = connected();
+    let cells: Vec<_> = (0..3).map(|i| s.add_cell(format!("x{i}"))).collect();
+    s.delete_cell(cells[0]);
+    s.delete_cell(cells[2]);
+    s.undo_delete();
+    assert!(
+        s.cell(cells[2]).is_some() && s.cell(cells[0]).is_none(),
+        "the newest first"
+    );
+    s.undo_delete();
+    assert!(s.cell(cells[0]).is_some(), "then the one before it");
+    assert!(!s.can_undo_delete());
+    for _ in 0..(crate::session::edit::UNDO_DEPTH + 5) {
+        let id = s.add_cell("y");
+        s.delete_cell(id);
+    }
+    let mut undone = 0;
+    while s.can_undo_delete() {
+        s.undo_delete();
+        undone += 1;
+    }
+    assert_eq!(undone, crate::session::edit::UNDO_DEPTH);
+}
+
+#[test]
 fn moving_a_cell_changes_chaining_so_evaluated_cells_go_stale() {
     let mut s = connected();
     let a = s.add_cell("a");

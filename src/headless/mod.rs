@@ -532,3 +532,74 @@ fn wait_finished(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_starts_in_the_notebooks_directory_unless_told() {
+        let options = RunOptions::new();
+        let here = options.working_directory(Path::new("nb.ipynb"), true).unwrap().unwrap();
+        assert!(here.is_absolute(), "{here:?}");
+        assert_eq!(
+            here.canonicalize().unwrap(),
+            std::env::current_dir().unwrap().canonicalize().unwrap()
+        );
+        let nb = Path::new("/srv/reports/nb.ipynb");
+        assert_eq!(
+            options.working_directory(nb, true).unwrap(),
+            Some("/srv/reports".into())
+        );
+        // On a host the notebook's directory here means nothing.
+        assert_eq!(options.working_directory(nb, false).unwrap(), None);
+        let options = RunOptions {
+            cwd: Some("/on/the/host/only".into()),
+            ..RunOptions::new()
+        };
+        assert_eq!(
+            options.working_directory(nb, false).unwrap(),
+            Some("/on/the/host/only".into())
+        );
+        assert!(matches!(options.working_directory(nb, true), Err(RunError::Cwd { .. })));
+    }
+
+    #[test]
+    fn exit_statuses() {
+        let cell = CellName {
+            number: 1,
+            line: None,
+            id: None,
+            section: None,
+        };
+        let timed_out = RunError::CellTimedOut {
+            cell: cell.clone(),
+            after: Duration::from_secs(2),
+            killed: false,
+        };
+        assert_eq!(timed_out.to_string(), "cell 1 timed out after 2 s");
+        assert_eq!(timed_out.exit_code(), 1);
+        assert_eq!(RunError::CellFailed { cell: cell.clone() }.exit_code(), 1);
+        assert_eq!(
+            RunError::NotANotebook {
+                path: "README.md".into()
+            }
+            .exit_code(),
+            2
+        );
+        let init = RunError::Init {
+            error: InitError::BadHandshake { detail: "x".into() },
+        };
+        assert_eq!(init.exit_code(), 3);
+        assert_eq!(
+            RunError::Aborted {
+                cell: cell.clone(),
+                reason: "gone".into()
+            }
+            .exit_code(),
+            3
+        );
+        assert_eq!(RunError::CellInterrupted { cell, killed: true }.exit_code(), 130);
+        assert_eq!(RunError::Interrupted.exit_code(), 130);
+    }
+}

@@ -67,7 +67,9 @@ pub fn run_notebook(
         super::check_target(target)?;
     }
     let mut config = options.config(path, &nb.metadata, &nb.language, err)?;
-    config.standalone_mut().cwd = options.working_directory(path, config.place.is_local())?;
+    if let Some(cwd) = options.working_directory(path, config.place.is_local())? {
+        config.standalone_mut().cwd = Some(cwd);
+    }
     let jobs = plan(&mut nb, config.language());
     if options.json {
         emit(out, json::run_started(path, jobs.len(), config.language()))?;

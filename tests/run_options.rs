@@ -580,3 +580,30 @@ fn json_events_one_per_line() {
     assert_eq!(lines[0]["exit_code"], 2);
     assert_eq!(lines[0]["status"], "refused");
 }
+
+/// On an SSH host the notebook's directory here means nothing: the runtime
+/// starts in the login directory, and `--cwd` names a directory there.
+#[test]
+fn on_an_ssh_host_cwd_is_a_directory_there() {
+    let sshd = common::sshd::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let there = dir.path().join("on-the-host");
+    std::fs::create_dir(&there).unwrap();
+    let script = dir.path().join("where.py");
+    std::fs::write(&script, "# %%\nimport os\nprint(os.getcwd())\n").unwrap();
+    let ssh = |extra: &[&str]| {
+        let mut command = runyard();
+        command
+            .arg("run")
+            .arg(&script)
+            .args(["--ssh", sshd.alias, "--ssh-config"])
+            .arg(&sshd.config)
+            .args(extra);
+        let out = command.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    let login = ssh(&[]);
+    assert_ne!(Path::new(&login), dir.path(), "not the notebook's directory here");
+    assert_eq!(ssh(&["--cwd", there.to_str().unwrap()]), there.to_str().unwrap());
+}

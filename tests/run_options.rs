@@ -607,3 +607,33 @@ fn on_an_ssh_host_cwd_is_a_directory_there() {
     assert_ne!(Path::new(&login), dir.path(), "not the notebook's directory here");
     assert_eq!(ssh(&["--cwd", there.to_str().unwrap()]), there.to_str().unwrap());
 }
+
+/// The Elixir runtime is interrupted at the timeout as well.
+#[test]
+fn an_elixir_cell_past_its_timeout_is_interrupted() {
+    if common::elixir::skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("slow.livemd");
+    std::fs::write(
+        &input,
+        "# Slow\n\n```elixir\nIO.puts(\"before\")\n```\n\n```elixir\nProcess.sleep(30_000)\n```\n\n```elixir\nIO.puts(\"never\")\n```\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = run(&[
+        "run",
+        input.to_str().unwrap(),
+        "--timeout",
+        "1",
+        "--elixir",
+        &common::elixir::elixir_exe(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cell 2 (line 8) timed out after 1 s"), "{stderr}");
+    assert!(!stderr.contains("killed"), "interrupted, not killed: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(text(&out.stdout), "before\n:ok\n", "the cell after it did not run");
+}

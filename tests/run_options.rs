@@ -262,6 +262,21 @@ fn allow_errors_runs_every_cell_and_records_the_errors() {
         "{}",
         text(&out.stderr)
     );
+
+    // A cell tagged `raises-exception` may fail without --allow-errors, as in nbclient.
+    let mut nb: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    nb["cells"][0]["metadata"]["tags"] = serde_json::json!(["raises-exception"]);
+    std::fs::write(&input, nb.to_string()).unwrap();
+    let out = run(&["run", input.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cell 3 (id c3) failed"),
+        "{}",
+        text(&out.stderr)
+    );
+    let cells = read_cells(&output);
+    assert_eq!(cells[1]["outputs"][0]["text"], serde_json::json!(["second 1\n"]));
+    assert!(cells[3]["outputs"].as_array().unwrap().is_empty());
 }
 
 #[test]

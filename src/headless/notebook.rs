@@ -357,7 +357,13 @@ fn evaluate(
                 if json {
                     emit(out, finished("error", Some(&error)))?;
                 }
-                let stops = !mode.options.allow_errors;
+                // nbclient lets a cell tagged `raises-exception` fail without --allow-errors.
+                let expected = cell
+                    .metadata
+                    .get("tags")
+                    .and_then(|t| t.as_array())
+                    .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some("raises-exception")));
+                let stops = !mode.options.allow_errors && !expected;
                 // With a bar and --allow-errors the traceback is in the saved notebook.
                 if !json && (stops || progress.style() != Style::Bar) {
                     if stops {

@@ -24,13 +24,22 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process: boxing `Run`'s many options would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum CliCommand {
     /// Evaluate a notebook (.ipynb, .livemd, or a .py script with `# %%`
     /// cells) top to bottom in a fresh Python or Elixir runtime.
     ///
-    /// A script alone prints its cells' output as it arrives. With --output or
-    /// --inplace the outputs are written into the notebook and progress goes
-    /// to stderr. A failing cell stops the run with exit status 1.
+    /// Without --output or --inplace the cells' output is printed as it
+    /// arrives. With them the outputs are written into the notebook and
+    /// progress goes to stderr. A failing cell stops the run (unless
+    /// --allow-errors); the notebook is still written, up to that cell. Ctrl-C
+    /// interrupts the running cell and stops the run, saving what it has; a
+    /// second Ctrl-C exits at once (the runtime is killed, nothing saved).
+    ///
+    /// Exit status: 0 success (also when --allow-errors let cells fail),
+    /// 1 a cell failed or timed out, 2 bad usage or input (refused before
+    /// anything runs), 3 the runtime could not start or died, 130 interrupted.
     Run {
         /// The notebook to run.
         file: PathBuf,
@@ -75,6 +84,24 @@ enum CliCommand {
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
+        /// Interrupt a cell that runs longer than this, in seconds (default:
+        /// no limit); its runtime is killed if it has not stopped 5 s later.
+        /// A timeout stops the run, also with --allow-errors (as nbclient).
+        #[arg(long, value_name = "SECONDS", value_parser = parse_cell_timeout)]
+        timeout: Option<f64>,
+        /// Record a failing cell's error in the notebook and go on; exit 0.
+        #[arg(long)]
+        allow_errors: bool,
+        /// The runtime's working directory (default: the notebook's
+        /// directory; with --ssh or --slurm: a directory there, default the
+        /// login directory).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
+        /// Write one JSON event per line to stdout (run_started, cell_started,
+        /// output, cell_finished, run_finished) instead of the cells' output
+        /// and progress; see the README for the fields.
+        #[arg(long)]
+        json: bool,
     },
     /// List the Python environments and Jupyter kernels found here, as
     /// `jupyter kernelspec list` does (broken kernelspecs marked).
@@ -92,6 +119,14 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs <= 600.0 => Ok(secs),
         _ => Err(format!("{text:?} is not a number of seconds between 0 and 600")),
+    }
+}
+
+/// `--timeout`: any positive number of seconds, up to a week.
+fn parse_cell_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 7.0 * 86_400.0 => Ok(secs),
+        _ => Err(format!("{text:?} is not a number of seconds above 0 (up to a week)")),
     }
 }
 
@@ -118,6 +153,10 @@ fn main() -> ExitCode {
             ssh_config,
             slurm,
             timeout_init,
+            timeout,
+            allow_errors,
+            cwd,
+            json,
         }) => {
             use std::io::IsTerminal;
             init_logging(None);
@@ -138,6 +177,18 @@ fn main() -> ExitCode {
                 output,
                 inplace,
                 progress_bar: std::io::stderr().is_terminal(),
+                timeout: timeout.map(std::time::Duration::from_secs_f64),
+                allow_errors,
+                cwd,
+                json,
+                interrupt: match runyard::headless::on_sigint() {
+                    Ok(flag) => Some(flag),
+                    Err(err) => {
+                        // Ctrl-C then ends the process at once, as it did before.
+                        eprintln!("runyard: warning: Ctrl-C cannot be caught: {err}");
+                        None
+                    }
+                },
             };
             // Unlocked handles: the manager thread logs to stderr meanwhile.
             match runyard::headless::run(&file, &options, &mut std::io::stdout(), &mut std::io::stderr()) {

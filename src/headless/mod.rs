@@ -1,24 +1,33 @@
 //! `runyard run`: evaluates a notebook cell by cell in a fresh standalone
-//! runtime, with no window. A percent script alone streams what each cell
-//! prints to stdout; with `--output` or `--inplace` (and for every notebook
-//! format) the outputs are written into the notebook, see [`notebook`].
+//! runtime, with no window. Without `--output` or `--inplace` what each cell
+//! prints streams to stdout; with them the outputs are written into the
+//! notebook, see [`notebook`]. `--json` writes events instead ([`json`]);
+//! `--timeout` and Ctrl-C stop a cell as [`stop`] says.
 
+mod json;
 mod notebook;
 mod place;
 mod progress;
+mod stop;
+mod timing;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
-use crate::manager::{Evaluation, Event, Manager, ManagerError, Outcome, SessionId};
-use crate::notebook::percent::{self, CellKind};
+use crate::manager::{Event, Manager, ManagerError, Outcome};
 use crate::notebook::{Format, NotebookError};
 use crate::protocol::Stream;
 use crate::runtime::{InitError, RuntimeConfig};
 
+pub use json::Summary;
 pub use notebook::run_notebook;
 pub use place::place_from_flags;
+use stop::Watch;
+pub use stop::{INTERRUPTED_EXIT, KILL_GRACE, on_sigint};
 
 /// What `runyard run` was asked.
 #[derive(Debug, Clone)]
@@ -41,6 +50,17 @@ pub struct RunOptions {
     pub inplace: bool,
     /// Show a progress bar (stderr is a terminal) rather than one line per cell.
     pub progress_bar: bool,
+    /// Interrupt a cell that runs longer (`--timeout`); `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Record a failing cell's error and go on (`--allow-errors`).
+    pub allow_errors: bool,
+    /// The runtime's working directory (`--cwd`); `None`: the notebook's
+    /// own directory, or on an SSH host or Slurm the login directory.
+    pub cwd: Option<PathBuf>,
+    /// Write JSON events to stdout instead of the cells' output (`--json`).
+    pub json: bool,
+    /// Set at Ctrl-C ([`on_sigint`]): the running cell is interrupted.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl RunOptions {
@@ -54,7 +74,33 @@ impl RunOptions {
             output: None,
             inplace: false,
             progress_bar: false,
+            timeout: None,
+            allow_errors: false,
+            cwd: None,
+            json: false,
+            interrupt: None,
         }
+    }
+
+    /// The runtime's working directory: `--cwd`, else here the notebook's
+    /// directory (as `jupyter nbconvert --execute` does), else (on a host)
+    /// none, as the notebook's directory is a path on this computer.
+    fn working_directory(&self, path: &Path, local: bool) -> Result<Option<PathBuf>, RunError> {
+        if let Some(cwd) = &self.cwd {
+            // A directory on a host is checked there (the launch `cd`s into it).
+            if local && !cwd.is_dir() {
+                return Err(RunError::Cwd { path: cwd.clone() });
+            }
+            return Ok(Some(cwd.clone()));
+        }
+        if !local {
+            return Ok(None);
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(Some(std::path::absolute(&dir).unwrap_or(dir)))
     }
 
     /// The runtime for the notebook at `path` (`metadata` and `language` as
@@ -148,22 +194,51 @@ impl Default for RunOptions {
     }
 }
 
-/// Runs `path`: a percent script (or any file not named as a notebook) with
-/// neither `--output` nor `--inplace` streams its output as before; anything
-/// else is evaluated into a notebook.
-pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), RunError> {
-    let notebook = matches!(Format::from_path(path), Some(Format::Ipynb | Format::Livemd));
-    if !notebook && options.output.is_none() && !options.inplace {
-        // The script's `# runyard:` header, if any, says which Python.
-        let metadata = std::fs::read(path)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .map(|text| percent::to_notebook(&text).metadata)
-            .unwrap_or_default();
-        let config = options.config(path, &metadata, &crate::notebook::Language::Python, err)?;
-        return run_script(path, config, out, err).map(|_| ());
+/// Runs `path`, a notebook in a format Runyard reads (a percent script
+/// with no `# %%` marker is one cell, as Python would run it); anything else
+/// is refused before it is read. Returns what ran; with `--json` the
+/// `run_finished` event says how it ended, whatever the result.
+pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<Summary, RunError> {
+    let started = std::time::Instant::now();
+    let mut summary = Summary::default();
+    let result = match Format::from_path(path) {
+        None => Err(RunError::NotANotebook { path: path.into() }),
+        Some(_) => run_notebook(path, options, &mut summary, out, err),
+    };
+    summary.took = started.elapsed();
+    if options.json {
+        let (status, code, message) = match &result {
+            Ok(()) => ("ok", 0, None),
+            Err(e) => (e.status(), e.exit_code(), Some(e.to_string())),
+        };
+        json::emit(out, json::run_finished(status, code, &summary, message))?;
     }
-    run_notebook(path, options, out, err)
+    result.map(|()| summary)
+}
+
+/// Refuses an output the run could not save, before anything runs: a
+/// read-only file, or a directory that is missing or not writable (the
+/// atomic save writes a temporary file beside the target).
+fn check_target(target: &Path) -> Result<(), RunError> {
+    crate::notebook::check_writable(target)?;
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(RunError::OutputDir {
+            path: target.into(),
+            reason: "its directory does not exist",
+        });
+    }
+    let flags = nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK;
+    if nix::unistd::faccessat(nix::fcntl::AT_FDCWD, dir, flags, nix::fcntl::AtFlags::AT_EACCESS).is_err() {
+        return Err(RunError::OutputDir {
+            path: target.into(),
+            reason: "its directory is not writable",
+        });
+    }
+    Ok(())
 }
 
 /// Names a cell in messages: `cell 3 (line 12, section "Setup")`.
@@ -198,12 +273,17 @@ impl std::fmt::Display for CellName {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{} is not UTF-8 text", path.display())]
-    NotText { path: PathBuf },
+    #[error(
+        "{} is not a notebook: runyard run takes .ipynb, .livemd and percent scripts (.py, cells marked `# %%`)",
+        path.display()
+    )]
+    NotANotebook { path: PathBuf },
     #[error(transparent)]
     Notebook(#[from] NotebookError),
+    #[error("cannot write {}: {reason}", path.display())]
+    OutputDir { path: PathBuf, reason: &'static str },
+    #[error("--cwd {}: not a directory", path.display())]
+    Cwd { path: PathBuf },
     #[error("--output {} has no notebook format Runyard knows (use .ipynb, .livemd or .py)", path.display())]
     OutputFormat { path: PathBuf },
     #[error(
@@ -232,8 +312,17 @@ pub enum RunError {
     Init { error: InitError },
     #[error("{cell} failed")]
     CellFailed { cell: CellName },
-    #[error("{cell} was interrupted")]
-    CellInterrupted { cell: CellName },
+    #[error("{cell} was interrupted{}", if *killed { killed_note() } else { String::new() })]
+    CellInterrupted { cell: CellName, killed: bool },
+    #[error("{cell} timed out after {}{}", stop::seconds(*after), if *killed { killed_note() } else { String::new() })]
+    CellTimedOut {
+        cell: CellName,
+        after: Duration,
+        killed: bool,
+    },
+    /// Ctrl-C while the runtime started or between cells.
+    #[error("interrupted")]
+    Interrupted,
     #[error("during {cell}: {}{}", down.cause.describe_with_dump(&down.exit, down.crash_dump.as_deref()), tail(&down.stderr_tail))]
     NodeDown { cell: CellName, down: Box<NodeDown> },
     #[error("during {cell}: {message}")]
@@ -244,14 +333,24 @@ pub enum RunError {
     Write(#[from] std::io::Error),
 }
 
+fn killed_note() -> String {
+    format!(
+        "; it did not stop within {} of the interrupt, so its runtime was killed",
+        stop::seconds(KILL_GRACE)
+    )
+}
+
 impl RunError {
-    /// Errors in what was asked (a missing file) exit with 2, failures of the
-    /// notebook or its runtime with 1.
+    /// The exit status (README, `runyard run --help`): 1 a cell failed or
+    /// timed out, 2 bad usage or input, 3 the runtime could not start or
+    /// died, 130 interrupted.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Read { .. }
-            | RunError::NotText { .. }
+            RunError::CellFailed { .. } | RunError::CellTimedOut { .. } => 1,
+            RunError::NotANotebook { .. }
             | RunError::Notebook(_)
+            | RunError::OutputDir { .. }
+            | RunError::Cwd { .. }
             | RunError::OutputFormat { .. }
             | RunError::NoRuntime { .. }
             | RunError::Kernel(_)
@@ -260,7 +359,24 @@ impl RunError {
             | RunError::PlaceFlags(_)
             | RunError::Place(_)
             | RunError::NotRemote { .. } => 2,
-            _ => 1,
+            RunError::Manager(_)
+            | RunError::Init { .. }
+            | RunError::NodeDown { .. }
+            | RunError::ManagerFailed { .. }
+            | RunError::Aborted { .. } => 3,
+            RunError::CellInterrupted { .. } | RunError::Interrupted => INTERRUPTED_EXIT,
+            // stdout or stderr cannot be written (a closed pipe).
+            RunError::Write(_) => 1,
+        }
+    }
+
+    /// How the run ended, as `--json`'s `run_finished` says it.
+    fn status(&self) -> &'static str {
+        match self.exit_code() {
+            1 => "failed",
+            2 => "refused",
+            3 => "runtime_failed",
+            _ => "interrupted",
         }
     }
 }
@@ -287,110 +403,25 @@ fn tail(text: &str) -> String {
     }
 }
 
-/// Runs a percent-format script, writing cell output to `out` / `err`.
-pub fn run_script(
-    path: &Path,
-    config: RuntimeConfig,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<usize, RunError> {
-    let bytes = std::fs::read(path).map_err(|source| RunError::Read {
-        path: path.into(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| RunError::NotText { path: path.into() })?;
-    let cells: Vec<_> = percent::parse(&text)
-        .into_iter()
-        .filter(|c| c.kind == CellKind::Code)
-        .collect();
-
-    let manager = Manager::start_headless()?;
-    let session = SessionId(1);
-    manager.connect(session, config);
-    wait_connected(&manager)?;
-
-    let file = path.display().to_string();
-    let mut prev: Option<String> = None;
-    for (index, cell) in cells.iter().enumerate() {
-        let number = index + 1;
-        if cell.source.trim().is_empty() {
-            continue;
-        }
-        let evaluation_ref = format!("cell-{number}");
-        // Padding with blank lines makes the runtime's line numbers the file's.
-        let code = format!("{}{}", "\n".repeat(cell.first_line - 1), cell.source);
-        manager.evaluate(
-            session,
-            Evaluation {
-                container: "main".into(),
-                evaluation_ref: evaluation_ref.clone(),
-                prev_evaluation_ref: prev.clone(),
-                prev_container: None,
-                code,
-                file: file.clone(),
-                options: None,
-            },
-        );
-        let name = CellName {
-            number,
-            line: Some(cell.first_line),
-            id: None,
-            section: None,
-        };
-        let outcome = wait_finished(&manager, &evaluation_ref, &mut |arrived| {
-            let display;
-            let (sink, text): (&mut dyn Write, _) = match arrived {
-                Arrived::Output(Stream::Stdout, text) => (&mut *out, text),
-                Arrived::Output(Stream::Stderr, text) | Arrived::Stray(text) => (&mut *err, text),
-                // A terminal shows a display's text; an update adds nothing new to scroll back to.
-                Arrived::Display { update: true, .. } => return Ok(()),
-                Arrived::Display { bundle, .. } => {
-                    display = format!("{}\n", bundle.text());
-                    (&mut *out, display.as_str())
-                }
-            };
-            sink.write_all(text.as_bytes()).and_then(|_| sink.flush())
-        })
-        .map_err(|e| e.into_run_error(name.clone()))?;
-        match outcome {
-            Outcome::Ok { value } => {
-                if let Some(value) = value {
-                    writeln!(out, "{}", value.text())?;
-                }
-            }
-            Outcome::Error(error) => {
-                out.flush()?;
-                let text = if error.formatted.is_empty() {
-                    format!("{}: {}", error.kind, error.message)
-                } else {
-                    error.formatted.clone()
-                };
-                write!(err, "{}", text)?;
-                if !text.ends_with('\n') {
-                    writeln!(err)?;
-                }
-                return Err(RunError::CellFailed { cell: name });
-            }
-            Outcome::Interrupted(_) => return Err(RunError::CellInterrupted { cell: name }),
-            Outcome::Aborted { reason } => return Err(RunError::Aborted { cell: name, reason }),
-        }
-        prev = Some(evaluation_ref);
-    }
-    out.flush()?;
-    manager.shutdown();
-    Ok(cells.len())
-}
-
-fn wait_connected(manager: &Manager) -> Result<(), RunError> {
+/// Waits for the runtime to be ready; Ctrl-C meanwhile stops the run.
+fn wait_connected(manager: &Manager, interrupt: Option<&Arc<AtomicBool>>) -> Result<(), RunError> {
+    let poll = if interrupt.is_some() {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_secs(3600)
+    };
     loop {
-        match manager.recv_timeout(Duration::from_secs(3600)) {
-            Some(Event::Connected { info, .. }) => {
+        if interrupt.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) {
+            return Err(RunError::Interrupted);
+        }
+        match manager.recv_event(poll) {
+            Ok(Event::Connected { info, .. }) => {
                 tracing::info!(node = %info.name, executable = %info.executable, "connected");
                 return Ok(());
             }
-            Some(Event::InitFailed { error, .. }) => return Err(RunError::Init { error }),
-            Some(_) => {}
-            None => {
+            Ok(Event::InitFailed { error, .. }) => return Err(RunError::Init { error }),
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
                 return Err(RunError::Init {
                     error: InitError::BadHandshake {
                         detail: "the manager stopped".into(),
@@ -440,15 +471,20 @@ enum Arrived<'a> {
 }
 
 /// Waits for an evaluation's end, passing what the runtime writes to
-/// `on_output` as it arrives.
+/// `on_output` as it arrives; `watch` interrupts it at its deadline or at
+/// Ctrl-C, and kills the runtime if that does not stop it.
 fn wait_finished(
     manager: &Manager,
     evaluation_ref: &str,
+    watch: &mut Watch,
     on_output: &mut dyn FnMut(Arrived) -> std::io::Result<()>,
 ) -> Result<Outcome, Waited> {
     loop {
-        let Some(event) = manager.recv_timeout(Duration::from_secs(3600)) else {
-            continue;
+        watch.check(manager);
+        let event = match manager.recv_event(watch.next_wait()) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return Err(Waited::ManagerFailed("the manager stopped".into())),
         };
         match event {
             Event::Output { stream, text, .. } => on_output(Arrived::Output(stream, &text)).map_err(Waited::Io)?,
@@ -494,5 +530,76 @@ fn wait_finished(
             Event::Warning { message, .. } => tracing::warn!("{message}"),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_starts_in_the_notebooks_directory_unless_told() {
+        let options = RunOptions::new();
+        let here = options.working_directory(Path::new("nb.ipynb"), true).unwrap().unwrap();
+        assert!(here.is_absolute(), "{here:?}");
+        assert_eq!(
+            here.canonicalize().unwrap(),
+            std::env::current_dir().unwrap().canonicalize().unwrap()
+        );
+        let nb = Path::new("/srv/reports/nb.ipynb");
+        assert_eq!(
+            options.working_directory(nb, true).unwrap(),
+            Some("/srv/reports".into())
+        );
+        // On a host the notebook's directory here means nothing.
+        assert_eq!(options.working_directory(nb, false).unwrap(), None);
+        let options = RunOptions {
+            cwd: Some("/on/the/host/only".into()),
+            ..RunOptions::new()
+        };
+        assert_eq!(
+            options.working_directory(nb, false).unwrap(),
+            Some("/on/the/host/only".into())
+        );
+        assert!(matches!(options.working_directory(nb, true), Err(RunError::Cwd { .. })));
+    }
+
+    #[test]
+    fn exit_statuses() {
+        let cell = CellName {
+            number: 1,
+            line: None,
+            id: None,
+            section: None,
+        };
+        let timed_out = RunError::CellTimedOut {
+            cell: cell.clone(),
+            after: Duration::from_secs(2),
+            killed: false,
+        };
+        assert_eq!(timed_out.to_string(), "cell 1 timed out after 2 s");
+        assert_eq!(timed_out.exit_code(), 1);
+        assert_eq!(RunError::CellFailed { cell: cell.clone() }.exit_code(), 1);
+        assert_eq!(
+            RunError::NotANotebook {
+                path: "README.md".into()
+            }
+            .exit_code(),
+            2
+        );
+        let init = RunError::Init {
+            error: InitError::BadHandshake { detail: "x".into() },
+        };
+        assert_eq!(init.exit_code(), 3);
+        assert_eq!(
+            RunError::Aborted {
+                cell: cell.clone(),
+                reason: "gone".into()
+            }
+            .exit_code(),
+            3
+        );
+        assert_eq!(RunError::CellInterrupted { cell, killed: true }.exit_code(), 130);
+        assert_eq!(RunError::Interrupted.exit_code(), 130);
     }
 }

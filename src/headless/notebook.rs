@@ -9,14 +9,20 @@
 //! evaluation up in its own container, so chaining across sections needs the
 //! one container.) Outputs are cleared first; after a failure the notebook
 //! is still written, with the outputs up to the failing cell, as papermill
-//! does.
+//! does. With `--allow-errors` a failing cell's error is recorded and the
+//! run goes on, as nbconvert's; a timeout stops the run even then, as
+//! nbclient's (its `CellTimeoutError` is not a cell error that
+//! `allow_errors` lets through).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
+use super::json::{self, Summary, emit};
 use super::progress::{Progress, Style};
-use super::{Arrived, CellName, RunError, RunOptions, wait_connected, wait_finished};
+use super::stop::{self, Stop, Watch};
+use super::timing::Timing;
+use super::{Arrived, CellName, RunError, RunOptions, Waited, wait_connected, wait_finished};
 use crate::manager::{Evaluation, Manager, Outcome, SessionId};
 use crate::notebook::{self, CellKind, Format, Language, Notebook, Output};
 use crate::protocol::{Bundle, EvalError, Stream};
@@ -36,13 +42,16 @@ struct Job {
 
 /// Evaluates the notebook at `path`. With `--output` or `--inplace` the
 /// outputs are saved (atomically) and progress goes to `err`; without, what
-/// the cells print goes to `out` as it arrives.
+/// the cells print goes to `out` as it arrives (with `--json`, events do).
+/// What ran is counted in `summary`, also when it fails.
 pub fn run_notebook(
     path: &Path,
     options: &RunOptions,
+    summary: &mut Summary,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), RunError> {
+    let started = Instant::now();
     let mut nb = notebook::open(path)?;
     let target: Option<PathBuf> = match (&options.output, options.inplace) {
         (Some(output), _) => Some(output.clone()),
@@ -55,24 +64,46 @@ pub fn run_notebook(
     };
     // Refused before running, not after minutes of evaluation.
     if let Some(target) = &target {
-        notebook::check_writable(target)?;
+        super::check_target(target)?;
     }
-    let config = options.config(path, &nb.metadata, &nb.language, err)?;
+    let mut config = options.config(path, &nb.metadata, &nb.language, err)?;
+    if let Some(cwd) = options.working_directory(path, config.place.is_local())? {
+        config.standalone_mut().cwd = Some(cwd);
+    }
     let jobs = plan(&mut nb, config.language());
+    if options.json {
+        emit(out, json::run_started(path, jobs.len(), config.language()))?;
+    }
 
     let manager = Manager::start_headless()?;
     let session = SessionId(1);
     manager.connect(session, config);
-    wait_connected(&manager)?;
+    wait_connected(&manager, options.interrupt.as_ref())?;
 
-    let echo = target.is_none();
-    let style = match (echo, options.progress_bar) {
+    let echo = target.is_none() && !options.json;
+    let style = match (echo || options.json, options.progress_bar) {
         (true, _) => Style::Quiet,
         (false, true) => Style::Bar,
         (false, false) => Style::Lines,
     };
     let mut progress = Progress::new(style, jobs.len());
-    let failure = evaluate(&manager, session, &mut nb, &jobs, path, echo, &mut progress, out, err)?;
+    let mode = Mode {
+        echo,
+        timing: target_format == Some(Format::Ipynb),
+        options,
+    };
+    let failure = evaluate(
+        &manager,
+        session,
+        &mut nb,
+        &jobs,
+        path,
+        &mode,
+        summary,
+        &mut progress,
+        out,
+        err,
+    )?;
     progress.end(err)?;
     manager.shutdown();
 
@@ -87,6 +118,8 @@ pub fn run_notebook(
         notebook::save(target, &nb)?;
         writeln!(err, "runyard: wrote {}", target.display())?;
     }
+    summary.took = started.elapsed();
+    writeln!(err, "{}", summary.line())?;
     match failure {
         Some(failure) => Err(failure),
         None => Ok(()),
@@ -131,6 +164,60 @@ fn plan(nb: &mut Notebook, runtime_language: &str) -> Vec<Job> {
     jobs
 }
 
+/// How the cells run and where what they print goes.
+struct Mode<'a> {
+    /// Cells' output to stdout/stderr as it arrives (no output file, no `--json`).
+    echo: bool,
+    /// Write Jupyter's `metadata.execution` timestamps (an `.ipynb` output).
+    timing: bool,
+    options: &'a RunOptions,
+}
+
+/// How a cell ended, after any stop the run asked for.
+enum Ending {
+    Ok(Option<Bundle>),
+    Error(EvalError),
+    /// Interrupted at its `--timeout` (the error it raised then, if any).
+    TimedOut {
+        after: Duration,
+        error: Option<EvalError>,
+        killed: bool,
+    },
+    /// Interrupted by Ctrl-C.
+    Interrupted {
+        error: Option<EvalError>,
+        killed: bool,
+    },
+    /// The runtime went down under it, or the manager failed.
+    Died(Waited),
+    Aborted(String),
+}
+
+fn ending(waited: Result<Outcome, Waited>, watch: &Watch) -> Ending {
+    let stopped = |error: Option<EvalError>| match watch.stop {
+        Some(Stop::Timeout(after)) => Ending::TimedOut {
+            after,
+            error,
+            killed: watch.killed,
+        },
+        Some(Stop::Interrupt) | None => Ending::Interrupted {
+            error,
+            killed: watch.killed,
+        },
+    };
+    match waited {
+        // It finished before the interrupt took effect.
+        Ok(Outcome::Ok { value }) => Ending::Ok(value),
+        Ok(Outcome::Error(error)) if watch.stop.is_none() => Ending::Error(error),
+        Ok(Outcome::Error(error)) | Ok(Outcome::Interrupted(Some(error))) => stopped(Some(error)),
+        Ok(Outcome::Interrupted(None)) => stopped(None),
+        // Killed after the grace: the manager aborts what ran.
+        Ok(Outcome::Aborted { .. }) | Err(Waited::NodeDown(_)) if watch.killed => stopped(None),
+        Ok(Outcome::Aborted { reason }) => Ending::Aborted(reason),
+        Err(waited) => Ending::Died(waited),
+    }
+}
+
 /// Runs the jobs in order; returns the failure that stopped them, if any.
 #[allow(clippy::too_many_arguments)]
 fn evaluate(
@@ -139,33 +226,52 @@ fn evaluate(
     nb: &mut Notebook,
     jobs: &[Job],
     path: &Path,
-    echo: bool,
+    mode: &Mode,
+    summary: &mut Summary,
     progress: &mut Progress,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Option<RunError>, RunError> {
+    let (echo, json) = (mode.echo, mode.options.json);
     let mut count = 0u32;
     let mut prev: Option<String> = None;
     for job in jobs {
+        let number = job.name.number;
         if let Some(reason) = &job.skip {
             progress.finish(err, &job.name, &format!("skipped ({reason})"), None)?;
+            if json {
+                let mut event = json::cell_finished(number, "skipped", None, None);
+                event["reason"] = reason.as_str().into();
+                emit(out, event)?;
+            }
             continue;
         }
+        // Ctrl-C between two cells: the next one does not start.
+        if mode
+            .options
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            return Ok(Some(RunError::Interrupted));
+        }
         progress.start(err, &job.name)?;
+        if json {
+            emit(out, json::cell_started(&job.name))?;
+        }
         count += 1;
+        summary.cells += 1;
         let cell = &nb.sections[job.section].cells[job.cell];
-        let evaluation_ref = format!("cell-{}", job.name.number);
+        let evaluation_ref = format!("cell-{number}");
         // Padding with blank lines makes the runtime's line numbers the file's.
         let (code, file) = match cell.line {
             Some(line) => (
                 format!("{}{}", "\n".repeat(line.saturating_sub(1)), cell.source),
                 path.display().to_string(),
             ),
-            None => (
-                cell.source.clone(),
-                format!("{}, cell {}", path.display(), job.name.number),
-            ),
+            None => (cell.source.clone(), format!("{}, cell {}", path.display(), number)),
         };
+        let sent = SystemTime::now();
         manager.evaluate(
             session,
             Evaluation {
@@ -180,22 +286,29 @@ fn evaluate(
         );
         let started = Instant::now();
         let mut kept = Kept::default();
-        let waited = wait_finished(manager, &evaluation_ref, &mut |arrived| {
+        let mut watch = Watch::new(session, mode.options.timeout, mode.options.interrupt.clone());
+        let waited = wait_finished(manager, &evaluation_ref, &mut watch, &mut |arrived| {
             match arrived {
                 Arrived::Output(stream, text) => {
                     kept.push(stream, text);
-                    if echo {
+                    if json {
+                        emit(out, json::stream(number, stream, text))?;
+                    } else if echo {
                         let sink: &mut dyn Write = if stream == Stream::Stdout { &mut *out } else { &mut *err };
                         sink.write_all(text.as_bytes())?;
                         sink.flush()?;
                     }
                 }
+                Arrived::Stray(text) if json => emit(out, json::stream(number, Stream::Stderr, text))?,
                 Arrived::Stray(text) => err.write_all(text.as_bytes())?,
                 Arrived::Display {
                     bundle,
                     display_id,
                     update,
                 } => {
+                    if json {
+                        emit(out, json::display(number, "display_data", bundle, display_id, update))?;
+                    }
                     if update {
                         kept.update_display(display_id, bundle);
                     } else {
@@ -212,40 +325,104 @@ fn evaluate(
         let cell = &mut nb.sections[job.section].cells[job.cell];
         cell.execution_count = Some(count);
         cell.outputs = kept.finish();
+        if mode.timing {
+            let timing = Timing {
+                started: sent,
+                finished: SystemTime::now(),
+            };
+            cell.metadata.insert("execution".into(), timing.metadata());
+        }
         let name = job.name.clone();
-        let outcome = match waited {
-            Ok(outcome) => outcome,
-            Err(waited) => {
-                progress.finish(err, &name, "the runtime went down", Some(took))?;
-                return Ok(Some(waited.into_run_error(name)));
-            }
-        };
-        match outcome {
-            Outcome::Ok { value } => {
+        let finished = |status: &str, error: Option<&EvalError>| json::cell_finished(number, status, Some(took), error);
+        match ending(waited, &watch) {
+            Ending::Ok(value) => {
                 if let Some(value) = value {
                     if echo {
                         writeln!(out, "{}", value.text())?;
                     }
+                    if json {
+                        emit(out, json::display(number, "execute_result", &value, None, false))?;
+                    }
                     cell.outputs.push(Output::execute_result(&value, Some(count)));
                 }
                 progress.finish(err, &name, "ok", Some(took))?;
+                if json {
+                    emit(out, finished("ok", None))?;
+                }
             }
-            Outcome::Error(error) => {
+            Ending::Error(error) => {
                 cell.outputs.push(error_output(&error));
+                summary.failures += 1;
                 progress.finish(err, &name, "failed", Some(took))?;
-                progress.end(err)?;
-                out.flush()?;
-                let text = error_text(&error);
-                writeln!(err, "{}", text.trim_end())?;
-                return Ok(Some(RunError::CellFailed { cell: name }));
+                if json {
+                    emit(out, finished("error", Some(&error)))?;
+                }
+                // nbclient lets a cell tagged `raises-exception` fail without --allow-errors.
+                let expected = cell
+                    .metadata
+                    .get("tags")
+                    .and_then(|t| t.as_array())
+                    .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some("raises-exception")));
+                let stops = !mode.options.allow_errors && !expected;
+                // With a bar and --allow-errors the traceback is in the saved notebook.
+                if !json && (stops || progress.style() != Style::Bar) {
+                    if stops {
+                        progress.end(err)?;
+                    }
+                    out.flush()?;
+                    writeln!(err, "{}", error_text(&error).trim_end())?;
+                }
+                if stops {
+                    return Ok(Some(RunError::CellFailed { cell: name }));
+                }
             }
-            Outcome::Interrupted(error) => {
+            Ending::TimedOut { after, error, killed } => {
+                let failure = RunError::CellTimedOut {
+                    cell: name.clone(),
+                    after,
+                    killed,
+                };
+                let error = timeout_error(error.as_ref(), &failure.to_string());
+                cell.outputs.push(error_output(&error));
+                summary.failures += 1;
+                progress.finish(
+                    err,
+                    &name,
+                    &format!("timed out after {}", stop::seconds(after)),
+                    Some(took),
+                )?;
+                if json {
+                    emit(out, finished("timeout", Some(&error)))?;
+                }
+                return Ok(Some(failure));
+            }
+            Ending::Interrupted { error, killed } => {
                 cell.outputs.extend(error.as_ref().map(error_output));
                 progress.finish(err, &name, "interrupted", Some(took))?;
-                return Ok(Some(RunError::CellInterrupted { cell: name }));
+                if json {
+                    emit(out, finished("interrupted", error.as_ref()))?;
+                }
+                return Ok(Some(RunError::CellInterrupted { cell: name, killed }));
             }
-            Outcome::Aborted { reason } => {
+            Ending::Died(waited) => {
+                summary.failures += 1;
+                progress.finish(err, &name, "the runtime went down", Some(took))?;
+                let failure = waited.into_run_error(name);
+                if json {
+                    let mut event = finished("died", None);
+                    event["message"] = failure.to_string().into();
+                    emit(out, event)?;
+                }
+                return Ok(Some(failure));
+            }
+            Ending::Aborted(reason) => {
+                summary.failures += 1;
                 progress.finish(err, &name, "aborted", Some(took))?;
+                if json {
+                    let mut event = finished("died", None);
+                    event["message"] = reason.as_str().into();
+                    emit(out, event)?;
+                }
                 return Ok(Some(RunError::Aborted { cell: name, reason }));
             }
         }
@@ -254,7 +431,27 @@ fn evaluate(
     Ok(None)
 }
 
-fn error_text(error: &EvalError) -> String {
+/// The error a timed-out cell records: nbclient's `CellTimeoutError`, after
+/// the traceback of the interrupt it raised, if any.
+fn timeout_error(interrupted: Option<&EvalError>, message: &str) -> EvalError {
+    let before = interrupted.map(error_text).unwrap_or_default();
+    let before = before.trim_end();
+    let last = format!("CellTimeoutError: {message}");
+    EvalError {
+        kind: "CellTimeoutError".into(),
+        message: message.into(),
+        line: None,
+        column: None,
+        frames: Vec::new(),
+        formatted: if before.is_empty() {
+            last
+        } else {
+            format!("{before}\n{last}")
+        },
+    }
+}
+
+pub(super) fn error_text(error: &EvalError) -> String {
     if error.formatted.trim().is_empty() {
         format!("{}: {}", error.kind, error.message)
     } else {

@@ -28,6 +28,10 @@ impl Progress {
         Progress { style, total, done: 0 }
     }
 
+    pub fn style(&self) -> Style {
+        self.style
+    }
+
     /// A cell starts: the bar names it (lines wait for its end).
     pub fn start(&mut self, err: &mut dyn Write, cell: &CellName) -> std::io::Result<()> {
         if self.style == Style::Bar {

@@ -215,6 +215,12 @@ impl Manager {
         self.events.recv_timeout(timeout).ok()
     }
 
+    /// The next event within `timeout`, telling a quiet manager
+    /// (`Timeout`) from one whose thread is gone (`Disconnected`).
+    pub fn recv_event(&self, timeout: Duration) -> Result<Event, mpsc::RecvTimeoutError> {
+        self.events.recv_timeout(timeout)
+    }
+
     /// Stops every runtime (each gets its grace period) and waits for the
     /// manager thread to end.
     pub fn shutdown(mut self) {

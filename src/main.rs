@@ -23,6 +23,8 @@ struct Cli {
     files: Vec<PathBuf>,
 }
 
+// Parsed once per process: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum CliCommand {
     /// Evaluate a notebook (.ipynb, .livemd, or a .py script with `# %%`
@@ -75,6 +77,30 @@ enum CliCommand {
         /// How long the runtime may take to start, in seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
         timeout_init: f64,
+        /// A parameter, as papermill's -p: injected as `NAME = VALUE` in a
+        /// cell after the one tagged "parameters". VALUE is typed as papermill
+        /// types it: True, False, None, an integer, a float, else a string.
+        #[arg(short = 'p', long = "parameters", alias = "parameter", num_args = 2, value_names = ["NAME", "VALUE"], allow_hyphen_values = true)]
+        parameters: Vec<String>,
+        /// A parameter whose VALUE stays a string (papermill's -r).
+        #[arg(short = 'r', long = "parameters-raw", alias = "parameters_raw", num_args = 2, value_names = ["NAME", "VALUE"], allow_hyphen_values = true)]
+        parameters_raw: Vec<String>,
+        /// Parameters from a YAML or JSON file holding a mapping (papermill's -f).
+        #[arg(
+            short = 'f',
+            long = "parameters-file",
+            alias = "parameters_file",
+            value_name = "FILE"
+        )]
+        parameters_file: Vec<PathBuf>,
+        /// Parameters as a YAML mapping, e.g. -y '{alpha: 0.1}' (papermill's -y).
+        #[arg(
+            short = 'y',
+            long = "parameters-yaml",
+            alias = "parameters_yaml",
+            value_name = "YAML"
+        )]
+        parameters_yaml: Vec<String>,
     },
     /// List the Python environments and Jupyter kernels found here, as
     /// `jupyter kernelspec list` does (broken kernelspecs marked).
@@ -93,6 +119,11 @@ fn parse_timeout(text: &str) -> Result<f64, String> {
         Ok(secs) if secs > 0.0 && secs <= 600.0 => Ok(secs),
         _ => Err(format!("{text:?} is not a number of seconds between 0 and 600")),
     }
+}
+
+/// `-p NAME VALUE …` as clap gives them (flat, in twos) as pairs.
+fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    flat.chunks_exact(2).map(|p| (p[0].clone(), p[1].clone())).collect()
 }
 
 fn main() -> ExitCode {
@@ -118,6 +149,10 @@ fn main() -> ExitCode {
             ssh_config,
             slurm,
             timeout_init,
+            parameters,
+            parameters_raw,
+            parameters_file,
+            parameters_yaml,
         }) => {
             use std::io::IsTerminal;
             init_logging(None);
@@ -129,6 +164,18 @@ fn main() -> ExitCode {
                         return ExitCode::from(err.exit_code() as u8);
                     }
                 };
+            let parameters = match runyard::headless::parameters::Parameters::collect(
+                &parameters_file,
+                &parameters_yaml,
+                &pairs(parameters),
+                &pairs(parameters_raw),
+            ) {
+                Ok(parameters) => parameters,
+                Err(err) => {
+                    eprintln!("runyard: {err}");
+                    return ExitCode::from(2);
+                }
+            };
             let options = RunOptions {
                 python,
                 elixir,
@@ -138,6 +185,7 @@ fn main() -> ExitCode {
                 output,
                 inplace,
                 progress_bar: std::io::stderr().is_terminal(),
+                parameters,
             };
             // Unlocked handles: the manager thread logs to stderr meanwhile.
             match runyard::headless::run(&file, &options, &mut std::io::stdout(), &mut std::io::stderr()) {

@@ -4,6 +4,7 @@
 //! format) the outputs are written into the notebook, see [`notebook`].
 
 mod notebook;
+pub mod parameters;
 mod place;
 mod progress;
 
@@ -41,6 +42,8 @@ pub struct RunOptions {
     pub inplace: bool,
     /// Show a progress bar (stderr is a terminal) rather than one line per cell.
     pub progress_bar: bool,
+    /// Injected as a cell before the run, as papermill does ([`parameters`]).
+    pub parameters: parameters::Parameters,
 }
 
 impl RunOptions {
@@ -54,6 +57,7 @@ impl RunOptions {
             output: None,
             inplace: false,
             progress_bar: false,
+            parameters: parameters::Parameters::default(),
         }
     }
 
@@ -153,7 +157,8 @@ impl Default for RunOptions {
 /// else is evaluated into a notebook.
 pub fn run(path: &Path, options: &RunOptions, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), RunError> {
     let notebook = matches!(Format::from_path(path), Some(Format::Ipynb | Format::Livemd));
-    if !notebook && options.output.is_none() && !options.inplace {
+    // Parameters need the notebook model (a cell is injected), so a script given them runs as one.
+    if !notebook && options.output.is_none() && !options.inplace && options.parameters.is_empty() {
         // The script's `# runyard:` header, if any, says which Python.
         let metadata = std::fs::read(path)
             .ok()
@@ -242,6 +247,8 @@ pub enum RunError {
     Aborted { cell: CellName, reason: String },
     #[error("cannot write output: {0}")]
     Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Parameters(#[from] parameters::ParameterError),
 }
 
 impl RunError {
@@ -259,7 +266,8 @@ impl RunError {
             | RunError::NotAnEnvironment { .. }
             | RunError::PlaceFlags(_)
             | RunError::Place(_)
-            | RunError::NotRemote { .. } => 2,
+            | RunError::NotRemote { .. }
+            | RunError::Parameters(_) => 2,
             _ => 1,
         }
     }

@@ -57,6 +57,7 @@ pub fn run_notebook(
     if let Some(target) = &target {
         notebook::check_writable(target)?;
     }
+    super::parameters::apply(&mut nb, &options.parameters, err)?;
     let config = options.config(path, &nb.metadata, &nb.language, err)?;
     let jobs = plan(&mut nb, config.language());
 

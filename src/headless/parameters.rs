@@ -89,8 +89,9 @@ impl Parameters {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParameterError {
-    #[error("cannot read the parameters file {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    /// The file's own error names it (missing, too large, not UTF-8).
+    #[error("parameters file: {0}")]
+    File(crate::notebook::NotebookError),
     #[error("{origin}: not valid {syntax}: {message}")]
     Syntax {
         origin: String,
@@ -213,10 +214,7 @@ enum Syntax {
 
 /// Reads a parameters file: JSON for `.json`, YAML (which JSON also is) otherwise.
 pub fn read_file(path: &Path) -> Result<Vec<(String, Value)>, ParameterError> {
-    let text = crate::notebook::read_text(path).map_err(|error| ParameterError::Read {
-        path: path.into(),
-        source: std::io::Error::other(error.to_string()),
-    })?;
+    let text = crate::notebook::read_text(path).map_err(ParameterError::File)?;
     let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let syntax = if json { Syntax::Json } else { Syntax::Yaml };
     parse_mapping(&text, syntax, &path.display().to_string())
@@ -816,6 +814,17 @@ mod tests {
             Parameters::collect(&[], &["".into()], &[], &[]).unwrap(),
             Parameters::default()
         );
+    }
+
+    #[test]
+    fn percent_markers_tags_are_read_as_jupytext_writes_them() {
+        assert_eq!(percent_tags(r#"tags=["parameters"]"#), ["parameters"]);
+        assert_eq!(
+            percent_tags(r#"Setup tags=[ "a", "parameters" ] key="v""#),
+            ["a", "parameters"]
+        );
+        assert!(percent_tags("tags=[broken").is_empty());
+        assert!(percent_tags("Load").is_empty());
     }
 
     fn notebook(cells: Vec<Cell>, format: Format) -> Notebook {

@@ -23,6 +23,8 @@ struct Cli {
     files: Vec<PathBuf>,
 }
 
+// Parsed once per process: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 // Parsed once per process: boxing `Run`'s many options would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -102,6 +104,30 @@ enum CliCommand {
         /// and progress; see the README for the fields.
         #[arg(long)]
         json: bool,
+        /// A parameter, as papermill's -p: injected as `NAME = VALUE` in a
+        /// cell after the one tagged "parameters". VALUE is typed as papermill
+        /// types it: True, False, None, an integer, a float, else a string.
+        #[arg(short = 'p', long = "parameters", alias = "parameter", num_args = 2, value_names = ["NAME", "VALUE"], allow_hyphen_values = true)]
+        parameters: Vec<String>,
+        /// A parameter whose VALUE stays a string (papermill's -r).
+        #[arg(short = 'r', long = "parameters-raw", alias = "parameters_raw", num_args = 2, value_names = ["NAME", "VALUE"], allow_hyphen_values = true)]
+        parameters_raw: Vec<String>,
+        /// Parameters from a YAML or JSON file holding a mapping (papermill's -f).
+        #[arg(
+            short = 'f',
+            long = "parameters-file",
+            alias = "parameters_file",
+            value_name = "FILE"
+        )]
+        parameters_file: Vec<PathBuf>,
+        /// Parameters as a YAML mapping, e.g. -y '{alpha: 0.1}' (papermill's -y).
+        #[arg(
+            short = 'y',
+            long = "parameters-yaml",
+            alias = "parameters_yaml",
+            value_name = "YAML"
+        )]
+        parameters_yaml: Vec<String>,
     },
     /// List the Python environments and Jupyter kernels found here, as
     /// `jupyter kernelspec list` does (broken kernelspecs marked).
@@ -128,6 +154,11 @@ fn parse_cell_timeout(text: &str) -> Result<f64, String> {
         Ok(secs) if secs > 0.0 && secs <= 7.0 * 86_400.0 => Ok(secs),
         _ => Err(format!("{text:?} is not a number of seconds above 0 (up to a week)")),
     }
+}
+
+/// `-p NAME VALUE …` as clap gives them (flat, in twos) as pairs.
+fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    flat.chunks_exact(2).map(|p| (p[0].clone(), p[1].clone())).collect()
 }
 
 fn main() -> ExitCode {
@@ -157,6 +188,10 @@ fn main() -> ExitCode {
             allow_errors,
             cwd,
             json,
+            parameters,
+            parameters_raw,
+            parameters_file,
+            parameters_yaml,
         }) => {
             use std::io::IsTerminal;
             init_logging(None);
@@ -168,6 +203,18 @@ fn main() -> ExitCode {
                         return ExitCode::from(err.exit_code() as u8);
                     }
                 };
+            let parameters = match runyard::headless::parameters::Parameters::collect(
+                &parameters_file,
+                &parameters_yaml,
+                &pairs(parameters),
+                &pairs(parameters_raw),
+            ) {
+                Ok(parameters) => parameters,
+                Err(err) => {
+                    eprintln!("runyard: {err}");
+                    return ExitCode::from(2);
+                }
+            };
             let options = RunOptions {
                 python,
                 elixir,
@@ -189,6 +236,7 @@ fn main() -> ExitCode {
                         None
                     }
                 },
+                parameters,
             };
             // Unlocked handles: the manager thread logs to stderr meanwhile.
             match runyard::headless::run(&file, &options, &mut std::io::stdout(), &mut std::io::stderr()) {

@@ -6,6 +6,7 @@
 
 mod json;
 mod notebook;
+pub mod parameters;
 mod place;
 mod progress;
 mod stop;
@@ -61,6 +62,8 @@ pub struct RunOptions {
     pub json: bool,
     /// Set at Ctrl-C ([`on_sigint`]): the running cell is interrupted.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Injected as a cell before the run, as papermill does ([`parameters`]).
+    pub parameters: parameters::Parameters,
 }
 
 impl RunOptions {
@@ -79,6 +82,7 @@ impl RunOptions {
             cwd: None,
             json: false,
             interrupt: None,
+            parameters: parameters::Parameters::default(),
         }
     }
 
@@ -331,6 +335,8 @@ pub enum RunError {
     Aborted { cell: CellName, reason: String },
     #[error("cannot write output: {0}")]
     Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Parameters(#[from] parameters::ParameterError),
 }
 
 fn killed_note() -> String {
@@ -358,7 +364,8 @@ impl RunError {
             | RunError::NotAnEnvironment { .. }
             | RunError::PlaceFlags(_)
             | RunError::Place(_)
-            | RunError::NotRemote { .. } => 2,
+            | RunError::NotRemote { .. }
+            | RunError::Parameters(_) => 2,
             RunError::Manager(_)
             | RunError::Init { .. }
             | RunError::NodeDown { .. }

@@ -66,6 +66,7 @@ pub fn run_notebook(
     if let Some(target) = &target {
         super::check_target(target)?;
     }
+    super::parameters::apply(&mut nb, &options.parameters, err)?;
     let mut config = options.config(path, &nb.metadata, &nb.language, err)?;
     if let Some(cwd) = options.working_directory(path, config.place.is_local())? {
         config.standalone_mut().cwd = Some(cwd);

@@ -68,9 +68,19 @@ pub(crate) fn split(cells: Vec<Cell>) -> Split {
 /// is false when saving to another format than the notebook was read from:
 /// headings are then written afresh.
 pub(crate) fn flatten(notebook: &Notebook, keep_layout: bool) -> Vec<Cell> {
+    // In another format a heading keeps its place (alone in its cell, or
+    // first in one), not its cell's metadata.
+    let heading_of = |h: Option<&Heading>| {
+        h.map(|h| Heading {
+            line: h.line.clone(),
+            gap: h.gap.clone(),
+            cell: h.cell.as_ref().map(|c| Box::new(own(c, keep_layout))),
+        })
+    };
     let mut cells = Vec::new();
     for section in &notebook.sections {
-        let heading = section.extras.heading.as_ref().filter(|_| keep_layout);
+        let heading = heading_of(section.extras.heading.as_ref());
+        let heading = heading.as_ref();
         if section.title.is_empty() && heading.is_none() {
             // An untitled section after the first has no heading to write: its
             // cells join the section above when the file is opened again.
@@ -82,8 +92,8 @@ pub(crate) fn flatten(notebook: &Notebook, keep_layout: bool) -> Vec<Cell> {
         cells.extend(section_cells);
     }
     if let Some(title) = &notebook.title {
-        let heading = notebook.extras.title_heading.as_ref().filter(|_| keep_layout);
-        put_heading(&mut cells, heading, 1, title);
+        let heading = heading_of(notebook.extras.title_heading.as_ref());
+        put_heading(&mut cells, heading.as_ref(), 1, title);
     }
     cells
 }

@@ -429,8 +429,10 @@ mod tests {
         assert_eq!(r.count(Loss::Outputs), 1, "{r}");
         assert_eq!(r.count(Loss::ExecutionCounts), 1, "{r}");
         assert_eq!(r.count(Loss::CellIds), 2, "{r}");
-        assert_eq!(r.count(Loss::CellMetadata), 1, "{r}");
-        assert_eq!(r.count(Loss::RawCells), 1, "{r}");
+        assert_eq!(r.count(Loss::CellMetadata), 0, "tags go as jupytext writes them: {r}");
+        assert_eq!(r.count(Loss::RawCells), 0, "{r}");
+        assert!(converted.text.contains("# %% tags=[\"x\"]\n1\n"), "{}", converted.text);
+        assert!(converted.text.contains("# %% [raw]\n# raw\n"), "{}", converted.text);
         assert_eq!(r.dropped[&Loss::NotebookMetadata].names, ["kernelspec", "toc"], "{r}");
         let same = convert(&nb, Path::new("nb.ipynb"), Format::Ipynb).unwrap();
         assert!(same.report.is_lossless(), "{}", same.report);

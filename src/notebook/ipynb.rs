@@ -388,7 +388,7 @@ pub fn to_string_as_read(notebook: &Notebook) -> String {
 
 fn write(notebook: &Notebook, minor: u64) -> String {
     let same = notebook.format == Some(Format::Ipynb);
-    let mut cells = sections::flatten(notebook, same);
+    let mut cells = sections::flatten(notebook, same, same || notebook.format == Some(Format::Percent));
     if minor >= 5 {
         assign_ids(&mut cells);
     }

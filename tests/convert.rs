@@ -259,6 +259,15 @@ fn a_byte_order_mark_is_read_and_written_back() {
     assert_eq!(read(&dir.path().join("bom-out.py")), read(&script));
     let nb = notebook::open(&script).unwrap();
     assert_eq!(nb.cells().next().unwrap().source, "print('bom ok')\n");
+
+    // And it runs, as Python runs a script with a BOM.
+    let run = runyard(&["run".as_ref(), script.as_os_str()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(text(&run.stdout), "bom ok\n");
+    let bom_ipynb = dir.path().join("ran.ipynb");
+    let run = runyard(&["run".as_ref(), ipynb.as_os_str(), "-o".as_ref(), bom_ipynb.as_os_str()]);
+    assert_ne!(run.status.code(), Some(2), "read fine: {}", text(&run.stderr));
+    assert!(read(&ipynb) == bytes, "the input is untouched");
 }
 
 /// Runyard's verdict on each file of tests/fixtures/invalid (made by its

@@ -150,6 +150,16 @@ fn every_pair_of_formats_converts_and_says_what_it_dropped() {
     assert_eq!(lb.title.as_deref(), Some("Fixture notebook"));
     assert!(lb.cells().any(|c| !c.outputs.is_empty()));
 
+    // .livemd → .py, for a Python Livebook notebook (the one just written).
+    let run = convert(&[s(&d.join("nb.livemd")), "-o", s(&d.join("from-livemd.py"))]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("outputs dropped"), "{}", text(&run.stderr));
+    let from_lb_py = notebook::open(&d.join("from-livemd.py")).unwrap();
+    assert_eq!(
+        from_lb_py.cells().filter(|c| c.kind == CellKind::Code).count(),
+        lb.cells().filter(|c| c.kind == CellKind::Code).count()
+    );
+
     // .livemd → .ipynb: a valid notebook; Livebook's branch and cell metadata said.
     let run = convert(&[s(&livemd), "--to", "ipynb"]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));

@@ -138,8 +138,9 @@ fn convert(file: &Path, to: Option<runyard::notebook::Format>, output: Option<&P
                     .write_all(converted.text.as_bytes())
                     .and_then(|()| stdout.flush())
                 {
+                    // An output that cannot be written is bad usage (2), as for a file.
                     eprintln!("runyard: cannot write to standard output: {err}");
-                    return ExitCode::from(1);
+                    return ExitCode::from(2);
                 }
             }
             ExitCode::SUCCESS

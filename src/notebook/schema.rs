@@ -146,6 +146,15 @@ impl Checker {
             return Ok(());
         }
         match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            // Colab writes 4.0 notebooks with 4.5's cell ids.
+            Some(key) if key == "id" && at.starts_with("cells[") => Err(invalid(
+                join(at, key),
+                format!(
+                    "cell ids exist from nbformat 4.5, but the file says 4.{} (Jupyter refuses it too); \
+                     if the ids are right, make \"nbformat_minor\" 5",
+                    self.minor
+                ),
+            )),
             Some(key) => Err(invalid(
                 join(at, key),
                 format!(

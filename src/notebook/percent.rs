@@ -239,10 +239,19 @@ fn canonical_marker(kind: CellKind, title: &str, metadata: &model::Object) -> St
         CellKind::Raw => m.push_str(" [raw]"),
         CellKind::Code => {}
     }
-    for (key, value) in metadata {
+    // A key that would not read back as an option is left out (and so
+    // reported dropped by a conversion) rather than turned into title text.
+    for (key, value) in metadata.iter().filter(|(key, _)| option_key(key)) {
         m.push_str(&format!(" {key}={value}"));
     }
     m
+}
+
+fn option_key(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn marker(line: &str) -> Option<&str> {
@@ -297,11 +306,7 @@ fn parse_options(mut text: &str) -> Option<model::Object> {
         }
         let eq = text.find('=')?;
         let key = &text[..eq];
-        if key.is_empty()
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        {
+        if !option_key(key) {
             return None;
         }
         let mut values = serde_json::Deserializer::from_str(&text[eq + 1..]).into_iter::<serde_json::Value>();
@@ -391,6 +396,10 @@ mod tests {
         assert_eq!(cells[1].metadata["raw_mimetype"], "text/x-rst");
         assert_eq!(cells[2].title, "x = 1 y=2 z", "not all options: a title");
         assert!(cells[2].metadata.is_empty());
+        let mut odd = model::Object::new();
+        odd.insert("has space".into(), 1.into());
+        odd.insert("ok".into(), 2.into());
+        assert_eq!(canonical_marker(CellKind::Code, "", &odd), "# %% ok=2");
         let nb = to_notebook(text);
         assert_eq!(nb.sections[0].cells[1].kind, model::CellKind::Raw);
         assert_eq!(to_string(&nb), text.trim_start_matches('\u{feff}'));

@@ -209,6 +209,39 @@ fn every_pair_of_formats_converts_and_says_what_it_dropped() {
     );
 }
 
+/// A script jupytext wrote (`jupytext --to py:percent` of jupyter-4.5.ipynb,
+/// jupytext 1.19.6) becomes the notebook again: kinds, metadata, the
+/// kernelspec from jupytext's YAML header.
+#[test]
+fn a_script_written_by_jupytext_converts_back_to_its_notebook() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = copy_fixture(dir.path(), "jupytext-percent.py", "jt.py");
+    let out = dir.path().join("jt.ipynb");
+    let run = convert(&[s(&script), "--to", "ipynb"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("1 jupytext header taken out"),
+        "{}",
+        text(&run.stderr)
+    );
+    validate_with_jupyter(&out);
+    let original: serde_json::Value = serde_json::from_slice(&read(&fixture("jupyter-4.5.ipynb"))).unwrap();
+    let back: serde_json::Value = serde_json::from_slice(&read(&out)).unwrap();
+    assert_eq!(back["metadata"]["kernelspec"], original["metadata"]["kernelspec"]);
+    let cells = |v: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        v["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["cell_type"].clone(), c["metadata"].clone()))
+            .collect()
+    };
+    // jupytext itself drops `collapsed`; the rest of every cell's metadata and kind come back.
+    let mut expected = cells(&original);
+    expected[1].1.as_object_mut().unwrap().remove("collapsed");
+    assert_eq!(cells(&back), expected);
+}
+
 #[test]
 fn an_existing_output_is_kept_unless_forced_and_stdout_takes_dash() {
     let dir = tempfile::tempdir().unwrap();

@@ -47,6 +47,9 @@ pub enum Loss {
     NotebookMetadata,
     /// The cells could not be matched one to one after writing (their count changed).
     CellCount,
+    /// jupytext's YAML header in a script: its kernelspec is kept, its own
+    /// settings (`text_representation`) are not.
+    JupytextHeader,
 }
 
 impl Loss {
@@ -68,6 +71,9 @@ impl Loss {
             Loss::SectionMetadata => "sections' metadata dropped (e.g. Livebook branches)",
             Loss::NotebookMetadata => "notebook metadata keys dropped",
             Loss::CellCount => "cells not matched one to one (their count changed)",
+            Loss::JupytextHeader => {
+                "jupytext header taken out (its kernelspec moved to the notebook metadata, its jupytext settings dropped)"
+            }
         }
     }
 }
@@ -211,9 +217,14 @@ pub fn convert(notebook: &Notebook, path: &Path, to: Format) -> Result<Converted
             language: notebook.language.name().into(),
         });
     }
-    let text = if notebook.format == Some(Format::Percent) && to != Format::Percent {
+    let mut report = Report::default();
+    let mut adapted = None;
+    if notebook.format == Some(Format::Percent) && to != Format::Percent {
         // A script's cells end with a newline that a notebook's do not (as jupytext reads them).
         let mut notebook = notebook.clone();
+        if take_jupytext_header(&mut notebook) {
+            report.add(Loss::JupytextHeader, 1);
+        }
         for cell in notebook.cells_mut() {
             if cell.source.ends_with('\n') {
                 cell.source.pop();
@@ -227,14 +238,68 @@ pub fn convert(notebook: &Notebook, path: &Path, to: Format) -> Result<Converted
                 heading.gap.pop();
             }
         }
-        super::to_string_as_read(to, &notebook)
-    } else {
-        super::to_string_as_read(to, notebook)
-    };
+        adapted = Some(notebook);
+    }
+    let notebook = adapted.as_ref().unwrap_or(notebook);
+    let text = super::to_string_as_read(to, notebook);
     let written = super::parse(to, text.strip_prefix('\u{feff}').unwrap_or(&text))
         .map_err(|error| ConvertError::Unreadable { error })?;
-    let report = compare(notebook, &written, to);
+    let measured = compare(notebook, &written, to);
+    for (loss, dropped) in measured.dropped {
+        report.add(loss, dropped.count);
+        report.dropped.get_mut(&loss).expect("added").names = dropped.names;
+    }
     Ok(Converted { text, report })
+}
+
+/// Takes the YAML header jupytext writes at the top of a script (`# ---`,
+/// `# jupyter:` … `# ---`) out of the first cell, if that cell is only the
+/// header, and puts the header's `kernelspec` into the notebook metadata.
+/// Returns whether there was one. A focused reading of jupytext's layout
+/// (two-space indents, `key: value`), not a YAML parser.
+fn take_jupytext_header(notebook: &mut Notebook) -> bool {
+    let Some(first) = notebook.sections.first().and_then(|s| s.cells.first()) else {
+        return false;
+    };
+    let lines: Vec<&str> = first.source.trim_end().lines().collect();
+    let is_header = first.kind == CellKind::Code
+        && lines.len() >= 3
+        && lines[0] == "# ---"
+        && lines[lines.len() - 1] == "# ---"
+        && lines.contains(&"# jupyter:")
+        && lines.iter().all(|l| l.starts_with('#'));
+    if !is_header {
+        return false;
+    }
+    let body: Vec<&str> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    if let Some(at) = body.iter().position(|l| l.trim() == "kernelspec:") {
+        let mut spec = super::Object::new();
+        for line in body[at + 1..].iter().take_while(|l| indent(l) > indent(body[at])) {
+            if let Some((key, value)) = line.trim().split_once(": ") {
+                let value = value.trim();
+                let unquoted = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .unwrap_or(value);
+                spec.insert(key.to_string(), Value::String(unquoted.to_string()));
+            }
+        }
+        if spec.contains_key("name") && spec.contains_key("display_name") {
+            notebook.metadata.insert("kernelspec".into(), Value::Object(spec));
+        }
+    }
+    notebook.sections[0].cells.remove(0);
+    // Without the header cell a `# Title` cell may now come first: split again.
+    let split = super::sections::split(super::sections::flatten(notebook, true, true));
+    notebook.title = split.title;
+    notebook.sections = split.sections;
+    notebook.extras.title_heading = split.title_heading;
+    true
 }
 
 /// Converts the file at `input`. The output is refused if it exists (unless

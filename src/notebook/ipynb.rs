@@ -425,7 +425,17 @@ fn write(notebook: &Notebook, minor: u64) -> String {
 /// another language is dropped (Jupyter then asks which kernel to use) rather
 /// than left pointing at the wrong one.
 fn set_language(metadata: &mut Object, language: &Language) {
+    // A whole kernelspec for this language (one a jupytext header named) stays.
+    let kernelspec = metadata.get("kernelspec");
+    let whole = kernelspec
+        .and_then(|k| k.get("name").zip(k.get("display_name")))
+        .is_some_and(|(n, d)| n.is_string() && d.is_string());
+    let same_language = kernelspec
+        .and_then(|k| k.get("language"))
+        .and_then(Value::as_str)
+        .is_some_and(|l| Language::from_name(l) == *language);
     match language {
+        _ if whole && same_language => {}
         Language::Python => {
             metadata.insert(
                 "kernelspec".into(),

@@ -129,6 +129,26 @@ enum CliCommand {
         )]
         parameters_yaml: Vec<String>,
     },
+    /// Convert a notebook between .ipynb, .livemd and percent scripts (.py)
+    /// without running it, as `jupytext --to` does.
+    ///
+    /// OUT is FILE with the new extension unless -o names it (its extension
+    /// then chooses the format; `-o -` writes to standard output). An existing
+    /// OUT is not replaced without --force. What the target format cannot hold
+    /// (outputs in a script, attachments, metadata…) is listed on stderr.
+    Convert {
+        /// The notebook to convert (.ipynb, .livemd, .py).
+        file: PathBuf,
+        /// The format to write: ipynb, livemd or py (also: notebook, percent, py:percent).
+        #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+        to: Option<runyard::notebook::Format>,
+        /// Where to write it (`-` for standard output).
+        #[arg(long, short, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// List the Python environments and Jupyter kernels found here, as
     /// `jupyter kernelspec list` does (broken kernelspecs marked).
     Kernels {
@@ -159,6 +179,43 @@ fn parse_cell_timeout(text: &str) -> Result<f64, String> {
 /// `-p NAME VALUE …` as clap gives them (flat, in twos) as pairs.
 fn pairs(flat: Vec<String>) -> Vec<(String, String)> {
     flat.chunks_exact(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+}
+
+fn parse_format(name: &str) -> Result<runyard::notebook::Format, String> {
+    runyard::notebook::convert::format_by_name(name)
+        .ok_or_else(|| format!("{name:?} is not a format Runyard writes (use ipynb, livemd or py)"))
+}
+
+fn convert(file: &Path, to: Option<runyard::notebook::Format>, output: Option<&Path>, force: bool) -> ExitCode {
+    use runyard::notebook::convert::{self, Destination};
+    init_logging(None);
+    let result = convert::plan(file, to, output).and_then(|(format, destination)| {
+        convert::convert_file(file, format, &destination, force).map(|c| (c, destination))
+    });
+    match result {
+        Ok((converted, destination)) => {
+            for line in converted.report.lines() {
+                eprintln!("runyard: {line}");
+            }
+            if destination == Destination::Stdout {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                if let Err(err) = stdout
+                    .write_all(converted.text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                {
+                    // An output that cannot be written is bad usage (2), as for a file.
+                    eprintln!("runyard: cannot write to standard output: {err}");
+                    return ExitCode::from(2);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("runyard: {err}");
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -247,6 +304,12 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(CliCommand::Convert {
+            file,
+            to,
+            output,
+            force,
+        }) => convert(&file, to, output.as_deref(), force),
         Some(CliCommand::Kernels { json, notebook }) => {
             init_logging(None);
             let inputs = runyard::kernels::Inputs::from_env(notebook.as_deref());

@@ -302,7 +302,7 @@ fn enter_goes_back_into_a_raw_cell_too() {
     let path = files.path().join("raw.ipynb");
     let notebook = r#"{"cells": [{"cell_type": "raw", "metadata": {}, "source": "plain"}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5}"#;
+        "nbformat": 4, "nbformat_minor": 4}"#;
     std::fs::write(&path, notebook).unwrap();
     let mut w = Window::open_with(tempfile::tempdir().unwrap(), vec![path]);
     w.harness.run_steps(3);

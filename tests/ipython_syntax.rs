@@ -429,7 +429,7 @@ fn runyard_run_runs_a_jupyter_notebook_with_ipython_syntax() {
     std::fs::write(
         &input,
         format!(
-            r#"{{"cells": [{cells}], "metadata": {{"kernelspec": {{"display_name": "Python 3", "language": "python", "name": "python3"}}}}, "nbformat": 4, "nbformat_minor": 5}}"#
+            r#"{{"cells": [{cells}], "metadata": {{"kernelspec": {{"display_name": "Python 3", "language": "python", "name": "python3"}}}}, "nbformat": 4, "nbformat_minor": 4}}"#
         ),
     )
     .unwrap();

@@ -28,8 +28,10 @@ fn save_in(dir: &Path, name: &str, nb: &Notebook) -> PathBuf {
 }
 
 /// The notebook without what differs legitimately between two files of the
-/// same content: cell ids Runyard generated and source line numbers.
+/// same content: cell ids Runyard generated, source line numbers and the
+/// nbformat minor version read.
 fn without_ids(mut nb: Notebook) -> Notebook {
+    nb.extras.ipynb_minor = None;
     let clear = |cell: &mut Cell| {
         cell.id = None;
         cell.line = None;
@@ -125,19 +127,19 @@ fn older_jupyter_notebooks_open_the_same_and_save_as_4_5_with_ids() {
 fn keys_runyard_does_not_know_are_kept_everywhere() {
     let text = r###"{
  "cells": [
-  {"cell_type": "code", "source": ["x = 1\n", "x"], "metadata": {"future": {"a": [1]}},
+  {"cell_type": "code", "id": "a", "source": ["x = 1\n", "x"], "metadata": {"future": {"a": [1]}},
    "execution_count": 7, "future_cell_key": "kept",
    "outputs": [
      {"output_type": "execute_result", "execution_count": 7, "data": {"text/plain": ["1"]},
       "metadata": {}, "future_output_key": {"deep": true}},
      {"output_type": "stream", "name": "stdout", "text": "a\n", "transient_like": 1}
    ]},
-  {"cell_type": "markdown", "source": "## Heading\n\ntext", "metadata": {"tags": ["x"]}}
+  {"cell_type": "markdown", "id": "b", "source": "## Heading\n\ntext", "metadata": {"tags": ["x"]}}
  ],
  "metadata": {"language_info": {"name": "python"}, "anything": null},
  "future_top_level": [1, 2],
  "nbformat": 4,
- "nbformat_minor": 0
+ "nbformat_minor": 6
 }"###;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("unknown.ipynb");
@@ -166,11 +168,11 @@ fn the_kernel_language_chooses_the_notebook_language() {
         notebook::parse(Format::Ipynb, &text).unwrap().language
     };
     assert_eq!(
-        with(r#"{"kernelspec": {"language": "python", "name": "python3"}}"#),
+        with(r#"{"kernelspec": {"language": "python", "name": "python3", "display_name": "Python 3"}}"#),
         Language::Python
     );
     assert_eq!(
-        with(r#"{"kernelspec": {"language": "elixir", "name": "ielixir"}}"#),
+        with(r#"{"kernelspec": {"language": "elixir", "name": "ielixir", "display_name": "Elixir"}}"#),
         Language::Elixir
     );
     assert_eq!(with(r#"{"language_info": {"name": "elixir"}}"#), Language::Elixir);
@@ -394,27 +396,27 @@ fn malformed_files_give_errors_that_say_where_and_stay_untouched() {
     refuses(
         d,
         "odd-type.ipynb",
-        nb(r#"[{"cell_type": "sql", "source": ""}]"#).as_bytes(),
+        nb(r#"[{"cell_type": "sql", "metadata": {}, "source": ""}]"#).as_bytes(),
         Some("cells[0].cell_type"),
     );
     refuses(
         d,
         "bad-output.ipynb",
-        nb(r#"[{"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", "name": "stdout", "text": 3}]}]"#)
+        nb(r#"[{"cell_type": "code", "metadata": {}, "execution_count": null, "source": "", "outputs": [{"output_type": "stream", "name": "stdout", "text": 3}]}]"#)
             .as_bytes(),
         Some("cells[0].outputs[0].text"),
     );
     refuses(
         d,
         "error-without-ename.ipynb",
-        nb(r#"[{"cell_type": "code", "source": "", "outputs": [{"output_type": "error", "evalue": "", "traceback": []}]}]"#)
+        nb(r#"[{"cell_type": "code", "metadata": {}, "execution_count": null, "source": "", "outputs": [{"output_type": "error", "evalue": "", "traceback": []}]}]"#)
             .as_bytes(),
         Some("cells[0].outputs[0].ename"),
     );
     refuses(
         d,
         "negative-count.ipynb",
-        nb(r#"[{"cell_type": "code", "source": "", "execution_count": -1, "outputs": []}]"#).as_bytes(),
+        nb(r#"[{"cell_type": "code", "metadata": {}, "source": "", "execution_count": -1, "outputs": []}]"#).as_bytes(),
         Some("cells[0].execution_count"),
     );
     // Deep nesting stops at serde_json's recursion limit, not the stack's.

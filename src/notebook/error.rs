@@ -58,10 +58,20 @@ pub enum ParseError {
     },
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },
-    #[error("nbformat {found} is not supported: Runyard reads nbformat 4.0 to 4.5 (Jupyter upgrades older notebooks)")]
-    UnsupportedVersion { found: String },
+    #[error("nbformat {found} is not supported: {}", version_advice(*major))]
+    UnsupportedVersion { major: u64, found: String },
     #[error("line {line}: {message}")]
     Line { line: usize, message: String },
+}
+
+/// What to do about a notebook of another nbformat major version.
+fn version_advice(major: u64) -> &'static str {
+    if major < 4 {
+        "Runyard reads nbformat 4 (4.0 to 4.5). Upgrade the file with Jupyter: \
+         `jupyter nbconvert --to notebook --nbformat 4 FILE` writes FILE.nbconvert.ipynb"
+    } else {
+        "it is newer than the nbformat 4 (4.0 to 4.5) that Runyard reads"
+    }
 }
 
 impl ParseError {

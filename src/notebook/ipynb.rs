@@ -28,23 +28,33 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
     let Value::Object(mut top) = value else {
         return Err(ParseError::invalid("(top level)", "expected a JSON object"));
     };
-    let major = take(&mut top, "nbformat", "nbformat")?;
-    let minor = take(&mut top, "nbformat_minor", "nbformat_minor")?;
-    match (major.as_u64(), minor.as_u64()) {
-        (Some(4), Some(_)) => {}
-        (Some(major), minor) => {
-            return Err(ParseError::UnsupportedVersion {
-                found: match minor {
-                    Some(minor) => format!("{major}.{minor}"),
-                    None => major.to_string(),
-                },
-            });
-        }
-        (None, _) => return Err(ParseError::invalid("nbformat", "expected an integer")),
+    // The version first: older formats have other keys (no `nbformat_minor`
+    // in nbformat 2, `worksheets` instead of `cells` before 4).
+    let major = top
+        .get("nbformat")
+        .ok_or_else(|| ParseError::invalid("nbformat", "missing (a required field)"))?;
+    let Some(major) = major.as_u64() else {
+        return Err(ParseError::invalid("nbformat", "expected an integer"));
+    };
+    let minor = top.get("nbformat_minor").and_then(Value::as_u64);
+    if major != 4 {
+        return Err(ParseError::UnsupportedVersion {
+            major,
+            found: match minor {
+                Some(minor) => format!("{major}.{minor}"),
+                None => major.to_string(),
+            },
+        });
     }
-    if minor.as_u64().is_none() {
-        return Err(ParseError::invalid("nbformat_minor", "expected an integer"));
-    }
+    let Some(minor) = minor else {
+        return Err(match top.get("nbformat_minor") {
+            None => ParseError::invalid("nbformat_minor", "missing (a required field)"),
+            Some(_) => ParseError::invalid("nbformat_minor", "expected an integer"),
+        });
+    };
+    super::schema::check(&top, minor)?;
+    top.remove("nbformat");
+    top.remove("nbformat_minor");
     let metadata = object(take(&mut top, "metadata", "metadata")?, "metadata")?;
     let Value::Array(cells) = take(&mut top, "cells", "cells")? else {
         return Err(ParseError::invalid("cells", "expected a list of cells"));
@@ -66,6 +76,7 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
         extras: NotebookExtras {
             title_heading: split.title_heading,
             ipynb_keys: top,
+            ipynb_minor: Some(minor),
             ..NotebookExtras::default()
         },
     })
@@ -351,12 +362,36 @@ fn lines(text: &str) -> Value {
     Value::Array(out)
 }
 
-/// Writes the notebook as nbformat 4.5, as Jupyter lays it out (with the
-/// trailing newline Jupyter adds).
+/// Writes the notebook as nbformat 4.5 (or the newer 4.x it was read in),
+/// as Jupyter lays it out (with the trailing newline Jupyter adds).
 pub fn to_string(notebook: &Notebook) -> String {
+    // A notebook from a newer minor keeps it: the keys kept from it may be
+    // ones 4.5 does not allow.
+    let minor = match notebook.format {
+        Some(Format::Ipynb) => notebook.extras.ipynb_minor.unwrap_or(5).max(5),
+        _ => 5,
+    };
+    write(notebook, minor)
+}
+
+/// Writes the notebook in the nbformat 4 minor version it was read in (4.5
+/// for one read from another format), as `jupyter nbconvert --to notebook`
+/// does: before 4.5 cells have no ids, and none are added. A notebook read
+/// from an `.ipynb` and not changed gets its bytes back.
+pub fn to_string_as_read(notebook: &Notebook) -> String {
+    let minor = match notebook.format {
+        Some(Format::Ipynb) => notebook.extras.ipynb_minor.unwrap_or(5),
+        _ => 5,
+    };
+    write(notebook, minor)
+}
+
+fn write(notebook: &Notebook, minor: u64) -> String {
     let same = notebook.format == Some(Format::Ipynb);
-    let mut cells = sections::flatten(notebook, same);
-    assign_ids(&mut cells);
+    let mut cells = sections::flatten(notebook, same, same || notebook.format == Some(Format::Percent));
+    if minor >= 5 {
+        assign_ids(&mut cells);
+    }
     let cells: Vec<Value> = cells.iter().map(write_cell).collect();
 
     let mut metadata = if same { notebook.metadata.clone() } else { Object::new() };
@@ -380,7 +415,7 @@ pub fn to_string(notebook: &Notebook) -> String {
     top.insert("cells".into(), Value::Array(cells));
     top.insert("metadata".into(), Value::Object(metadata));
     top.insert("nbformat".into(), 4.into());
-    top.insert("nbformat_minor".into(), 5.into());
+    top.insert("nbformat_minor".into(), minor.into());
     let mut text = json::to_jupyter(&Value::Object(top));
     text.push('\n');
     text
@@ -390,7 +425,17 @@ pub fn to_string(notebook: &Notebook) -> String {
 /// another language is dropped (Jupyter then asks which kernel to use) rather
 /// than left pointing at the wrong one.
 fn set_language(metadata: &mut Object, language: &Language) {
+    // A whole kernelspec for this language (one a jupytext header named) stays.
+    let kernelspec = metadata.get("kernelspec");
+    let whole = kernelspec
+        .and_then(|k| k.get("name").zip(k.get("display_name")))
+        .is_some_and(|(n, d)| n.is_string() && d.is_string());
+    let same_language = kernelspec
+        .and_then(|k| k.get("language"))
+        .and_then(Value::as_str)
+        .is_some_and(|l| Language::from_name(l) == *language);
     match language {
+        _ if whole && same_language => {}
         Language::Python => {
             metadata.insert(
                 "kernelspec".into(),
@@ -470,7 +515,10 @@ fn write_cell(cell: &Cell) -> Value {
         CellKind::Raw => "raw",
     };
     map.insert("cell_type".into(), kind.into());
-    map.insert("id".into(), cell.id.clone().unwrap_or_default().into());
+    // Before 4.5 there are no ids, unless the file had them (Colab writes 4.0 with ids).
+    if let Some(id) = &cell.id {
+        map.insert("id".into(), id.clone().into());
+    }
     map.insert("metadata".into(), Value::Object(cell.metadata.clone()));
     map.insert("source".into(), lines(&cell.source));
     if cell.kind == CellKind::Code {
@@ -558,7 +606,7 @@ mod tests {
     fn errors_name_the_json_path() {
         let text = r#"{"nbformat": 4, "nbformat_minor": 2, "metadata": {}, "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": "x"},
-            {"cell_type": "code", "metadata": {}, "source": ["a", 3], "outputs": []}]}"#;
+            {"cell_type": "code", "metadata": {}, "source": ["a", 3], "outputs": [], "execution_count": null}]}"#;
         let err = parse(text).unwrap_err();
         assert_eq!(err.location().as_deref(), Some("cells[1].source[1]"), "{err}");
         let err = parse(r#"{"nbformat": 4, "nbformat_minor": 2, "metadata": {}}"#).unwrap_err();

@@ -9,12 +9,14 @@
 //! read, or the user's unreadable file is replaced.
 
 pub mod atomic;
+pub mod convert;
 pub mod error;
 pub mod ipynb;
 mod json;
 pub mod livemd;
 pub mod model;
 pub mod percent;
+mod schema;
 mod sections;
 
 use std::io::Read;
@@ -30,11 +32,13 @@ pub const MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
 /// Opens a notebook; the format follows the extension.
 pub fn open(path: &Path) -> Result<Notebook, NotebookError> {
     let format = Format::from_path(path).ok_or_else(|| NotebookError::UnknownFormat { path: path.into() })?;
-    let text = read_text(path)?;
-    parse(format, &text).map_err(|error| NotebookError::Parse {
+    let (text, bom) = read_text_and_bom(path)?;
+    let mut notebook = parse(format, &text).map_err(|error| NotebookError::Parse {
         path: path.into(),
         error,
-    })
+    })?;
+    notebook.extras.bom = bom;
+    Ok(notebook)
 }
 
 /// Reads a notebook of `format` from text.
@@ -46,12 +50,31 @@ pub fn parse(format: Format, text: &str) -> Result<Notebook, ParseError> {
     }
 }
 
-/// The file's text for `format`.
+/// The file's text for `format` (with the byte order mark the file was read
+/// with, if it is written in the format it was read from).
 pub fn to_string(format: Format, notebook: &Notebook) -> String {
-    match format {
+    let text = match format {
         Format::Ipynb => ipynb::to_string(notebook),
         Format::Livemd => livemd::to_string(notebook),
         Format::Percent => percent::to_string(notebook),
+    };
+    with_bom(format, notebook, text)
+}
+
+/// [`to_string`], but an `.ipynb` keeps the nbformat minor version it was
+/// read in (see [`ipynb::to_string_as_read`]): what conversion writes.
+pub fn to_string_as_read(format: Format, notebook: &Notebook) -> String {
+    match format {
+        Format::Ipynb => with_bom(format, notebook, ipynb::to_string_as_read(notebook)),
+        _ => to_string(format, notebook),
+    }
+}
+
+fn with_bom(format: Format, notebook: &Notebook, text: String) -> String {
+    if notebook.extras.bom && notebook.format == Some(format) {
+        format!("\u{feff}{text}")
+    } else {
+        text
     }
 }
 
@@ -83,8 +106,14 @@ pub fn check_writable(path: &Path) -> Result<(), NotebookError> {
 }
 
 /// Reads a file as UTF-8 text, refusing files over [`MAX_FILE_SIZE`] before
-/// reading them and binary content with the line where it shows.
+/// reading them and binary content with the line where it shows. A byte
+/// order mark is not part of the text.
 pub fn read_text(path: &Path) -> Result<String, NotebookError> {
+    read_text_and_bom(path).map(|(text, _)| text)
+}
+
+/// [`read_text`], and whether the file began with a byte order mark.
+fn read_text_and_bom(path: &Path) -> Result<(String, bool), NotebookError> {
     let read_error = |source| NotebookError::Read {
         path: path.into(),
         source,
@@ -113,7 +142,7 @@ pub fn read_text(path: &Path) -> Result<String, NotebookError> {
     })
 }
 
-fn decode(bytes: Vec<u8>) -> Result<String, ParseError> {
+fn decode(bytes: Vec<u8>) -> Result<(String, bool), ParseError> {
     if let Some(nul) = bytes.iter().position(|b| *b == 0) {
         return Err(ParseError::Binary {
             line: position(&bytes, nul).0,
@@ -122,8 +151,8 @@ fn decode(bytes: Vec<u8>) -> Result<String, ParseError> {
     match String::from_utf8(bytes) {
         // A byte order mark is not part of the text.
         Ok(text) => Ok(match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_string(),
-            None => text,
+            Some(rest) => (rest.to_string(), true),
+            None => (text, false),
         }),
         Err(err) => {
             let (line, column) = position(err.as_bytes(), err.utf8_error().valid_up_to());

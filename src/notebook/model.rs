@@ -135,6 +135,10 @@ pub struct NotebookExtras {
     pub livemd_metadata_text: Option<String>,
     /// `.livemd`: Livebook's stamp comment at the end of the file, verbatim.
     pub livemd_stamp: Option<String>,
+    /// `.ipynb`: the `nbformat_minor` the file had (4.x), for writing it back as read.
+    pub ipynb_minor: Option<u64>,
+    /// The file began with a UTF-8 byte order mark: written back with one.
+    pub bom: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

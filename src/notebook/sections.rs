@@ -67,34 +67,53 @@ pub(crate) fn split(cells: Vec<Cell>) -> Split {
 /// The cells of the notebook in file order, headings included. `keep_layout`
 /// is false when saving to another format than the notebook was read from:
 /// headings are then written afresh.
-pub(crate) fn flatten(notebook: &Notebook, keep_layout: bool) -> Vec<Cell> {
+/// `keep_layout`: the notebook is written in the format it was read from;
+/// `keep_metadata`: the target holds the cells' metadata (Jupyter's cell
+/// metadata goes between `.ipynb` and percent scripts, as jupytext carries it).
+pub(crate) fn flatten(notebook: &Notebook, keep_layout: bool, keep_metadata: bool) -> Vec<Cell> {
+    // In another format a heading keeps its place (alone in its cell, or
+    // first in one), not its cell's metadata.
+    let heading_of = |h: Option<&Heading>| {
+        h.map(|h| Heading {
+            line: h.line.clone(),
+            gap: h.gap.clone(),
+            cell: h.cell.as_ref().map(|c| Box::new(own(c, keep_layout, keep_metadata))),
+        })
+    };
     let mut cells = Vec::new();
     for section in &notebook.sections {
-        let heading = section.extras.heading.as_ref().filter(|_| keep_layout);
+        let heading = heading_of(section.extras.heading.as_ref());
+        let heading = heading.as_ref();
         if section.title.is_empty() && heading.is_none() {
             // An untitled section after the first has no heading to write: its
             // cells join the section above when the file is opened again.
-            cells.extend(section.cells.iter().map(|c| own(c, keep_layout)));
+            cells.extend(section.cells.iter().map(|c| own(c, keep_layout, keep_metadata)));
             continue;
         }
-        let mut section_cells: Vec<Cell> = section.cells.iter().map(|c| own(c, keep_layout)).collect();
+        let mut section_cells: Vec<Cell> = section
+            .cells
+            .iter()
+            .map(|c| own(c, keep_layout, keep_metadata))
+            .collect();
         put_heading(&mut section_cells, heading, 2, &section.title);
         cells.extend(section_cells);
     }
     if let Some(title) = &notebook.title {
-        let heading = notebook.extras.title_heading.as_ref().filter(|_| keep_layout);
-        put_heading(&mut cells, heading, 1, title);
+        let heading = heading_of(notebook.extras.title_heading.as_ref());
+        put_heading(&mut cells, heading.as_ref(), 1, title);
     }
     cells
 }
 
 /// A cell as written to a format: its layout and metadata only if they are
 /// that format's.
-fn own(cell: &Cell, keep_layout: bool) -> Cell {
+fn own(cell: &Cell, keep_layout: bool, keep_metadata: bool) -> Cell {
     let mut cell = cell.clone();
     if !keep_layout {
-        cell.metadata.clear();
         cell.extras = Default::default();
+    }
+    if !keep_metadata {
+        cell.metadata.clear();
     }
     cell
 }
@@ -214,7 +233,7 @@ mod tests {
         assert_eq!(split.sections[1].cells.len(), 1);
         assert_eq!(split.sections[2].cells[0].source, "Text ## not a heading\n## nor this");
         let nb = notebook(split);
-        assert_eq!(flatten(&nb, true), cells);
+        assert_eq!(flatten(&nb, true, true), cells);
     }
 
     #[test]
@@ -237,7 +256,7 @@ mod tests {
             ..Section::default()
         });
         nb.title = Some("T".into());
-        let flat = flatten(&nb, true);
+        let flat = flatten(&nb, true, true);
         let sources: Vec<_> = flat.iter().map(|c| c.source.as_str()).collect();
         assert_eq!(sources, ["# T", "## New\n\nbody", "1", "## Added", "2"]);
     }

@@ -665,7 +665,7 @@ fn a_raw_cell_stays_raw_is_never_evaluated_and_saves_as_raw() {
     let text = r##"{"cells": [
       {"cell_type": "raw", "metadata": {}, "source": ["\\documentclass{article}"]},
       {"cell_type": "code", "execution_count": null, "metadata": {}, "outputs": [], "source": ["x = 1"]}
-     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"##;
+     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}"##;
     let notebook = crate::notebook::parse(crate::notebook::Format::Ipynb, text).unwrap();
     let mut s = Session::from_notebook(ID, "n", RuntimeConfig::python(), &notebook);
     let raw = s.nth_cell(0).unwrap().id;

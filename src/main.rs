@@ -23,8 +23,6 @@ struct Cli {
     files: Vec<PathBuf>,
 }
 
-// Parsed once per process: the size of a variant does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 // Parsed once per process: boxing `Run`'s many options would buy nothing.
 #[allow(clippy::large_enum_variant)]

@@ -64,6 +64,10 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
         .enumerate()
         .map(|(i, cell)| read_cell(cell, &format!("cells[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut cells = cells;
+    if minor >= 5 {
+        repair_ids(&mut cells);
+    }
 
     let language = language_of(&metadata).unwrap_or_default();
     let split = sections::split(cells);
@@ -149,6 +153,40 @@ fn count(value: Option<Value>, at: &str) -> Result<Option<u32>, ParseError> {
             None => Err(ParseError::invalid(at, "expected a non-negative integer or null")),
         },
         Some(_) => Err(ParseError::invalid(at, "expected a non-negative integer or null")),
+    }
+}
+
+/// Gives a fresh id to each cell of a 4.5 notebook that has none or the
+/// id of a cell above, as Jupyter's `nbformat.reads` does (with a warning;
+/// nbformat says this will become an error, and `validate` counts it so
+/// when asked to): such files are common and Jupyter opens them.
+fn repair_ids(cells: &mut [Cell]) {
+    use std::hash::{Hash, Hasher};
+    let mut seen: std::collections::HashSet<String> = cells.iter().filter_map(|c| c.id.clone()).collect();
+    let mut used = std::collections::HashSet::new();
+    for (i, cell) in cells.iter_mut().enumerate() {
+        if let Some(id) = &cell.id
+            && used.insert(id.clone())
+        {
+            continue;
+        }
+        // Derived from the cell, so the same file gets the same ids each time.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (i, &cell.source).hash(&mut hasher);
+        let mut n = hasher.finish();
+        let id = loop {
+            let id = format!("{:08x}", n as u32);
+            if seen.insert(id.clone()) {
+                break id;
+            }
+            n = n.rotate_left(13).wrapping_add(1);
+        };
+        match &cell.id {
+            Some(old) => tracing::warn!("cells[{i}]: the id {old:?} is also an earlier cell's; renamed {id:?}"),
+            None => tracing::warn!("cells[{i}]: no id (nbformat 4.5 requires one); gave it {id:?}"),
+        }
+        used.insert(id.clone());
+        cell.id = Some(id);
     }
 }
 

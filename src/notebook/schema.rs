@@ -6,15 +6,14 @@
 //! A hand check rather than a JSON-schema crate: the schema is small and
 //! fixed (six files that differ in a few places), a general validator would
 //! need the schema files embedded and its errors translated into paths and
-//! sentences, and two things `nbformat.validate` does are not in the schema
-//! at all (unique cell ids; future minor versions relaxed).
+//! sentences, and a thing `nbformat.validate` does is not in the schema
+//! at all (future minor versions relaxed).
 //!
 //! Differences between the 4.x schemas that matter here: cell `id` exists
-//! from 4.5 (required there, refused before), `jupyter` cell metadata is
+//! from 4.5 (required there, refused before; one missing is given one by
+//! the reader, as `nbformat.reads` does), `jupyter` cell metadata is
 //! typed from 4.3, `execution` from 4.4. A minor version newer than 4.5 is
 //! checked as `nbformat` does: against 4.5 with extra keys allowed.
-
-use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -35,18 +34,10 @@ pub(crate) fn check(top: &Object, minor: u64) -> Result<(), ParseError> {
     let Value::Array(cells) = &top["cells"] else {
         return Err(invalid("cells", "expected a list of cells"));
     };
-    let mut ids: HashMap<&str, usize> = HashMap::new();
+    // Missing and repeated cell ids are repaired by the reader, as
+    // `nbformat.reads` does, not refused.
     for (i, cell) in cells.iter().enumerate() {
-        let at = format!("cells[{i}]");
-        v.cell(cell, &at)?;
-        if let Some(Value::String(id)) = cell.get("id")
-            && let Some(first) = ids.insert(id, i)
-        {
-            return Err(invalid(
-                format!("{at}.id"),
-                format!("cell id {id:?} is also the id of cells[{first}] (ids must be unique)"),
-            ));
-        }
+        v.cell(cell, &format!("cells[{i}]"))?;
     }
     Ok(())
 }
@@ -226,7 +217,7 @@ impl Checker {
         if self.minor >= 5 {
             allowed.push("id");
         }
-        for key in allowed.iter().filter(|k| **k != "attachments") {
+        for key in allowed.iter().filter(|k| !matches!(**k, "attachments" | "id")) {
             self.required(map, key, at)?;
         }
         self.only(map, &allowed, at)?;

@@ -299,7 +299,9 @@ pub fn run_script(
         source,
     })?;
     let text = String::from_utf8(bytes).map_err(|_| RunError::NotText { path: path.into() })?;
-    let cells: Vec<_> = percent::parse(&text)
+    // A byte-order mark (Notepad writes one) is not code: Python skips it too.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let cells: Vec<_> = percent::parse(text)
         .into_iter()
         .filter(|c| c.kind == CellKind::Code)
         .collect();

@@ -285,3 +285,83 @@ fn runyard_run_accepts_a_script_with_a_byte_order_mark() {
         assert_eq!(text(&run.stdout), "bom ok\n", "{name}");
     }
 }
+
+/// Livebook's own tutorial waits 300 s in a branch: the main flow must not
+/// wait for it, and the run ends soon after with the branch stopped and
+/// saying so (tests/fixtures/branching.livemd has the same shape).
+#[test]
+fn runyard_run_does_not_wait_for_a_branching_section() {
+    if common::elixir::skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/branching.livemd");
+    let input = dir.path().join("branching.livemd");
+    std::fs::copy(&fixture, &input).unwrap();
+    let out = dir.path().join("out.livemd");
+    let t0 = Instant::now();
+    let run = runyard(&["run", input.to_str().unwrap(), "--output", out.to_str().unwrap()]);
+    let took = t0.elapsed();
+    let err = text(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    // Start-up, the main flow, the grace period and the interrupt: far from 300 s.
+    assert!(took < Duration::from_secs(40), "{took:?}: {err}");
+    let nb = notebook::open(&out).unwrap();
+    let outputs = |section: usize, cell: usize| -> Vec<String> {
+        let cells: Vec<_> = nb.sections[section]
+            .cells
+            .iter()
+            .filter(|c| c.kind == CellKind::Code)
+            .collect();
+        cells[cell].outputs.iter().map(|o| o.display_text()).collect()
+    };
+    assert_eq!(outputs(0, 0), ["\"from the parent\""]);
+    assert_eq!(
+        outputs(1, 0),
+        ["branch sees: from the parent", ":ok"],
+        "the branch starts from its parent"
+    );
+    assert_eq!(outputs(2, 0), ["main flow goes on", "\"from the parent, still\""]);
+    assert_eq!(outputs(3, 0), ["\"FROM THE PARENT\""]);
+    let stopped = outputs(1, 1);
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(
+        stopped[0].contains("stopped: this branching section was still running"),
+        "{stopped:?}"
+    );
+    assert!(err.contains("stopped (branch still running)"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&input).unwrap(),
+        std::fs::read_to_string(&fixture).unwrap(),
+        "the input is untouched"
+    );
+
+    // Streaming: the main flow's output, then the branches'.
+    let streamed = runyard(&["run", input.to_str().unwrap()]);
+    assert!(streamed.status.success(), "{}", text(&streamed.stderr));
+    let stdout = text(&streamed.stdout);
+    let main_at = stdout.find("main flow goes on").expect(&stdout);
+    let branch_at = stdout.find("branch sees: from the parent").expect(&stdout);
+    assert!(main_at < branch_at, "{stdout}");
+}
+
+/// A failing cell in a branch fails the run, as any cell does.
+#[test]
+fn runyard_run_fails_when_a_branch_fails() {
+    if common::elixir::skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "failing.livemd",
+        b"# Failing branch\n\n## Main\n\n```elixir\nx = 1\n```\n\n\
+          <!-- livebook:{\"branch_parent_index\":0} -->\n\n## Branch\n\n```elixir\nraise \"boom\"\n```\n\n\
+          ## After\n\n```elixir\nx + 1\n```\n",
+    );
+    let run = runyard(&["run", input.to_str().unwrap()]);
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(1), "{out}{err}");
+    assert!(out.contains('2'), "the main flow ran: {out}");
+    assert!(err.contains("boom"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! prints to stdout; with `--output` or `--inplace` (and for every notebook
 //! format) the outputs are written into the notebook, see [`notebook`].
 
+mod branches;
 mod notebook;
 mod place;
 mod progress;

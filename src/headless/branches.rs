@@ -28,20 +28,6 @@ pub const GRACE: Duration = Duration::from_secs(5);
 /// How long an interrupted branch has to answer before the run ends anyway.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 
-/// The section a branching section branches from, if it is one Livebook
-/// would accept: an earlier section that is not itself a branch.
-pub(super) fn parent_of(nb: &Notebook, section: usize) -> Option<usize> {
-    let declared = |s: usize| {
-        nb.sections[s]
-            .metadata
-            .get("branch_parent_index")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|n| usize::try_from(n).ok())
-    };
-    let parent = declared(section)?;
-    (parent < section && declared(parent).is_none()).then_some(parent)
-}
-
 /// One branching section's cells, in order.
 struct Branch {
     parent: usize,

@@ -120,7 +120,9 @@ pub fn run_notebook(
 fn plan(nb: &mut Notebook, runtime_language: &str) -> Vec<Job> {
     let mut jobs = Vec::new();
     let mut number = 0;
-    let parents: Vec<Option<usize>> = (0..nb.sections.len()).map(|s| branches::parent_of(nb, s)).collect();
+    let parents: Vec<Option<usize>> = (0..nb.sections.len())
+        .map(|s| notebook::branch::branch_parent(nb, s))
+        .collect();
     for (s, section) in nb.sections.iter_mut().enumerate() {
         for (c, cell) in section.cells.iter_mut().enumerate() {
             if cell.kind != CellKind::Code {

@@ -365,3 +365,64 @@ fn runyard_run_fails_when_a_branch_fails() {
     assert!(out.contains('2'), "the main flow ran: {out}");
     assert!(err.contains("boom"), "{err}");
 }
+
+/// The window: Evaluate all on a notebook with a branch that sleeps 300 s;
+/// the section after the branch is evaluated while the branch still runs,
+/// and the branch starts from its parent's bindings.
+#[test]
+fn the_window_evaluates_later_sections_while_a_branch_runs() {
+    use runyard::session::CellState;
+    if common::elixir::skip() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("branching.livemd");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/branching.livemd"),
+        &path,
+    )
+    .unwrap();
+    let mut w = common::window::Window::open_with(tempfile::tempdir().unwrap(), vec![path]);
+    w.harness.run_steps(2);
+    let index_of = |w: &common::window::Window, text: &str| {
+        w.app().sessions[0].cells().position(|c| c.code.contains(text)).unwrap()
+    };
+    let (sleeping, after, branch_first) = (
+        index_of(&w, "Process.sleep"),
+        index_of(&w, "main flow goes on"),
+        index_of(&w, "branch sees"),
+    );
+    let t0 = Instant::now();
+    w.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Enter);
+    w.harness.step();
+    w.wait_until("the section after the branch to be evaluated", |app| {
+        matches!(
+            app.sessions[0].nth_cell(after).unwrap().state,
+            CellState::Evaluated { .. }
+        )
+    });
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+    assert!(
+        matches!(w.cell_state(sleeping), CellState::Evaluating { .. }),
+        "the branch still runs: {:?}",
+        w.cell_state(sleeping)
+    );
+    assert!(matches!(w.cell_state(branch_first), CellState::Evaluated { .. }));
+    assert_eq!(
+        w.app().sessions[0].nth_cell(branch_first).unwrap().result,
+        Some(runyard::session::CellResult::Value(
+            runyard::session::outputs::Display::plain(":ok")
+        )),
+        "the branch saw its parent's bindings"
+    );
+    // Interrupt stops the branch; the runtime stays.
+    w.click("Interrupt");
+    w.wait_until("the branch to stop", |app| {
+        !matches!(
+            app.sessions[0].nth_cell(sleeping).unwrap().state,
+            CellState::Evaluating { .. }
+        )
+    });
+    assert_eq!(w.status(), runyard::session::Status::Idle);
+}

@@ -505,6 +505,7 @@ impl RawAgent {
             code: "1+1".into(),
             file: "cell 1".into(),
             options: None,
+            branch: false,
         });
         let t0 = Instant::now();
         self.stdin.write_all(&frame).map_err(|e| e.to_string())?;

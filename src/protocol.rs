@@ -9,7 +9,7 @@ pub use bundle::Bundle;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change; checked at the handshake.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// The most matches one `completions` message carries.
 pub const MAX_MATCHES: usize = 500;
@@ -54,6 +54,10 @@ pub enum ToAgent {
         /// How values are displayed; the agent's defaults when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         options: Option<DisplayOptions>,
+        /// A branching section's evaluation: started at once, beside the main
+        /// flow, by an agent that can (Elixir); others queue it as usual.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        branch: bool,
     },
     Forget {
         container: String,
@@ -578,6 +582,7 @@ mod tests {
             code: "print('a\nb')".into(),
             file: "cell 2".into(),
             options: None,
+            branch: false,
         });
         assert_eq!(frame[0], RS);
         assert_eq!(*frame.last().unwrap(), b'\n');
@@ -729,7 +734,7 @@ mod tests {
     #[test]
     fn decodes_every_agent_message() {
         let lines = [
-            r#"{"type":"hello","token":"t","protocol":3,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
+            r#"{"type":"hello","token":"t","protocol":4,"pid":7,"language":"python","language_version":"3.11.7","executable":"/usr/bin/python3","node":"python-x"}"#,
             r#"{"type":"result","ref":"c1","status":"error","value":null,"duration_us":12,"error":{"kind":"ZeroDivisionError","message":"division by zero","line":1,"column":null,"frames":[{"file":"cell 1","line":1,"name":"<module>","text":"1/0"},{"file":null,"name":null}],"formatted":"Traceback"}}"#,
             r#"{"type":"memory","total":100,"parts":[["rss",100]]}"#,
             r#"{"type":"log","level":"warn","message":"m"}"#,

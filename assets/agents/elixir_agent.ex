@@ -1,4 +1,4 @@
-# Runyard's Elixir runtime agent (protocol version 3, see docs/protocol.md).
+# Runyard's Elixir runtime agent (protocol version 4, see docs/protocol.md).
 #
 # One source file, compiled once per (source, Elixir, OTP) into a cache
 # directory by the bootstrap described in assets/agents/README.md, then
@@ -727,7 +727,7 @@ defmodule RunyardAgent do
         frame(port, %{
           type: "hello",
           token: token,
-          protocol: 3,
+          protocol: 4,
           pid: String.to_integer(System.pid()),
           language: "elixir",
           language_version: remote(target, System, :version, []),
@@ -745,6 +745,8 @@ defmodule RunyardAgent do
           standalone: standalone,
           queue: :queue.new(),
           running: nil,
+          # Branching sections' containers => their own Output process (group leader).
+          branches: %{},
           options: @default_options,
           partial: [],
           # The completion module is on the target (attached: loaded at the first request).
@@ -800,6 +802,20 @@ defmodule RunyardAgent do
         })
 
         loop(run_next(%{st | running: nil}))
+
+      {:runyard_branch_result, c, ref, status, value, error, duration} ->
+        if gl = st.branches[c], do: Output.finish(gl)
+
+        frame(port, %{
+          type: "result",
+          ref: ref,
+          status: status,
+          value: value && cap_bundle(value, st.options.max_output_bytes),
+          error: error,
+          duration_us: duration
+        })
+
+        loop(st)
 
       {:runyard_query, answer} ->
         frame(port, answer)
@@ -862,7 +878,8 @@ defmodule RunyardAgent do
     file = Map.get(msg, "file") || "nofile"
     # A section's first cell chains from the last cell of the section above: another container.
     prev = if p = key(msg["prev"]), do: {key(msg["prev_container"] || c), p}
-    enqueue({:evaluate, key(c), key(r), prev, code, to_string(file), r, options(msg["options"])}, st)
+    cmd = {:evaluate, key(c), key(r), prev, code, to_string(file), r, options(msg["options"])}
+    if msg["branch"] == true, do: branch(cmd, st), else: enqueue(cmd, st)
   end
 
   defp handle("forget", %{"container" => c, "ref" => r}, st),
@@ -871,8 +888,10 @@ defmodule RunyardAgent do
   defp handle("drop_container", %{"container" => c}, st),
     do: enqueue({:drop_container, key(c)}, st)
 
+  # Every running evaluation: the main flow's and the branches' (the session
+  # ignores it when nothing runs).
   defp handle("interrupt", _, st) do
-    if st.running, do: send(st.session, :interrupt)
+    send(st.session, :interrupt)
     st
   end
 
@@ -950,6 +969,26 @@ defmodule RunyardAgent do
   end
 
   defp run_next(st), do: st
+
+  # A branching section's evaluation starts at once, beside the main flow (as
+  # Livebook runs a branch in a process of its own): in its container's own
+  # worker, with a group leader of its own so that its output is tagged with
+  # its ref whatever else runs.
+  defp branch({:evaluate, c, _r, _prev, _code, _file, raw_ref, options} = cmd, st) do
+    {gl, st} =
+      case Map.fetch(st.branches, c) do
+        {:ok, gl} ->
+          {gl, st}
+
+        :error ->
+          gl = Output.start(st.port)
+          {gl, %{st | branches: Map.put(st.branches, c, gl)}}
+      end
+
+    Output.set_ref(gl, raw_ref, options)
+    send(st.session, :erlang.append_element(cmd, gl))
+    st
+  end
 
   # stop / EOF: exit at once, taking the OS processes that evaluations started
   # with us. erl_child_setup puts every port program in a session (and process
@@ -1448,6 +1487,8 @@ defmodule node_module do
       contexts: %{},
       workers: %{},
       current: nil,
+      # Branch evaluations running beside the main flow: worker pid => cur.
+      branches: %{},
       sources: %{}
     })
   end
@@ -1481,9 +1522,26 @@ defmodule node_module do
             session_loop(st)
         end
 
+      {:evaluate, c, r, prev, code, file, raw_ref, options, gl} ->
+        st = %{st | sources: Map.put(st.sources, file, code)}
+
+        case context(st, c, prev) do
+          {:ok, ctx} ->
+            {worker, st} = worker_for(st, c, gl)
+            {binding, env} = if ctx == :fresh, do: {[], nil}, else: ctx
+            send(worker, {:eval, code, file, binding, env, options})
+            cur = %{container: c, ref: r, raw_ref: raw_ref, prev_ctx: ctx, worker: worker, file: file, branch: true}
+            session_loop(%{st | branches: Map.put(st.branches, worker, cur)})
+
+          :error ->
+            cur = %{container: c, raw_ref: raw_ref, branch: true}
+            send(st.main, result_msg(cur, "error", nil, no_context(prev), 0))
+            session_loop(st)
+        end
+
       {:evaluated, worker, outcome, duration} ->
-        case st.current do
-          %{worker: ^worker} = cur ->
+        case cur_of(st, worker) do
+          {cur, st} ->
             {status, value, error, ctx} =
               case outcome do
                 {:ok, value, binding, env} -> {"ok", value, nil, {binding, env}}
@@ -1491,16 +1549,18 @@ defmodule node_module do
               end
 
             st = put_context(st, cur, ctx)
-            send(st.main, {:runyard_result, cur.raw_ref, status, value, error, duration})
-            session_loop(%{st | current: nil})
+            send(st.main, result_msg(cur, status, value, error, duration))
+            session_loop(st)
 
-          _ ->
+          nil ->
             session_loop(st)
         end
 
       :interrupt ->
-        case st.current do
-          %{worker: worker} = cur ->
+        running = if st.current, do: [st.current], else: []
+
+        st =
+          Enum.reduce(running ++ Map.values(st.branches), st, fn %{worker: worker} = cur, st ->
             info = Process.info(worker, [:current_stacktrace, :dictionary]) || []
             stack = Keyword.get(info, :current_stacktrace, [])
             line = (Keyword.get(info, :dictionary, []) |> Keyword.get(:runyard_line)) || 1
@@ -1508,12 +1568,11 @@ defmodule node_module do
             st = drop_worker(st, cur.container, false)
             error = interrupt_error(stack, cur.file, line) |> fill_text(st.sources)
             st = put_context(st, cur, cur.prev_ctx)
-            send(st.main, {:runyard_result, cur.raw_ref, "interrupted", nil, error, 0})
-            session_loop(%{st | current: nil})
+            send(st.main, result_msg(cur, "interrupted", nil, error, 0))
+            st
+          end)
 
-          nil ->
-            session_loop(st)
-        end
+        session_loop(%{st | current: nil, branches: %{}})
 
       {:forget, c, r} ->
         session_loop(%{st | contexts: Map.delete(st.contexts, {c, r})})
@@ -1555,19 +1614,46 @@ defmodule node_module do
   defp running_context(%{current: %{container: c, ref: r, prev_ctx: ctx}}, {c, r}), do: ctx
   defp running_context(_st, _prev), do: :fresh
 
+  # The evaluation a worker was running, taken off the session's state.
+  defp cur_of(%{current: %{worker: w} = cur} = st, w), do: {cur, %{st | current: nil}}
+
+  defp cur_of(st, w) do
+    case Map.pop(st.branches, w) do
+      {nil, _} -> nil
+      {cur, branches} -> {cur, %{st | branches: branches}}
+    end
+  end
+
+  defp result_msg(%{branch: true} = cur, status, value, error, duration),
+    do: {:runyard_branch_result, cur.container, cur.raw_ref, status, value, error, duration}
+
+  defp result_msg(cur, status, value, error, duration),
+    do: {:runyard_result, cur.raw_ref, status, value, error, duration}
+
+  defp no_context(prev) do
+    error_object(
+      "RunyardError",
+      "no stored context for evaluation #{inspect(elem(prev, 1))} in container #{inspect(elem(prev, 0))}",
+      nil,
+      nil,
+      [],
+      "** (RunyardError) no stored context for evaluation #{inspect(elem(prev, 1))}\n"
+    )
+  end
+
   defp context(_st, _c, nil), do: {:ok, :fresh}
   defp context(st, _c, {prev_container, prev}), do: Map.fetch(st.contexts, {prev_container, prev})
 
   defp put_context(st, cur, ctx),
     do: %{st | contexts: Map.put(st.contexts, {cur.container, cur.ref}, ctx)}
 
-  defp worker_for(st, c) do
+  defp worker_for(st, c, gl \\ nil) do
     case Map.fetch(st.workers, c) do
       {:ok, {pid, _}} ->
         {pid, st}
 
       :error ->
-        pid = spawn(__MODULE__, :worker_start, [self(), st.gl])
+        pid = spawn(__MODULE__, :worker_start, [self(), gl || st.gl])
         mref = Process.monitor(pid)
         {pid, %{st | workers: Map.put(st.workers, c, {pid, mref})}}
     end
@@ -1593,8 +1679,8 @@ defmodule node_module do
       {c, _} ->
         st = %{st | workers: Map.delete(st.workers, c)}
 
-        case st.current do
-          %{worker: ^pid} = cur ->
+        case cur_of(st, pid) do
+          {cur, st} ->
             msg = Exception.format_exit(reason)
 
             err =
@@ -1608,10 +1694,10 @@ defmodule node_module do
               )
 
             st = put_context(st, cur, cur.prev_ctx)
-            send(st.main, {:runyard_result, cur.raw_ref, "error", nil, err, 0})
-            %{st | current: nil}
+            send(st.main, result_msg(cur, "error", nil, err, 0))
+            st
 
-          _ ->
+          nil ->
             st
         end
     end

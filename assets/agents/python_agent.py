@@ -1,4 +1,4 @@
-# Runyard Python runtime agent: speaks docs/protocol.md (version 3) with the manager.
+# Runyard Python runtime agent: speaks docs/protocol.md (version 4) with the manager.
 # Started as `python3 -c <this source> <node name> <init token>`; stdlib only, Python 3.8+.
 # This whole source is compiled at every start, so it stays compact.
 import os, sys, io
@@ -36,14 +36,17 @@ def _q(s):  # tiny JSON string encoder for the hello: json is not imported yet
     return '"%s"' % ''.join(c if c >= ' ' and c not in '"\\' else '\\u%04x' % ord(c) for c in s)
 
 
+W = os.write  # the real one: os.write itself becomes write() below, which flushes print()'s buffers first
+
+
 def write_all(b):
     b = memoryview(b)
     while b:
-        b = b[os.write(PROTO, b):]
+        b = b[W(PROTO, b):]
 
 
 _a = sys.argv
-write_all(('\x1e{"type":"hello","token":%s,"protocol":3,"pid":%d,"language":"python",'
+write_all(('\x1e{"type":"hello","token":%s,"protocol":4,"pid":%d,"language":"python",'
            '"language_version":%s,"executable":%s,"node":%s}\n' % (
                _q(_a[-1] if len(_a) > 1 else ''), os.getpid(), _q(sys.version.split()[0]),
                _q(sys.executable or ''), _q(_a[1] if len(_a) > 2 else ''))).encode('utf-8', 'replace'))
@@ -174,8 +177,8 @@ def drain():  # caller holds OL; bounded so that an endless background writer ca
 def mark(kind, ref):  # on the manager's pipes: where an evaluation's output begins (b) or ends (e)
     b = MARK + kind + ESC(ref).encode('utf-8', 'replace') + b'\n'
     try:
-        os.write(CAP1, b)
-        os.write(CAP2, b)
+        W(CAP1, b)
+        W(CAP2, b)
     except OSError:  # manager gone
         die()
 
@@ -199,6 +202,44 @@ def flush_all():
             s.flush()
         except Exception:
             pass
+
+
+# Output in program order: print() fills the buffers above, while os.write(1, ...), os.system and
+# subprocesses write to fds 1/2 at once. Each of those flushes the buffers first, so the pipes carry the
+# bytes in the order the program wrote them, and a print() still costs no system call of its own.
+# (ipykernel gets the same order by merging what its fds carry into its stream buffer, in process.)
+FLUSHING = []  # not empty while flushing: a user stream whose flush() writes to fd 1 must not recurse
+
+
+def flush_first():
+    if not FLUSHING:
+        FLUSHING.append(1)
+        try:
+            flush_all()
+        finally:
+            FLUSHING.clear()
+
+
+def flushing(f):
+    def call(*a, **k):
+        flush_first()
+        return f(*a, **k)
+    call.__name__, call.__qualname__, call.__doc__ = f.__name__, f.__qualname__, f.__doc__
+    return call
+
+
+def write(fd, data, /):
+    if fd == 1 or fd == 2:
+        flush_first()
+    return W(fd, data)
+
+
+write.__doc__ = W.__doc__
+os.write = write
+for _f in ('system', 'posix_spawn', 'posix_spawnp'):
+    if hasattr(os, _f):
+        setattr(os, _f, flushing(getattr(os, _f)))
+os.register_at_fork(before=flush_first)  # os.fork, pty.fork, multiprocessing's fork
 
 
 def flusher():  # sleeps on GO while idle: no periodic wake-ups
@@ -528,6 +569,11 @@ def mpl_after(module, ok, old):
         MPL_ON = True
 
 
+def subprocess_after(module, ok, _):  # subprocess starts every child through fork_exec: flush before
+    if ok:
+        module.fork_exec = flushing(module.fork_exec)
+
+
 def ipython_after(module, ok, _):
     if ok:
         rich()
@@ -535,7 +581,8 @@ def ipython_after(module, ok, _):
 
 
 HOOKS = {k: v for k, v in (('matplotlib', (mpl_before, mpl_after)),
-                           ('IPython.core.display_functions', (None, ipython_after))) if k not in sys.modules}
+                           ('IPython.core.display_functions', (None, ipython_after)),
+                           ('_posixsubprocess', (None, subprocess_after))) if k not in sys.modules}
 sys.meta_path.insert(0, ImportHook())
 
 
@@ -625,7 +672,8 @@ def magic(code):
 
 
 def run(code, file, ns):
-    """Compile and run one cell; returns (status, value, error). SystemExit passes through."""
+    """Compile and run one cell; returns (status, value, error). SystemExit (sys.exit(), exit(3)) is the cell's
+    error, whatever its code, and the runtime stays: IPython's way (its execute_reply is an error too)."""
     global in_user, intr_for
     try:
         try:
@@ -664,9 +712,6 @@ def run(code, file, ns):
         finally:
             in_user = False
         return 'ok', value, None
-    except SystemExit:
-        in_user = False
-        raise
     except BaseException as e:
         in_user = False
         return 'interrupted' if isinstance(e, KeyboardInterrupt) else 'error', None, describe(e, file)
@@ -754,6 +799,8 @@ def evaluate(m):
     global cur, OPTS, WIDTH, ref_now
     t0 = time.perf_counter()
     c, ref, prev, file, code = m['container'], m['ref'], m['prev'], m['file'], m['code']
+    if code[:1] == '\ufeff':  # a byte-order mark (a script saved by Notepad): Python's own reader skips it
+        code = code[1:]
     ref_now = ref
     OPTS = m.get('options')
     if type(OPTS) is not dict:
@@ -782,19 +829,6 @@ def evaluate(m):
         sync_linecache()
         try:
             status, value, err = run(code, file, ns)
-        except SystemExit as e:  # user code ends the runtime: deliver its output, then exit with its code
-            rc = e.code
-            if rc is not None and not isinstance(rc, int):
-                try:
-                    sys.stderr.write('%s\n' % (rc,))
-                except Exception:
-                    pass
-                rc = 1
-            finish()
-            if not CAPK:
-                with OL:
-                    drain()
-            os._exit((rc or 0) & 0xff)
         except BaseException as e:  # an agent bug: still end the evaluation properly
             status, value, err = 'error', None, rerr('agent error: %r' % (e,))
         SNAP[(c, ref)] = ns.copy()  # in every case, so a later cell can chain from an errored one
@@ -1031,7 +1065,7 @@ def send_display(bundle, display_id, update):
         b, stop = memoryview(MARK + b'd' + line.encode('utf-8', 'replace') + b'\n'), None
         while b:
             try:
-                b = b[os.write(CAP1, b):]
+                b = b[W(CAP1, b):]
             except KeyboardInterrupt as e:  # finish the line first: half a marker would swallow later output
                 stop = e
             except OSError:  # manager gone

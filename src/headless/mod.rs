@@ -4,6 +4,7 @@
 //! notebook, see [`notebook`]. `--json` writes events instead ([`json`]);
 //! `--timeout` and Ctrl-C stop a cell as [`stop`] says.
 
+mod branches;
 mod json;
 mod notebook;
 pub mod parameters;

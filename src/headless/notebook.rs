@@ -3,7 +3,8 @@
 //! and writes the outputs into it, as `jupyter nbconvert --execute` and
 //! papermill do.
 //!
-//! All sections share one container, and a section's first cell continues
+//! All sections share one container (branching sections aside: see
+//! `branches`), and a section's first cell continues
 //! from the last code cell of the section above: Livebook's semantics for
 //! sections that do not branch. (The runtime protocol looks a `prev`
 //! evaluation up in its own container, so chaining across sections needs the
@@ -18,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::branches;
 use super::json::{self, Summary, emit};
 use super::progress::{Progress, Style};
 use super::stop::{self, Stop, Watch};
@@ -33,11 +35,13 @@ pub const MAX_KEPT_OUTPUT: usize = 16 * 1024 * 1024;
 
 const CONTAINER: &str = "main";
 
-struct Job {
-    section: usize,
-    cell: usize,
-    name: CellName,
-    skip: Option<String>,
+pub(super) struct Job {
+    pub(super) section: usize,
+    pub(super) cell: usize,
+    pub(super) name: CellName,
+    pub(super) skip: Option<String>,
+    /// In a branching section: the section it branches from (see `branches`).
+    pub(super) branch_of: Option<usize>,
 }
 
 /// Evaluates the notebook at `path`. With `--output` or `--inplace` the
@@ -88,6 +92,7 @@ pub fn run_notebook(
         (false, false) => Style::Lines,
     };
     let mut progress = Progress::new(style, jobs.len());
+    let (jobs, branch_jobs) = branches::split(jobs);
     let mode = Mode {
         echo,
         timing: target_format == Some(Format::Ipynb),
@@ -105,6 +110,21 @@ pub fn run_notebook(
         out,
         err,
     )?;
+    let failure = match failure {
+        None => branches::run(
+            &manager,
+            session,
+            &mut nb,
+            &jobs,
+            branch_jobs,
+            path,
+            mode.echo,
+            &mut progress,
+            out,
+            err,
+        )?,
+        failed => failed,
+    };
     progress.end(err)?;
     manager.shutdown();
 
@@ -129,10 +149,14 @@ pub fn run_notebook(
 
 /// Which cells run, clearing every code cell's outputs. Empty cells and
 /// cells in another language than the runtime's (Livebook's `erlang` or
-/// `pyproject.toml` cells) are skipped.
+/// `pyproject.toml` cells) are skipped. Cells of a branching section say
+/// which section they branch from.
 fn plan(nb: &mut Notebook, runtime_language: &str) -> Vec<Job> {
     let mut jobs = Vec::new();
     let mut number = 0;
+    let parents: Vec<Option<usize>> = (0..nb.sections.len())
+        .map(|s| notebook::branch::branch_parent(nb, s))
+        .collect();
     for (s, section) in nb.sections.iter_mut().enumerate() {
         for (c, cell) in section.cells.iter_mut().enumerate() {
             if cell.kind != CellKind::Code {
@@ -159,6 +183,7 @@ fn plan(nb: &mut Notebook, runtime_language: &str) -> Vec<Job> {
                     section: Some(section.title.clone()),
                 },
                 skip,
+                branch_of: parents[s],
             });
         }
     }
@@ -461,7 +486,7 @@ pub(super) fn error_text(error: &EvalError) -> String {
 }
 
 /// Jupyter's error output: the traceback as a list of lines.
-fn error_output(error: &EvalError) -> Output {
+pub(super) fn error_output(error: &EvalError) -> Output {
     let traceback = error_text(error).trim_end().lines().map(String::from).collect();
     Output::error(&error.kind, &error.message, traceback)
 }
@@ -470,7 +495,7 @@ fn error_output(error: &EvalError) -> Output {
 /// writes to the same stream are one output), up to [`MAX_KEPT_OUTPUT`].
 /// Displays are kept whole (the agent caps each one), with their ids for updates.
 #[derive(Default)]
-struct Kept {
+pub(super) struct Kept {
     outputs: Vec<Output>,
     /// The `display_id` of each output (streams: none).
     ids: Vec<Option<String>>,
@@ -479,13 +504,13 @@ struct Kept {
 }
 
 impl Kept {
-    fn push_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
+    pub(super) fn push_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
         self.outputs.push(Output::display(bundle));
         self.ids.push(display_id.map(str::to_string));
     }
 
     /// `update_display_data`: replaces this cell's displays with the id.
-    fn update_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
+    pub(super) fn update_display(&mut self, display_id: Option<&str>, bundle: &Bundle) {
         let Some(id) = display_id else { return };
         for (output, kept_id) in self.outputs.iter_mut().zip(&self.ids) {
             if kept_id.as_deref() == Some(id) {
@@ -494,7 +519,7 @@ impl Kept {
         }
     }
 
-    fn push(&mut self, stream: Stream, text: &str) {
+    pub(super) fn push(&mut self, stream: Stream, text: &str) {
         let room = MAX_KEPT_OUTPUT.saturating_sub(self.bytes);
         let mut end = text.len().min(room);
         while !text.is_char_boundary(end) {
@@ -521,7 +546,7 @@ impl Kept {
         }
     }
 
-    fn finish(mut self) -> Vec<Output> {
+    pub(super) fn finish(mut self) -> Vec<Output> {
         if self.left_out > 0 {
             self.outputs.push(Output::stream(
                 "stderr",

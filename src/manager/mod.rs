@@ -72,6 +72,13 @@ pub enum Command {
         session: SessionId,
         evaluation: Evaluation,
     },
+    /// Evaluate code of a branching section (Livebook's): the runtime starts
+    /// it at once, beside the main flow, where it can (the Elixir agent);
+    /// others run it in order. Answered like `Evaluate`.
+    EvaluateBranch {
+        session: SessionId,
+        evaluation: Evaluation,
+    },
     ForgetEvaluation {
         session: SessionId,
         container: String,
@@ -203,6 +210,11 @@ impl Manager {
 
     pub fn evaluate(&self, session: SessionId, evaluation: Evaluation) {
         self.send(Command::Evaluate { session, evaluation });
+    }
+
+    /// [`Command::EvaluateBranch`].
+    pub fn evaluate_branch(&self, session: SessionId, evaluation: Evaluation) {
+        self.send(Command::EvaluateBranch { session, evaluation });
     }
 
     /// The next event, if one is waiting.

@@ -199,7 +199,8 @@ impl Worker {
                 }
                 self.detach_current(session, DisconnectReason::Killed);
             }
-            Command::Evaluate { session, evaluation } => self.evaluate(session, evaluation),
+            Command::Evaluate { session, evaluation } => self.evaluate(session, evaluation, false),
+            Command::EvaluateBranch { session, evaluation } => self.evaluate(session, evaluation, true),
             Command::ForgetEvaluation {
                 session,
                 container,
@@ -443,7 +444,7 @@ impl Worker {
         }
     }
 
-    fn evaluate(&mut self, session: SessionId, evaluation: Evaluation) {
+    fn evaluate(&mut self, session: SessionId, evaluation: Evaluation, branch: bool) {
         let Some(node) = self.current(session).and_then(|id| self.nodes.get_mut(&id)) else {
             self.events.send(Event::EvaluationFinished {
                 session,
@@ -464,6 +465,7 @@ impl Worker {
             code: evaluation.code,
             file: evaluation.file,
             options: evaluation.options,
+            branch,
         };
         node.send_or_queue(message);
     }

@@ -9,6 +9,7 @@
 //! read, or the user's unreadable file is replaced.
 
 pub mod atomic;
+pub mod branch;
 pub mod convert;
 pub mod error;
 pub mod ipynb;

@@ -43,8 +43,13 @@ impl Session {
         let mut skeleton = notebook.clone();
         skeleton.sections.clear();
         session.document.skeleton = skeleton;
-        for section in &notebook.sections {
+        let mut section_ids = Vec::new();
+        for (index, section) in notebook.sections.iter().enumerate() {
             let section_id = session.add_section(section.title.clone());
+            section_ids.push(section_id);
+            if let Some(parent) = notebook::branch::branch_parent(notebook, index) {
+                session.branch_parents.insert(section_id, section_ids[parent]);
+            }
             let mut bare = section.clone();
             bare.cells.clear();
             session.document.sections.insert(section_id, bare);

@@ -149,8 +149,9 @@ impl Session {
     /// `undo_delete` takes it back, outputs and all.
     pub fn set_kind(&mut self, id: CellId, kind: CellKind) {
         let Some((s, c)) = self.locate(id) else { return };
+        let busy = self.is_running(id) || self.queue.contains(&id);
         let cell = &mut self.sections[s].cells[c];
-        if cell.kind == kind || self.running == Some(id) || self.queue.contains(&id) {
+        if cell.kind == kind || busy {
             return;
         }
         self.revision += 1;
@@ -252,7 +253,7 @@ impl Session {
             return Vec::new();
         };
         let mut commands = Vec::new();
-        let was_running = self.running == Some(id);
+        let was_running = self.is_running(id);
         if was_running {
             commands.extend(self.interrupt());
         }
@@ -284,7 +285,7 @@ impl Session {
         };
         let mut commands = Vec::new();
         let ids: Vec<CellId> = self.sections[i].cells.iter().map(|c| c.id).collect();
-        if self.running.is_some_and(|r| ids.contains(&r)) {
+        if ids.iter().any(|id| self.is_running(*id)) {
             commands.extend(self.interrupt());
         }
         self.queue.retain(|q| !ids.contains(q));

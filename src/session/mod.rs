@@ -128,6 +128,11 @@ pub struct Session {
     pub evaluate_above: bool,
     queue: VecDeque<CellId>,
     running: Option<CellId>,
+    /// Cells of branching sections running beside the main flow (one per
+    /// branch at most).
+    branch_running: Vec<CellId>,
+    /// Livebook's branching sections: each branch's parent section.
+    branch_parents: std::collections::HashMap<SectionId, SectionId>,
     next_id: u64,
     next_section: u64,
     evaluation_count: u64,
@@ -177,6 +182,8 @@ impl Session {
             input: None,
             queue: VecDeque::new(),
             running: None,
+            branch_running: Vec::new(),
+            branch_parents: std::collections::HashMap::new(),
             next_id: 1,
             next_section: 0,
             evaluation_count: 0,
@@ -241,7 +248,9 @@ impl Session {
         match &self.runtime {
             RuntimeState::Disconnected => Status::Disconnected,
             RuntimeState::Starting { .. } => Status::Starting,
-            RuntimeState::Connected { .. } if self.running.is_some() => Status::Evaluating,
+            RuntimeState::Connected { .. } if self.running.is_some() || !self.branch_running.is_empty() => {
+                Status::Evaluating
+            }
             RuntimeState::Connected { .. } => Status::Idle,
             RuntimeState::NodeDown { .. } => Status::NodeDown,
             RuntimeState::InitFailed => Status::InitFailed,
@@ -303,7 +312,7 @@ impl Session {
     }
 
     pub fn can_interrupt(&self) -> bool {
-        self.running.is_some() || !self.queue.is_empty()
+        self.running.is_some() || !self.branch_running.is_empty() || !self.queue.is_empty()
     }
 
     // --- User actions: each returns the commands to send. ---
@@ -365,7 +374,8 @@ impl Session {
     pub fn interrupt(&mut self) -> Vec<Command> {
         self.unqueue_all();
         self.input = None;
-        if self.running.is_some() {
+        // The runtime stops every running evaluation, the branches' too.
+        if self.running.is_some() || !self.branch_running.is_empty() {
             vec![Command::Interrupt { session: self.id }]
         } else {
             Vec::new()
@@ -512,6 +522,7 @@ impl Session {
                     self.running = None;
                     self.interrupt_unanswered = false;
                 }
+                self.branch_running.retain(|id| id.evaluation_ref() != *evaluation_ref);
                 let stop_queue = !matches!(outcome, Outcome::Ok { .. } | Outcome::Error(_));
                 let finished = CellId::from_ref(evaluation_ref);
                 if let Some(cell) = self.cell_by_ref(evaluation_ref) {

@@ -5,6 +5,11 @@
 //! sections; a Jupyter notebook split at `##` headings keeps its imports).
 //! The notebook's first code cell starts fresh. Cells are sent one at a
 //! time, so that an interrupt can unqueue the rest.
+//!
+//! Livebook's branching sections are the exception: a branch's cells start
+//! from the end of its parent section and run beside the main flow (one
+//! cell per branch at a time, `Command::EvaluateBranch`); the main flow
+//! skips them, so a long-running branch never holds up the sections after it.
 
 use super::cell::{Cell, CellId, CellState};
 use super::{RuntimeState, Session};
@@ -31,9 +36,10 @@ impl Session {
             return self.connect();
         }
         let mut to_queue = Vec::new();
+        let chain = self.chain_above(id);
         for cell in self.cells() {
-            let waiting = self.running == Some(cell.id) || self.queue.contains(&cell.id);
-            let needed = cell.id == id || (self.evaluate_above && !cell.is_up_to_date());
+            let waiting = self.is_running(cell.id) || self.queue.contains(&cell.id);
+            let needed = cell.id == id || (self.evaluate_above && !cell.is_up_to_date() && chain.contains(&cell.id));
             if cell.is_code() && !waiting && needed {
                 to_queue.push(cell.id);
             }
@@ -66,8 +72,9 @@ impl Session {
         let Some(number) = self.cells().position(|c| c.id == id).map(|n| n + 1) else {
             return;
         };
-        let below: Vec<CellId> = self.cells().map(|c| c.id).skip_while(|c| *c != id).skip(1).collect();
-        let (skipped, kept): (Vec<CellId>, Vec<CellId>) = self.queue.drain(..).partition(|q| below.contains(q));
+        let queued: Vec<CellId> = self.queue.drain(..).collect();
+        let (skipped, kept): (Vec<CellId>, Vec<CellId>) =
+            queued.into_iter().partition(|q| self.chain_above(*q).contains(&id));
         self.queue = kept.into();
         for id in skipped {
             if let Some(cell) = self.cell_mut(id) {
@@ -82,9 +89,9 @@ impl Session {
     /// notebook: it is stale, its result kept.
     pub(super) fn tell_truth_after(&mut self, id: CellId) {
         let above_outdated = self
-            .cells()
-            .take_while(|c| c.id != id)
-            .any(|c| c.is_code() && !c.is_up_to_date());
+            .chain_above(id)
+            .iter()
+            .any(|above| self.cell(*above).is_some_and(|c| !c.is_up_to_date()));
         if let Some(cell) = self.cell_mut(id)
             && above_outdated
             && cell.is_evaluated()
@@ -95,12 +102,19 @@ impl Session {
 
     /// Queues every code cell that is not up to date.
     pub fn evaluate_all(&mut self) -> Vec<Command> {
-        let Some(last) = self.cells().filter(|c| c.is_code() && !c.is_up_to_date()).last() else {
-            return Vec::new();
-        };
-        let last = last.id;
+        // Each one with what it chains from: the main flow and every branch.
+        let outdated: Vec<CellId> = self
+            .cells()
+            .filter(|c| c.is_code() && !c.is_up_to_date())
+            .map(|c| c.id)
+            .collect();
         let above = std::mem::replace(&mut self.evaluate_above, true);
-        let commands = self.evaluate(last);
+        let mut commands = Vec::new();
+        for id in outdated {
+            if !self.is_running(id) && !self.queue.contains(&id) {
+                commands.extend(self.evaluate(id));
+            }
+        }
         self.evaluate_above = above;
         commands
     }
@@ -130,38 +144,117 @@ impl Session {
         }
     }
 
-    /// Sends the next queued cell when nothing runs.
+    /// Sends the queued cells that can run now: the main flow's next one
+    /// when none of its cells runs, and each branch's next one when none of
+    /// that branch's runs, once what they chain from is done.
     pub(super) fn pump(&mut self) -> Vec<Command> {
-        if self.running.is_some() || !matches!(self.runtime, RuntimeState::Connected { .. }) {
+        if !matches!(self.runtime, RuntimeState::Connected { .. }) {
             return Vec::new();
         }
-        let Some(id) = self.queue.pop_front() else {
-            return Vec::new();
-        };
-        // Deleting a cell takes it off the queue; should one slip through, skip it.
-        let Some((s, c)) = self.locate(id) else {
-            return self.pump();
-        };
+        let mut commands = Vec::new();
+        let mut i = 0;
+        while i < self.queue.len() {
+            let id = self.queue[i];
+            // Deleting a cell takes it off the queue; should one slip through, skip it.
+            let Some((s, c)) = self.locate(id) else {
+                self.queue.remove(i);
+                continue;
+            };
+            let branch = self.branch_parent_index(s).is_some();
+            let flow_busy = if branch {
+                self.branch_running
+                    .iter()
+                    .any(|r| self.locate(*r).is_some_and(|(rs, _)| rs == s))
+            } else {
+                self.running.is_some()
+            };
+            let ahead: Vec<CellId> = self.queue.iter().take(i).copied().collect();
+            let waits = self
+                .chain_above(id)
+                .iter()
+                .any(|above| self.is_running(*above) || ahead.contains(above));
+            if flow_busy || waits {
+                i += 1;
+                continue;
+            }
+            self.queue.remove(i);
+            commands.push(self.start(id, s, c, branch));
+        }
+        commands
+    }
+
+    fn start(&mut self, id: CellId, s: usize, c: usize, branch: bool) -> Command {
         let chain = self.chain_of(id);
         let number = self.cells().position(|x| x.id == id).unwrap_or(0) + 1;
-        self.mark_stale_from(s, c + 1);
+        if branch {
+            // Only the branch's own later cells chain from it.
+            for cell in self.sections[s].cells.iter_mut().skip(c + 1) {
+                if cell.is_evaluated() {
+                    cell.state = CellState::Stale;
+                }
+            }
+        } else {
+            self.mark_stale_from(s, c + 1);
+        }
         self.evaluation_count += 1;
         let now = (self.clock)();
         let cell = &mut self.sections[s].cells[c];
         let code = cell.start(self.evaluation_count, now);
-        self.running = Some(id);
-        vec![Command::Evaluate {
-            session: self.id,
-            evaluation: Evaluation {
-                container: chain.container,
-                evaluation_ref: cell.evaluation_ref(),
-                prev_evaluation_ref: chain.prev_evaluation_ref,
-                prev_container: chain.prev_container,
-                code,
-                file: format!("cell {number}"),
-                options: Some(self.display_options),
-            },
-        }]
+        let evaluation = Evaluation {
+            container: chain.container,
+            evaluation_ref: cell.evaluation_ref(),
+            prev_evaluation_ref: chain.prev_evaluation_ref,
+            prev_container: chain.prev_container,
+            code,
+            file: format!("cell {number}"),
+            options: Some(self.display_options),
+        };
+        let session = self.id;
+        if branch {
+            self.branch_running.push(id);
+            Command::EvaluateBranch { session, evaluation }
+        } else {
+            self.running = Some(id);
+            Command::Evaluate { session, evaluation }
+        }
+    }
+
+    /// Section `s`'s parent section if it is a branch (Livebook's rule: an
+    /// earlier section that is not itself a branch).
+    fn branch_parent_index(&self, s: usize) -> Option<usize> {
+        let parent = self.branch_parents.get(&self.sections.get(s)?.id)?;
+        let p = self.sections.iter().position(|x| x.id == *parent)?;
+        (p < s && !self.branch_parents.contains_key(parent)).then_some(p)
+    }
+
+    /// The code cells above `id` whose context it starts from, nearest last:
+    /// for the main flow, every main-flow cell above; for a branch, the
+    /// branch's cells above and the main flow up to the end of its parent.
+    fn chain_above(&self, id: CellId) -> Vec<CellId> {
+        let Some((s, _)) = self.locate(id) else {
+            return Vec::new();
+        };
+        let parent = self.branch_parent_index(s);
+        let mut chain = Vec::new();
+        for (t, section) in self.sections.iter().enumerate() {
+            let feeds = match parent {
+                Some(p) => t == s || (t <= p && self.branch_parent_index(t).is_none()),
+                None => self.branch_parent_index(t).is_none(),
+            };
+            for cell in &section.cells {
+                if cell.id == id {
+                    return chain;
+                }
+                if feeds && cell.is_code() {
+                    chain.push(cell.id);
+                }
+            }
+        }
+        chain
+    }
+
+    pub(super) fn is_running(&self, id: CellId) -> bool {
+        self.running == Some(id) || self.branch_running.contains(&id)
     }
 
     /// The context an evaluation of cell `id` starts from: its section's
@@ -172,14 +265,13 @@ impl Session {
             .locate(id)
             .map(|(s, _)| self.sections[s].id.container())
             .unwrap_or_default();
-        let prev = self
-            .sections
-            .iter()
-            .flat_map(|section| section.cells.iter().map(move |cell| (section.id, cell)))
-            .take_while(|(_, cell)| cell.id != id)
-            .filter(|(_, cell)| cell.is_code())
-            .last()
-            .map(|(section, cell)| (section.container(), cell.evaluation_ref()));
+        let prev = self.chain_above(id).last().and_then(|above| {
+            let (s, c) = self.locate(*above)?;
+            Some((
+                self.sections[s].id.container(),
+                self.sections[s].cells[c].evaluation_ref(),
+            ))
+        });
         let (prev_container, prev_evaluation_ref) = match prev {
             Some((prev_container, prev_ref)) => {
                 ((prev_container != container).then_some(prev_container), Some(prev_ref))
@@ -205,6 +297,7 @@ impl Session {
     pub(super) fn contexts_lost(&mut self, evaluated_become: CellState) {
         self.unqueue_all();
         self.running = None;
+        self.branch_running.clear();
         self.interrupt_unanswered = false;
         self.input = None;
         for cell in self.sections.iter_mut().flat_map(|s| s.cells.iter_mut()) {

@@ -1018,3 +1018,63 @@ fn only_the_answer_to_the_latest_request_is_kept() {
             .is_some_and(|d| d.found && d.bundle.text() == "print(*args)")
     );
 }
+
+/// Livebook's branching sections: a branch chains from its parent section
+/// and runs beside the main flow, which skips it and is never held up by it.
+#[test]
+fn a_branch_runs_beside_the_main_flow_and_chains_from_its_parent() {
+    let text = "# N\n\n## A\n\n```elixir\na = 1\n```\n\n\
+                <!-- livebook:{\"branch_parent_index\":0} -->\n\n## B\n\n```elixir\nb1\n```\n\n```elixir\nb2\n```\n\n\
+                ## C\n\n```elixir\nc1\n```\n";
+    let notebook = crate::notebook::parse(crate::notebook::Format::Livemd, text).unwrap();
+    let mut s = Session::from_notebook(ID, "n", RuntimeConfig::elixir(), &notebook);
+    s.connect();
+    s.apply(&Event::Connected {
+        session: ID,
+        info: info(),
+    });
+    let ids: Vec<CellId> = s.cells().map(|c| c.id).collect();
+    let (a, b1, b2, c1) = (ids[0], ids[1], ids[2], ids[3]);
+    let sent = |commands: &[Command]| -> Vec<(CellId, bool, Option<String>, Option<String>)> {
+        commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Evaluate { evaluation, .. } | Command::EvaluateBranch { evaluation, .. } => Some((
+                    CellId::from_ref(&evaluation.evaluation_ref).unwrap(),
+                    matches!(c, Command::EvaluateBranch { .. }),
+                    evaluation.prev_evaluation_ref.clone(),
+                    evaluation.prev_container.clone(),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let container = |i: usize| s.sections[i].id.container();
+    let (ca, cb) = (container(0), container(1));
+    // Everything queued; only the parent's cell can start.
+    assert_eq!(sent(&s.evaluate_all()), [(a, false, None, None)]);
+    // The parent done: the branch and the section after it start together, both from the parent.
+    let next = sent(&s.apply(&finished(&a.evaluation_ref(), ok())));
+    assert_eq!(
+        next,
+        [
+            (b1, true, Some(a.evaluation_ref()), Some(ca.clone())),
+            (c1, false, Some(a.evaluation_ref()), Some(ca.clone()))
+        ]
+    );
+    assert_eq!(s.status(), Status::Evaluating);
+    // The main flow finishes while the branch runs.
+    assert!(sent(&s.apply(&finished(&c1.evaluation_ref(), ok()))).is_empty());
+    assert!(matches!(s.cell(c1).unwrap().state, CellState::Evaluated { .. }));
+    assert_eq!(s.status(), Status::Evaluating, "the branch still runs");
+    assert!(s.can_interrupt());
+    // The branch's next cell chains from its first, in its own container.
+    let next = sent(&s.apply(&finished(&b1.evaluation_ref(), ok())));
+    assert_eq!(next, [(b2, true, Some(b1.evaluation_ref()), None)]);
+    assert_eq!(s.chain_of(b2).container, cb);
+    assert!(sent(&s.apply(&finished(&b2.evaluation_ref(), ok()))).is_empty());
+    assert_eq!(s.status(), Status::Idle);
+    // Evaluating the main flow's cell does not queue the branch above it.
+    s.set_code(c1, "c1 + 1".into());
+    assert_eq!(sent(&s.evaluate(c1)), [(c1, false, Some(a.evaluation_ref()), Some(ca))]);
+}

@@ -448,6 +448,7 @@ pub fn bare_agent_messages(executable: &str, code: &str) -> Vec<runyard::protoco
         code: code.into(),
         file: "cell 1".into(),
         options: None,
+        branch: false,
     };
     let mut stdin = agent.stdin.take().unwrap();
     stdin.write_all(&protocol::encode(&evaluate)).unwrap();

@@ -228,8 +228,8 @@ pub fn rss_of(what: &str) -> f64 {
 /// showing its first cell, and the file's size.
 pub fn open_big(home: &Path, dir: &Path, megabytes: u64) -> (Duration, u64) {
     let path = dir.join("big.ipynb");
-    // About 48 kB a cell with its image, 8 kB without.
-    let cells = (megabytes * 1_000_000 / 12_000) as usize;
+    // About 7.5 kB a cell on average (60 lines of output; a plot every 10th).
+    let cells = (megabytes * 1_000_000 / 7_500) as usize;
     let size = write_notebook(&path, cells, 60, 10);
     let mut h = harness(home);
     // The first frame of the window itself is not the notebook's.

@@ -3,6 +3,7 @@
 //! here touches a process, a pipe or a socket, and nothing waits.
 
 mod bars;
+mod cell_heights;
 mod close;
 mod code_marks;
 mod command_mode;
@@ -148,10 +149,17 @@ pub struct RunyardApp {
     ssh_hosts: host_suggestions::HostSuggestions,
 }
 
+/// Points scrolled per mouse-wheel notch.
+const WHEEL_NOTCH: f32 = 100.0;
+
 impl RunyardApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
         let ctx = cc.egui_ctx.clone();
         let waker_ctx = cc.egui_ctx.clone();
+        // A wheel notch moves a notebook as far as a browser moves a page
+        // (100 px), not egui's 40 points: two lines, where a plot is 400.
+        cc.egui_ctx
+            .options_mut(|o| o.input_options.line_scroll_speed = WHEEL_NOTCH);
         let manager = Manager::start(Arc::new(move || ctx.request_repaint()))?;
         let dirs = options.dirs.clone();
         if let Err(err) = dirs.prepare() {

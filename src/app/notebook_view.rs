@@ -2,12 +2,13 @@
 //! states and outputs. Drawing collects what the user did; it is applied
 //! to the session afterwards, which answers with commands for the manager.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use egui::text::{CCursor, CCursorRange};
 use egui::{Color32, RichText};
 use egui_commonmark::{CommonMarkCache, CommonMarkViewer};
 
+use super::cell_heights::CellHeights;
 use super::command_mode::{self, CommandKey};
 use super::completion_popup::{self, Popups};
 use super::display_view::{self, Cx};
@@ -33,10 +34,9 @@ pub struct NotebookUi {
     /// The cell whose editor had the keyboard focus last frame: always drawn
     /// (egui drops the focus of a widget that is not).
     focused: Option<CellId>,
-    /// Each cell's height when last drawn, at the width it was drawn at: a
-    /// cell far off-screen takes that space without being laid out, so a
-    /// long notebook of plots costs what a screenful does.
-    heights: HashMap<CellId, (f32, f32)>,
+    /// Each cell's height, drawn or estimated: a cell far off-screen takes
+    /// that space without being laid out.
+    heights: CellHeights,
     /// The running cell's pending input request, copied in each frame.
     input: Option<crate::session::InputRequest>,
     /// What the user is typing in answer to it.
@@ -155,22 +155,28 @@ pub fn show(
         ui.push_id(("section", section.id.0), |ui| {
             section_header(ui, section.id, &section.title, si, section_count, &mut actions);
             insert_bar(ui, section.id, None, &mut actions);
+            // The space of the off-screen cells in a row, added at once.
+            let mut skipped = 0.0;
             for cell in section.cells.iter_mut() {
                 number += 1;
                 let width = ui.available_width();
-                match off_screen_height(ui, view, cell.id, width) {
-                    Some(height) => {
-                        ui.allocate_space(egui::vec2(width, height));
-                    }
-                    None => {
-                        let drawn = ui.push_id(("cell", cell.id.0), |ui| {
-                            cell_view(ui, cell, number, &language, view, rich, &mut actions);
-                        });
-                        view.heights.insert(cell.id, (width, drawn.response.rect.height()));
-                    }
+                let top = ui.cursor().top() + skipped;
+                if !must_draw(view, cell.id)
+                    && let Some(height) = view.heights.off_screen(ui, top, cell, width)
+                {
+                    // Its height includes the item spacing that follows it.
+                    skipped += height + ui.spacing().item_spacing.y;
+                    continue;
                 }
+                ui.add_space(std::mem::take(&mut skipped));
+                ui.push_id(("cell", cell.id.0), |ui| {
+                    cell_view(ui, cell, number, &language, view, rich, &mut actions);
+                });
                 insert_bar(ui, section.id, Some(cell.id), &mut actions);
+                let height = ui.cursor().top() - top - ui.spacing().item_spacing.y;
+                view.heights.measured(cell.id, width, height);
             }
+            ui.add_space(skipped);
         });
         ui.add_space(12.0);
     }
@@ -180,26 +186,15 @@ pub fn show(
     apply(session, view, clipboard, actions)
 }
 
-/// The height to leave for a cell that is more than a screen away from the
-/// visible part and was drawn before at this width; `None`: draw it. A cell
-/// whose content changed meanwhile is measured again once it comes near.
-fn off_screen_height(ui: &egui::Ui, view: &NotebookUi, id: CellId, width: f32) -> Option<f32> {
-    if view.focus == Some(id)
+/// A cell drawn whether or not it is near the visible part: egui drops
+/// the focus of a widget that is not drawn, and a cell brought into view
+/// must be there to be scrolled to.
+fn must_draw(view: &NotebookUi, id: CellId) -> bool {
+    view.focus == Some(id)
         || view.focused == Some(id)
         || view.input.as_ref().is_some_and(|r| r.cell == Some(id))
         || view.find.reveal.as_ref().is_some_and(|r| r.found.cell == id)
         || (view.scroll_to_selected && view.selected == Some(id))
-    {
-        return None;
-    }
-    let &(drawn_width, height) = view.heights.get(&id)?;
-    if (drawn_width - width).abs() > 0.5 {
-        return None;
-    }
-    let visible = ui.clip_rect();
-    let margin = visible.height().max(200.0);
-    let top = ui.cursor().top();
-    (top > visible.bottom() + margin || top + height < visible.top() - margin).then_some(height)
 }
 
 fn apply(

@@ -343,6 +343,38 @@ fn runyard_run_does_not_wait_for_a_branching_section() {
     let main_at = stdout.find("main flow goes on").expect(&stdout);
     let branch_at = stdout.find("branch sees: from the parent").expect(&stdout);
     assert!(main_at < branch_at, "{stdout}");
+
+    // --json: the branches' cells have their events too, the stopped one
+    // finishing "interrupted", and run_finished is the last line.
+    let json = runyard(&["run", input.to_str().unwrap(), "--json"]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let events: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    let finished = |cell: u64| {
+        events
+            .iter()
+            .find(|e| e["event"] == "cell_finished" && e["cell"] == cell)
+            .unwrap_or_else(|| panic!("no cell_finished for cell {cell}: {events:?}"))
+    };
+    // Code cells: 1 Setup, 2–3 the sleeping branch, 4 after it, 5 the short branch.
+    for cell in 1..=5 {
+        assert!(
+            events.iter().any(|e| e["event"] == "cell_started" && e["cell"] == cell),
+            "cell {cell} started: {events:?}"
+        );
+    }
+    assert_eq!(finished(2)["status"], "ok");
+    assert_eq!(finished(3)["status"], "interrupted", "the 300 s sleep was stopped");
+    assert_eq!(finished(5)["status"], "ok");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "output" && e["cell"] == 2 && e["text"] == "branch sees: from the parent\n"),
+        "{events:?}"
+    );
+    assert_eq!(events.last().unwrap()["event"], "run_finished");
 }
 
 /// A failing cell in a branch fails the run, as any cell does.

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::json::{self, emit};
 use super::notebook::{Job, Kept, error_output, error_text};
 use super::progress::Progress;
 use super::{RunError, Waited};
@@ -39,6 +40,15 @@ struct Branch {
     done: bool,
 }
 
+/// How the run reports and stops: cells' output to stdout/stderr (`echo`),
+/// `--json` events, and Ctrl-C's flag.
+#[derive(Clone, Copy)]
+pub(super) struct How<'a> {
+    pub echo: bool,
+    pub json: bool,
+    pub interrupt: Option<&'a std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
 /// Splits the planned cells into the main flow and the branches' cells.
 pub(super) fn split(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     jobs.into_iter().partition(|job| job.branch_of.is_none())
@@ -54,11 +64,13 @@ pub(super) fn run(
     main: &[Job],
     branch_jobs: Vec<Job>,
     path: &Path,
-    echo: bool,
+    how: How<'_>,
     progress: &mut Progress,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Option<RunError>, RunError> {
+    let How { echo, json, interrupt } = how;
+    let ctrl_c = || interrupt.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
     let mut by_section: BTreeMap<usize, Branch> = BTreeMap::new();
     for job in branch_jobs {
         let parent = job.branch_of.unwrap_or_default();
@@ -93,13 +105,16 @@ pub(super) fn run(
         .unwrap_or(0);
     let mut failure = None;
     for branch in &mut branches {
-        start_next(manager, session, nb, branch, path, progress, err)?;
+        start_next(manager, session, nb, branch, path, json, progress, out, err)?;
     }
     let deadline = Instant::now() + GRACE;
     let mut interrupted: Option<Instant> = None;
     while branches.iter().any(|b| !b.done) {
         let now = Instant::now();
-        if interrupted.is_none() && now >= deadline {
+        if interrupted.is_none() && (now >= deadline || ctrl_c()) {
+            if ctrl_c() {
+                failure.get_or_insert(RunError::Interrupted);
+            }
             manager.send(Command::Interrupt { session });
             interrupted = Some(now);
         }
@@ -119,9 +134,11 @@ pub(super) fn run(
                 text,
                 ..
             } => {
-                if let Some(kept) = kept_for(&mut branches, &r) {
+                if let Some((number, kept)) = kept_for(&mut branches, &r) {
                     kept.push(stream, &text);
-                    if echo {
+                    if json {
+                        emit(out, json::stream(number, stream, &text))?;
+                    } else if echo {
                         let sink: &mut dyn Write = if stream == Stream::Stdout { &mut *out } else { &mut *err };
                         sink.write_all(text.as_bytes())?;
                         sink.flush()?;
@@ -135,7 +152,11 @@ pub(super) fn run(
                 update,
                 ..
             } => {
-                if let Some(kept) = kept_for(&mut branches, &r) {
+                if let Some((number, kept)) = kept_for(&mut branches, &r) {
+                    if json {
+                        let id = display_id.as_deref();
+                        emit(out, json::display(number, "display_data", &bundle, id, update))?;
+                    }
                     if update {
                         kept.update_display(display_id.as_deref(), &bundle);
                     } else {
@@ -163,6 +184,10 @@ pub(super) fn run(
                 let took = started.elapsed();
                 let job = &branch.jobs[index];
                 let name = job.name.clone();
+                let number = name.number;
+                let finished = |status: &str, error: Option<&crate::protocol::EvalError>| {
+                    json::cell_finished(number, status, Some(took), error)
+                };
                 count += 1;
                 let cell = &mut nb.sections[job.section].cells[job.cell];
                 cell.execution_count = Some(count);
@@ -170,29 +195,43 @@ pub(super) fn run(
                 match outcome {
                     Outcome::Ok { value } => {
                         if let Some(value) = value {
-                            if echo {
+                            if json {
+                                emit(out, json::display(number, "execute_result", &value, None, false))?;
+                            } else if echo {
                                 writeln!(out, "{}", value.text())?;
                             }
                             cell.outputs.push(Output::execute_result(&value, Some(count)));
                         }
+                        if json {
+                            emit(out, finished("ok", None))?;
+                        }
                         progress.finish(err, &name, "ok", Some(took))?;
                         branch.prev = Some((container_of(job), r));
-                        start_next(manager, session, nb, branch, path, progress, err)?;
+                        start_next(manager, session, nb, branch, path, json, progress, out, err)?;
                     }
                     Outcome::Error(error) => {
                         cell.outputs.push(error_output(&error));
+                        if json {
+                            emit(out, finished("error", Some(&error)))?;
+                        }
                         progress.finish(err, &name, "failed", Some(took))?;
                         writeln!(err, "{}", error_text(&error).trim_end())?;
                         failure.get_or_insert(RunError::CellFailed { cell: name });
                         branch.done = true;
                     }
-                    Outcome::Interrupted(_) if interrupted.is_some() => {
+                    Outcome::Interrupted(error) if interrupted.is_some() => {
+                        if json {
+                            emit(out, finished("interrupted", error.as_ref()))?;
+                        }
                         cell.outputs.push(Output::stream("stderr", stopped_note()));
                         progress.finish(err, &name, "stopped (branch still running)", Some(took))?;
                         writeln!(err, "runyard: {name}: {}", stopped_note().trim())?;
                         branch.done = true;
                     }
                     Outcome::Interrupted(error) => {
+                        if json {
+                            emit(out, finished("interrupted", error.as_ref()))?;
+                        }
                         cell.outputs.extend(error.as_ref().map(error_output));
                         progress.finish(err, &name, "interrupted", Some(took))?;
                         failure.get_or_insert(RunError::CellInterrupted {
@@ -202,6 +241,11 @@ pub(super) fn run(
                         branch.done = true;
                     }
                     Outcome::Aborted { reason } => {
+                        if json {
+                            let mut event = finished("died", None);
+                            event["message"] = reason.clone().into();
+                            emit(out, event)?;
+                        }
                         progress.finish(err, &name, "aborted", Some(took))?;
                         failure.get_or_insert(RunError::Aborted { cell: name, reason });
                         branch.done = true;
@@ -258,9 +302,10 @@ fn container_of(job: &Job) -> String {
     format!("branch-{}", job.section)
 }
 
-fn kept_for<'a>(branches: &'a mut [Branch], r: &str) -> Option<&'a mut Kept> {
+/// The running cell with evaluation ref `r`: its number and output so far.
+fn kept_for<'a>(branches: &'a mut [Branch], r: &str) -> Option<(usize, &'a mut Kept)> {
     branches.iter_mut().find_map(|b| match &mut b.running {
-        Some((_, running, kept, _)) if running == r => Some(kept),
+        Some((index, running, kept, _)) if running == r => Some((b.jobs[*index].name.number, kept)),
         _ => None,
     })
 }
@@ -285,21 +330,32 @@ fn stop(
 }
 
 /// Sends the branch's next cell to run, skipping the ones that do not run.
+#[allow(clippy::too_many_arguments)]
 fn start_next(
     manager: &Manager,
     session: SessionId,
     nb: &Notebook,
     branch: &mut Branch,
     path: &Path,
+    json: bool,
     progress: &mut Progress,
+    out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<()> {
     while let Some(job) = branch.jobs.get(branch.next) {
         let index = branch.next;
         branch.next += 1;
         if let Some(reason) = &job.skip {
+            if json {
+                let mut event = json::cell_finished(job.name.number, "skipped", None, None);
+                event["reason"] = reason.clone().into();
+                emit(out, event)?;
+            }
             progress.finish(err, &job.name, &format!("skipped ({reason})"), None)?;
             continue;
+        }
+        if json {
+            emit(out, json::cell_started(&job.name))?;
         }
         progress.start(err, &job.name)?;
         let cell = &nb.sections[job.section].cells[job.cell];

@@ -118,7 +118,11 @@ pub fn run_notebook(
             &jobs,
             branch_jobs,
             path,
-            mode.echo,
+            branches::How {
+                echo: mode.echo,
+                json: options.json,
+                interrupt: options.interrupt.as_ref(),
+            },
             &mut progress,
             out,
             err,

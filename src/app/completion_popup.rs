@@ -126,33 +126,14 @@ pub fn take_keys(ui: &egui::Ui, popups: &Popups, cell: CellId, editor: egui::Id)
     if !(list || doc) || !ui.memory(|m| m.has_focus(editor)) {
         return Vec::new();
     }
-    let mut keys = Vec::new();
-    ui.input_mut(|input| {
-        input.events.retain(|event| {
-            let egui::Event::Key {
-                key,
-                pressed: true,
-                modifiers,
-                ..
-            } = event
-            else {
-                return true;
-            };
-            if !modifiers.is_none() {
-                return true;
-            }
-            let taken = match key {
-                egui::Key::Escape => ListKey::Close,
-                egui::Key::ArrowUp if list => ListKey::Up,
-                egui::Key::ArrowDown if list => ListKey::Down,
-                egui::Key::Enter | egui::Key::Tab if list => ListKey::Accept,
-                _ => return true,
-            };
-            keys.push(taken);
-            false
-        });
-    });
-    keys
+    editor_keys::take_pressed(ui, |key, modifiers| match key {
+        _ if !modifiers.is_none() => None,
+        egui::Key::Escape => Some(ListKey::Close),
+        egui::Key::ArrowUp if list => Some(ListKey::Up),
+        egui::Key::ArrowDown if list => Some(ListKey::Down),
+        egui::Key::Enter | egui::Key::Tab if list => Some(ListKey::Accept),
+        _ => None,
+    })
 }
 
 /// After the editor of `cell` was drawn (`output`) and its keys applied to

@@ -65,6 +65,20 @@ pub fn take(ui: &egui::Ui, id: egui::Id) -> Vec<EditorKey> {
     if !ui.memory(|m| m.has_focus(id)) {
         return Vec::new();
     }
+    take_pressed(ui, |key, modifiers| match key {
+        egui::Key::Enter if modifiers.is_none() => Some(EditorKey::Enter),
+        egui::Key::Tab if modifiers.is_none() => Some(EditorKey::Tab),
+        egui::Key::Tab if modifiers.matches_exact(egui::Modifiers::SHIFT) => Some(EditorKey::ShiftTab),
+        egui::Key::Space if modifiers.matches_exact(egui::Modifiers::CTRL) => Some(EditorKey::Complete),
+        // Logically: on layouts where "/" needs Shift, Ctrl+Shift+7 is Ctrl+/.
+        egui::Key::Slash if modifiers.matches_logically(egui::Modifiers::COMMAND) => Some(EditorKey::ToggleComment),
+        _ => None,
+    })
+}
+
+/// Takes the key presses `pick` wants out of this frame's input, in order,
+/// and returns what it made of them; other events stay for the widgets.
+pub fn take_pressed<T>(ui: &egui::Ui, mut pick: impl FnMut(egui::Key, egui::Modifiers) -> Option<T>) -> Vec<T> {
     let mut keys = Vec::new();
     ui.input_mut(|input| {
         input.events.retain(|event| {
@@ -77,17 +91,13 @@ pub fn take(ui: &egui::Ui, id: egui::Id) -> Vec<EditorKey> {
             else {
                 return true;
             };
-            let taken = match key {
-                egui::Key::Enter if modifiers.is_none() => EditorKey::Enter,
-                egui::Key::Tab if modifiers.is_none() => EditorKey::Tab,
-                egui::Key::Tab if modifiers.matches_exact(egui::Modifiers::SHIFT) => EditorKey::ShiftTab,
-                egui::Key::Space if modifiers.matches_exact(egui::Modifiers::CTRL) => EditorKey::Complete,
-                // Logically: on layouts where "/" needs Shift, Ctrl+Shift+7 is Ctrl+/.
-                egui::Key::Slash if modifiers.matches_logically(egui::Modifiers::COMMAND) => EditorKey::ToggleComment,
-                _ => return true,
-            };
-            keys.push(taken);
-            false
+            match pick(*key, *modifiers) {
+                Some(taken) => {
+                    keys.push(taken);
+                    false
+                }
+                None => true,
+            }
         });
     });
     keys

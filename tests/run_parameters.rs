@@ -6,6 +6,8 @@
 //! skips them on purpose); the papermill comparison needs papermill (in
 //! `RUNYARD_TEST_VENV`, from tests/requirements.txt) and says so when skipped.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output as Exit};
 
@@ -30,20 +32,6 @@ fn runyard(args: &[&str]) -> Exit {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn skip_elixir() -> bool {
-    if std::env::var("RUNYARD_SKIP_ELIXIR").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: RUNYARD_SKIP_ELIXIR=1");
-        return true;
-    }
-    let found = std::env::var("RUNYARD_TEST_ELIXIR").is_ok()
-        || std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("elixir").is_file());
-    assert!(
-        found,
-        "elixir was not found: install Elixir (Debian: apt-get install elixir) or set RUNYARD_SKIP_ELIXIR=1"
-    );
-    false
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
@@ -367,7 +355,7 @@ end
 
 #[test]
 fn elixir_parameters_of_each_type_reach_the_code() {
-    if skip_elixir() {
+    if common::elixir::skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -68,11 +68,14 @@ fn output_types(cell: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A cell that writes the runtime's pid to `file`, so a test can check it is gone.
+/// A cell that writes the runtime's pid to `file`, so a test can check it
+/// is gone. Written beside it and renamed: the file appears whole, never
+/// empty between its creation and the write.
 fn pid_cell(file: &Path) -> String {
+    let file = file.display().to_string();
     format!(
-        "import os\nopen({:?}, 'w').write(str(os.getpid()))\nprint('first')",
-        file.display().to_string()
+        "import os\nwith open({tmp:?}, 'w') as f:\n    f.write(str(os.getpid()))\nos.replace({tmp:?}, {file:?})\nprint('first')",
+        tmp = format!("{file}.part"),
     )
 }
 

@@ -38,16 +38,20 @@ fn measure(h: &mut Harness<'static, RunyardApp>) -> (Duration, Duration) {
     for _ in 0..10 {
         h.step();
     }
-    let mut times: Vec<Duration> = (0..FRAMES)
-        .map(|_| {
-            let start = Instant::now();
-            h.step();
-            let output = h.output();
-            let primitives = h.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
-            std::hint::black_box(primitives);
-            start.elapsed()
-        })
-        .collect();
+    median_p95((0..FRAMES).map(|_| frame(h)).collect())
+}
+
+/// One frame as the benches count it: the app's layout plus tessellation.
+fn frame(h: &mut Harness<'static, RunyardApp>) -> Duration {
+    let start = Instant::now();
+    h.step();
+    let output = h.output();
+    let primitives = h.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
+    std::hint::black_box(primitives);
+    start.elapsed()
+}
+
+fn median_p95(mut times: Vec<Duration>) -> (Duration, Duration) {
     times.sort();
     (times[times.len() / 2], times[times.len() * 95 / 100])
 }
@@ -178,16 +182,10 @@ fn images(home: &std::path::Path) -> ((Duration, Duration), f64, (usize, usize))
     for _ in 0..FRAMES {
         at -= 40.0;
         h.state_mut().scroll_to(id, at);
-        let start = Instant::now();
-        h.step();
-        let output = h.output();
-        let primitives = h.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
-        std::hint::black_box(primitives);
-        times.push(start.elapsed());
+        times.push(frame(&mut h));
     }
-    times.sort();
     (
-        (times[times.len() / 2], times[times.len() * 95 / 100]),
+        median_p95(times),
         rss,
         (held, bytes),
     )
@@ -307,9 +305,8 @@ fn main() {
     );
     let big = big_notebook::figures(home.path(), (base, base_p95));
     let completion = match completion_ui::key_to_list(50) {
-        Ok(mut times) => {
-            times.sort();
-            let (median, p95) = (times[times.len() / 2], times[times.len() * 95 / 100]);
+        Ok(times) => {
+            let (median, p95) = median_p95(times);
             println!(
                 "{:<48} {:>7.2} ms (p95 {:.2}) {:>10.2} ms (p95 {:.2}) {:>8} {}",
                 "completion, Tab → list drawn (pandas, `df.`)",

@@ -11,7 +11,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{Queryable, by};
 use runyard::app::RunyardApp;
 
-use super::{FRAMES, harness, plot_png, resident_mib};
+use super::{FRAMES, frame, harness, median_p95, plot_png, resident_mib};
 
 /// The environment variable that makes the bench binary a child measuring
 /// one resident-memory figure: `empty`, or the path of a notebook to open.
@@ -86,21 +86,6 @@ pub fn open(h: &mut Harness<'static, RunyardApp>, path: &Path) -> (Duration, run
         assert!(Instant::now() < deadline, "{} never opened", path.display());
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-/// One frame as the benches count it: the app's layout plus tessellation.
-fn frame(h: &mut Harness<'static, RunyardApp>) -> Duration {
-    let start = Instant::now();
-    h.step();
-    let output = h.output();
-    let primitives = h.ctx.tessellate(output.shapes.clone(), output.pixels_per_point);
-    std::hint::black_box(primitives);
-    start.elapsed()
-}
-
-fn median_p95(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    (times[times.len() / 2], times[times.len() * 95 / 100])
 }
 
 /// One notch of a mouse wheel, down, over the notebook.

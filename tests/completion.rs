@@ -355,13 +355,7 @@ fn malformed_requests_get_empty_answers_and_the_runtime_carries_on() {
 fn the_python_agent_survives_frames_no_manager_sends() {
     use runyard::protocol::{Decoded, FrameDecoder, FromAgent};
     use std::io::{Read, Write};
-    let mut agent = std::process::Command::new(python_config().executable())
-        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
-        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut agent = bare_agent(python_config().executable());
     let huge = "x".repeat(runyard::protocol::MAX_QUERY_CODE + 5);
     let frames = [
         r#"{"type":"complete","id":1,"container":"main","prev":null,"code":"pri\ud800nt","cursor":4}"#.to_string(),

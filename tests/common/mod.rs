@@ -426,6 +426,18 @@ pub fn start_host(host: &str, env: &[(&str, &std::ffi::OsStr)]) -> (std::process
     (child, reported.split(' ').map(|p| p.parse().unwrap()).collect())
 }
 
+/// The Python agent started by hand (no manager, no supervisor), its
+/// stdin and stdout piped: the test speaks the protocol itself.
+pub fn bare_agent(executable: &str) -> std::process::Child {
+    std::process::Command::new(executable)
+        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
+        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs the Python agent on `executable` without Runyard's supervisor (as
 /// behind `ssh`, where no output pipes are handed to it), evaluates `code`
 /// as `e1`, and returns the messages it sent up to and including the result.
@@ -433,13 +445,7 @@ pub fn bare_agent_messages(executable: &str, code: &str) -> Vec<runyard::protoco
     use runyard::protocol::{self, Decoded, FrameDecoder, FromAgent, ToAgent};
     use std::io::{Read, Write};
 
-    let mut agent = std::process::Command::new(executable)
-        .args(runyard::runtime::python::agent_args("python-bare", "tok"))
-        .env_remove(runyard::runtime::supervisor::CAPTURE_ENV)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut agent = bare_agent(executable);
     let evaluate = ToAgent::Evaluate {
         container: "main".into(),
         evaluation_ref: "e1".into(),

@@ -184,11 +184,7 @@ fn images(home: &std::path::Path) -> ((Duration, Duration), f64, (usize, usize))
         h.state_mut().scroll_to(id, at);
         times.push(frame(&mut h));
     }
-    (
-        median_p95(times),
-        rss,
-        (held, bytes),
-    )
+    (median_p95(times), rss, (held, bytes))
 }
 
 fn ms(d: Duration) -> f64 {

@@ -710,6 +710,18 @@ defmodule RunyardAgent do
     Port.command(port, [0x1E, Json.encode(msg), ?\n])
   end
 
+  # An evaluation's end, its value capped as every output is.
+  defp result_frame(port, st, ref, status, value, error, duration) do
+    frame(port, %{
+      type: "result",
+      ref: ref,
+      status: status,
+      value: value && cap_bundle(value, st.options.max_output_bytes),
+      error: error,
+      duration_us: duration
+    })
+  end
+
   defp init_error(port, reason, message) do
     frame(port, %{type: "init_error", reason: reason, message: message})
     IO.puts(:stderr, "runyard agent: " <> message)
@@ -791,30 +803,12 @@ defmodule RunyardAgent do
 
       {:runyard_result, ref, status, value, error, duration} ->
         Output.finish(st.gl)
-
-        frame(port, %{
-          type: "result",
-          ref: ref,
-          status: status,
-          value: value && cap_bundle(value, st.options.max_output_bytes),
-          error: error,
-          duration_us: duration
-        })
-
+        result_frame(port, st, ref, status, value, error, duration)
         loop(run_next(%{st | running: nil}))
 
       {:runyard_branch_result, c, ref, status, value, error, duration} ->
         if gl = st.branches[c], do: Output.finish(gl)
-
-        frame(port, %{
-          type: "result",
-          ref: ref,
-          status: status,
-          value: value && cap_bundle(value, st.options.max_output_bytes),
-          error: error,
-          duration_us: duration
-        })
-
+        result_frame(port, st, ref, status, value, error, duration)
         loop(st)
 
       {:runyard_query, answer} ->

@@ -1032,14 +1032,22 @@ fn another_user_can_neither_read_a_cookie_nor_reach_a_node_from_outside() {
     assert!(env.starts_with("{nil,"), "{env}");
     assert!(!env.contains(&cookie), "the cookie is inherited: {env}");
 
-    let mut pids = tree(standalone_pid);
-    pids.extend(tree(bridge_pid));
-    pids.extend(pids_named("epmd"));
-    let names: Vec<String> = pids
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
-        .map(|c| c.trim().to_string())
-        .collect();
+    // The port's `sh -c` becomes `sleep` when it execs: wait for that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (pids, names) = loop {
+        let mut pids = tree(standalone_pid);
+        pids.extend(tree(bridge_pid));
+        pids.extend(pids_named("epmd"));
+        let names: Vec<String> = pids
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).ok())
+            .map(|c| c.trim().to_string())
+            .collect();
+        if names.iter().any(|n| n == "sleep") || std::time::Instant::now() > deadline {
+            break (pids, names);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     for expected in ["beam.smp", "erl_child_setup", "sleep", "epmd"] {
         assert!(names.iter().any(|n| n == expected), "no {expected} among {names:?}");
     }

@@ -103,6 +103,25 @@ fn jupyter_notebooks_open_with_their_sections_outputs_and_metadata() {
 }
 
 #[test]
+fn a_session_opened_from_a_file_and_saved_unchanged_writes_the_files_bytes() {
+    // The session holds rich data once, shared with what it shows, and plain
+    // outputs not at all (it writes them from what it shows): what it writes
+    // must still be the file.
+    let dir = tempfile::tempdir().unwrap();
+    // (A 4.4 file gains 4.5's cell ids when saved: see the test below.)
+    for name in ["jupyter-4.5.ipynb", "livebook.livemd", "script.py"] {
+        let read_back = notebook::open(&fixture(name)).unwrap();
+        let config = match read_back.language {
+            Language::Elixir => runyard::RuntimeConfig::elixir(),
+            _ => runyard::RuntimeConfig::python(),
+        };
+        let session = runyard::session::Session::from_notebook(runyard::SessionId(1), "n", config, &read_back);
+        let saved = save_in(dir.path(), name, &session.to_notebook());
+        assert!(read(&saved) == read(&fixture(name)), "{name} changed on a save");
+    }
+}
+
+#[test]
 fn older_jupyter_notebooks_open_the_same_and_save_as_4_5_with_ids() {
     let old = notebook::open(&fixture("jupyter-4.4.ipynb")).unwrap();
     let new = notebook::open(&fixture("jupyter-4.5.ipynb")).unwrap();

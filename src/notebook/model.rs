@@ -111,6 +111,18 @@ impl Notebook {
         }
     }
 
+    /// A copy of everything but the sections, without copying their cells.
+    pub fn without_sections(&self) -> Notebook {
+        Notebook {
+            title: self.title.clone(),
+            sections: Vec::new(),
+            language: self.language.clone(),
+            metadata: self.metadata.clone(),
+            format: self.format,
+            extras: self.extras.clone(),
+        }
+    }
+
     /// Every cell in order (section headings are not cells here).
     pub fn cells(&self) -> impl Iterator<Item = &Cell> {
         self.sections.iter().flat_map(|s| &s.cells)
@@ -149,6 +161,18 @@ pub struct Section {
     /// `.livemd`: the section's metadata comment (e.g. `branch_parent_index`).
     pub metadata: Object,
     pub extras: SectionExtras,
+}
+
+impl Section {
+    /// A copy of everything but the cells, without copying them.
+    pub fn without_cells(&self) -> Section {
+        Section {
+            title: self.title.clone(),
+            cells: Vec::new(),
+            metadata: self.metadata.clone(),
+            extras: self.extras.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

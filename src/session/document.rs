@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Session;
 use super::cell::{CellId, CellKind, CellResult};
@@ -13,7 +14,7 @@ use super::output::{OutputBuffer, Row};
 use super::outputs::{Display, OutputItem, Outputs};
 use crate::manager::SessionId;
 use crate::notebook::{self, Language, Notebook, Output};
-use crate::protocol::{EvalError, Stream};
+use crate::protocol::{Bundle, EvalError, Stream};
 use crate::runtime::RuntimeConfig;
 
 /// Sections and their cells, in order, by id.
@@ -27,7 +28,95 @@ pub struct Document {
     /// Each section's metadata and layout, without its cells.
     sections: HashMap<SectionId, notebook::Section>,
     /// Each cell as the file had it.
-    cells: HashMap<CellId, notebook::Cell>,
+    /// Boxed: a notebook has thousands, and the table's spare slots stay small.
+    cells: HashMap<CellId, Box<FileCell>>,
+}
+
+/// A cell as the file had it. The MIME data of its results and displays
+/// (base64 images, mostly) is held once: in the bundles the session shows,
+/// shared here, and put back into the outputs when the file is written.
+#[derive(Debug, Clone)]
+struct FileCell {
+    /// The cell without its source (the session's is written) and with the
+    /// `data` and `metadata` of shared outputs emptied.
+    cell: notebook::Cell,
+    /// Output index and the bundle holding that output's data and metadata.
+    shared: Vec<(usize, Arc<Bundle>)>,
+    /// The outputs are written from the session's, which give them exactly:
+    /// none are kept here.
+    from_session: bool,
+}
+
+impl FileCell {
+    /// Takes the data and metadata of `cell`'s results and displays out into
+    /// bundles.
+    fn new(mut cell: notebook::Cell) -> FileCell {
+        cell.source = String::new();
+        let shared = cell
+            .outputs
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, output)| match output {
+                Output::ExecuteResult { data, metadata, .. } | Output::DisplayData { data, metadata, .. } => {
+                    let bundle = Bundle {
+                        data: std::mem::take(data),
+                        metadata: std::mem::take(metadata),
+                    };
+                    Some((index, Arc::new(bundle)))
+                }
+                _ => None,
+            })
+            .collect();
+        FileCell {
+            cell,
+            shared,
+            from_session: false,
+        }
+    }
+
+    /// Keeps no outputs: they are written from the session's.
+    fn forget_outputs(&mut self) {
+        self.cell.outputs = Vec::new();
+        self.shared = Vec::new();
+        self.from_session = true;
+    }
+
+    /// Whether `shown` (the session's cell showing these outputs) writes
+    /// them back exactly: plain streams and text results, most cells of a
+    /// big notebook. Cells with rich data keep it here, shared.
+    fn written_exactly_by(&self, shown: &super::Cell) -> bool {
+        self.shared.is_empty()
+            && outputs_of(&shown.output, shown.result.as_ref(), self.cell.execution_count) == self.cell.outputs
+    }
+
+    /// The bundle that holds output `index`'s data, if it is a result or display.
+    fn bundle(&self, index: usize) -> Option<&Arc<Bundle>> {
+        self.shared.iter().find(|(i, _)| *i == index).map(|(_, bundle)| bundle)
+    }
+
+    /// Holds equal bundles through `older`'s copies, so that a save does not
+    /// hold a second copy of what the session shows.
+    fn share_with(&mut self, older: &FileCell) {
+        for (_, bundle) in &mut self.shared {
+            if let Some((_, same)) = older.shared.iter().find(|(_, b)| b == bundle) {
+                *bundle = same.clone();
+            }
+        }
+    }
+
+    /// The cell as the file had it, data and all.
+    fn to_cell(&self) -> notebook::Cell {
+        let mut cell = self.cell.clone();
+        for (index, bundle) in &self.shared {
+            if let Some(Output::ExecuteResult { data, metadata, .. } | Output::DisplayData { data, metadata, .. }) =
+                cell.outputs.get_mut(*index)
+            {
+                data.clone_from(&bundle.data);
+                metadata.clone_from(&bundle.metadata);
+            }
+        }
+        cell
+    }
 }
 
 impl Session {
@@ -40,9 +129,7 @@ impl Session {
         notebook: &Notebook,
     ) -> Session {
         let mut session = Session::new(id, name, config);
-        let mut skeleton = notebook.clone();
-        skeleton.sections.clear();
-        session.document.skeleton = skeleton;
+        session.document.skeleton = notebook.without_sections();
         let mut section_ids = Vec::new();
         for (index, section) in notebook.sections.iter().enumerate() {
             let section_id = session.add_section(section.title.clone());
@@ -50,9 +137,7 @@ impl Session {
             if let Some(parent) = notebook::branch::branch_parent(notebook, index) {
                 session.branch_parents.insert(section_id, section_ids[parent]);
             }
-            let mut bare = section.clone();
-            bare.cells.clear();
-            session.document.sections.insert(section_id, bare);
+            session.document.sections.insert(section_id, section.without_cells());
             let mut last = None;
             for file_cell in &section.cells {
                 let kind = match file_cell.kind {
@@ -62,12 +147,16 @@ impl Session {
                 };
                 let id = session.insert_cell(section_id, last, kind, file_cell.source.clone());
                 last = Some(id);
+                let mut kept = Box::new(FileCell::new(file_cell.clone()));
                 if let Some(cell) = session.cell_mut(id) {
-                    show_saved_outputs(&file_cell.outputs, &mut cell.output, &mut cell.result);
+                    show_saved_outputs(&kept, &mut cell.output, &mut cell.result);
                     cell.execution_count = file_cell.execution_count.map(u64::from);
                     cell.outputs_from_file = true;
+                    if kept.written_exactly_by(cell) {
+                        kept.forget_outputs();
+                    }
                 }
-                session.document.cells.insert(id, file_cell.clone());
+                session.document.cells.insert(id, kept);
             }
         }
         if session.sections.is_empty() {
@@ -101,7 +190,7 @@ impl Session {
             .document
             .cells
             .get(&cell.id)
-            .cloned()
+            .map(|kept| kept.to_cell())
             .unwrap_or_else(|| notebook::Cell::new(notebook::CellKind::Code, ""));
         file_cell.kind = match (cell.kind, file_cell.kind) {
             (CellKind::Code, _) => notebook::CellKind::Code,
@@ -112,7 +201,7 @@ impl Session {
         if cell.kind != CellKind::Code {
             file_cell.outputs.clear();
             file_cell.execution_count = None;
-        } else if !cell.outputs_from_file {
+        } else if !cell.outputs_from_file || self.document.cells.get(&cell.id).is_some_and(|kept| kept.from_session) {
             let count = cell.execution_count.and_then(|n| u32::try_from(n).ok());
             file_cell.outputs = outputs_of(&cell.output, cell.result.as_ref(), count);
             file_cell.execution_count = count;
@@ -141,19 +230,28 @@ impl Session {
     /// added or moved meanwhile are matched by id, not by place.
     pub fn saved_as_of(&mut self, path: std::path::PathBuf, notebook: &Notebook, revision: u64, layout: &Layout) {
         self.file = Some(path);
-        let mut skeleton = notebook.clone();
-        skeleton.sections.clear();
+        let mut skeleton = notebook.without_sections();
         if self.revision != revision {
             // The title may have been edited meanwhile; the window's is newer.
             skeleton.title = self.document.skeleton.title.take();
         }
         self.document.skeleton = skeleton;
         for ((section, cells), file_section) in layout.iter().zip(&notebook.sections) {
-            let mut bare = file_section.clone();
-            bare.cells.clear();
-            self.document.sections.insert(*section, bare);
+            self.document.sections.insert(*section, file_section.without_cells());
             for (cell, file_cell) in cells.iter().zip(&file_section.cells) {
-                self.document.cells.insert(*cell, file_cell.clone());
+                let mut kept = Box::new(FileCell::new(file_cell.clone()));
+                match self.cell(*cell) {
+                    // Written from the session's outputs each time: no copy needed.
+                    Some(c) if !c.is_code() || !c.outputs_from_file || kept.written_exactly_by(c) => {
+                        kept.forget_outputs();
+                    }
+                    _ => {
+                        if let Some(older) = self.document.cells.get(cell) {
+                            kept.share_with(older);
+                        }
+                    }
+                }
+                self.document.cells.insert(*cell, kept);
             }
         }
         self.mark_saved(revision);
@@ -163,8 +261,8 @@ impl Session {
 /// Shows outputs read from a file as what they are: streams as output lines,
 /// displays as displays (a stored PNG is an image), the result as the
 /// value, an error as an error.
-fn show_saved_outputs(outputs: &[Output], output: &mut Outputs, result: &mut Option<CellResult>) {
-    for item in outputs {
+fn show_saved_outputs(file_cell: &FileCell, output: &mut Outputs, result: &mut Option<CellResult>) {
+    for (index, item) in file_cell.cell.outputs.iter().enumerate() {
         match item {
             Output::Stream { name, text, .. } => {
                 let stream = if name == "stderr" {
@@ -175,8 +273,10 @@ fn show_saved_outputs(outputs: &[Output], output: &mut Outputs, result: &mut Opt
                 output.push(stream, text);
             }
             Output::ExecuteResult { .. } | Output::DisplayData { .. } => {
-                let Some(bundle) = item.bundle() else { continue };
-                let display = Display::new(std::sync::Arc::new(bundle), None);
+                let Some(bundle) = file_cell.bundle(index) else {
+                    continue;
+                };
+                let display = Display::new(bundle.clone(), None);
                 if matches!(item, Output::ExecuteResult { .. }) {
                     *result = Some(CellResult::Value(display));
                 } else {
@@ -301,5 +401,124 @@ impl Session {
     pub fn set_title(&mut self, title: String) {
         self.revision += 1;
         self.document.skeleton.title = (!title.trim().is_empty()).then_some(title);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notebook::{Format, parse};
+
+    const NOTEBOOK: &str = r##"{"cells": [
+      {"cell_type": "code", "execution_count": 3, "metadata": {"tags": ["plot"]}, "source": ["plot()"],
+       "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["drawing\n"]},
+        {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=", "text/plain": ["<Figure>"]},
+         "metadata": {"image/png": {"width": 640}}},
+        {"output_type": "execute_result", "execution_count": 3, "data": {"text/plain": ["42"]}, "metadata": {}}
+       ]}
+     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}"##;
+
+    /// The bundles the session's cell shows, in order: displays, then the result.
+    fn shown(s: &Session) -> Vec<Arc<Bundle>> {
+        let cell = s.nth_cell(0).unwrap();
+        let mut bundles: Vec<Arc<Bundle>> = cell
+            .output
+            .items()
+            .iter()
+            .filter_map(|item| match item {
+                OutputItem::Display(display) => Some(display.bundle.clone()),
+                OutputItem::Stream(_) => None,
+            })
+            .collect();
+        if let Some(CellResult::Value(value)) = &cell.result {
+            bundles.push(value.bundle.clone());
+        }
+        bundles
+    }
+
+    fn held(s: &Session) -> Vec<Arc<Bundle>> {
+        let id = s.nth_cell(0).unwrap().id;
+        s.document.cells[&id].shared.iter().map(|(_, b)| b.clone()).collect()
+    }
+
+    #[test]
+    fn a_files_rich_data_is_held_once_and_written_back_whole() {
+        let notebook = parse(Format::Ipynb, NOTEBOOK).unwrap();
+        let mut s = Session::from_notebook(SessionId(1), "n", RuntimeConfig::python(), &notebook);
+        let (shown_bundles, held_bundles) = (shown(&s), held(&s));
+        assert_eq!(shown_bundles.len(), 2);
+        assert_eq!(held_bundles.len(), 2);
+        for (a, b) in shown_bundles.iter().zip(&held_bundles) {
+            assert!(Arc::ptr_eq(a, b), "the document and the session share one copy");
+        }
+        let written = s.to_notebook();
+        assert_eq!(
+            written.sections[0].cells[0].outputs,
+            notebook.sections[0].cells[0].outputs
+        );
+        assert_eq!(
+            written.sections[0].cells[0].metadata,
+            notebook.sections[0].cells[0].metadata
+        );
+
+        // A save's own rendering of the file is held through the same copies.
+        let (revision, layout) = (s.revision(), s.layout());
+        s.saved_as_of("/tmp/n.ipynb".into(), &written, revision, &layout);
+        for (a, b) in shown(&s).iter().zip(&held(&s)) {
+            assert!(Arc::ptr_eq(a, b), "still one copy after a save");
+        }
+        assert_eq!(
+            s.to_notebook().sections[0].cells[0].outputs,
+            notebook.sections[0].cells[0].outputs
+        );
+    }
+
+    #[test]
+    fn plain_outputs_are_written_from_the_session_and_others_kept_as_read() {
+        let text = r##"{"cells": [
+          {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(1)"],
+           "outputs": [{"output_type": "stream", "name": "stdout", "text": ["1\n", "2\n"]},
+                       {"output_type": "stream", "name": "stderr", "text": "warning\n"}]},
+          {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": ["print(red)"],
+           "outputs": [{"output_type": "stream", "name": "stdout", "text": ["\u001b[31mred\u001b[0m\n"]}]}
+         ], "metadata": {}, "nbformat": 4, "nbformat_minor": 4}"##;
+        let notebook = parse(Format::Ipynb, text).unwrap();
+        let s = Session::from_notebook(SessionId(1), "n", RuntimeConfig::python(), &notebook);
+        let kept = |n: usize| &s.document.cells[&s.nth_cell(n).unwrap().id];
+        assert!(
+            kept(0).from_session && kept(0).cell.outputs.is_empty(),
+            "no second copy"
+        );
+        assert!(
+            !kept(1).from_session,
+            "colours are not shown, so the file's text is kept"
+        );
+        assert_eq!(kept(1).cell.outputs, notebook.sections[0].cells[1].outputs);
+        let written = s.to_notebook();
+        for n in 0..2 {
+            assert_eq!(
+                written.sections[0].cells[n].outputs,
+                notebook.sections[0].cells[n].outputs
+            );
+            assert_eq!(
+                written.sections[0].cells[n].execution_count,
+                notebook.sections[0].cells[n].execution_count
+            );
+        }
+    }
+
+    #[test]
+    fn a_cell_run_again_keeps_no_copy_of_what_it_showed_before() {
+        let notebook = parse(Format::Ipynb, NOTEBOOK).unwrap();
+        let mut s = Session::from_notebook(SessionId(1), "n", RuntimeConfig::python(), &notebook);
+        let id = s.nth_cell(0).unwrap().id;
+        s.cell_mut(id).unwrap().clear_output();
+        let (revision, layout) = (s.revision(), s.layout());
+        let written = s.to_notebook();
+        assert!(written.sections[0].cells[0].outputs.is_empty());
+        s.saved_as_of("/tmp/n.ipynb".into(), &written, revision, &layout);
+        assert!(held(&s).is_empty());
+        assert!(s.document.cells[&id].cell.outputs.is_empty());
     }
 }

@@ -57,8 +57,10 @@ impl Line {
 
 pub struct OutputBuffer {
     /// One escape-sequence parser per stream: a sequence split across two
-    /// reads of stdout must not be cut by stderr between them.
-    parsers: [vte::Parser; 2],
+    /// reads of stdout must not be cut by stderr between them. Held only
+    /// while a sequence may be unfinished (about 500 bytes each, and a
+    /// notebook has thousands of outputs that never hold one).
+    parsers: [Option<Box<vte::Parser>>; 2],
     lines: Lines,
 }
 
@@ -67,7 +69,7 @@ pub struct OutputBuffer {
 impl Clone for OutputBuffer {
     fn clone(&self) -> Self {
         OutputBuffer {
-            parsers: [vte::Parser::new(), vte::Parser::new()],
+            parsers: [None, None],
             lines: self.lines.clone(),
         }
     }
@@ -134,7 +136,7 @@ fn index(stream: Stream) -> usize {
 impl OutputBuffer {
     pub fn with_limits(head_limit: usize, tail_limit: usize) -> Self {
         OutputBuffer {
-            parsers: [vte::Parser::new(), vte::Parser::new()],
+            parsers: [None, None],
             lines: Lines {
                 head: Vec::new(),
                 tail: VecDeque::new(),
@@ -182,7 +184,19 @@ impl OutputBuffer {
     pub fn push(&mut self, stream: Stream, text: &str) {
         self.lines.bytes += text.len();
         self.lines.stream = stream;
-        self.parsers[index(stream)].advance(&mut self.lines, text.as_bytes());
+        let held = &mut self.parsers[index(stream)];
+        match held {
+            Some(parser) => parser.advance(&mut self.lines, text.as_bytes()),
+            None => {
+                let mut parser = vte::Parser::new();
+                parser.advance(&mut self.lines, text.as_bytes());
+                // Whole UTF-8 with no ESC leaves a parser in its ground
+                // state, where a fresh one starts: nothing to keep.
+                if text.contains('\x1b') {
+                    *held = Some(Box::new(parser));
+                }
+            }
+        }
     }
 
     /// Writes the whole output, the lines left out included, as plain text.
@@ -339,7 +353,12 @@ impl Lines {
     }
 
     fn end_line(&mut self, stream: Stream) {
-        let line = self.partial.take().unwrap_or_else(|| Line::new(stream));
+        let mut line = self.partial.take().unwrap_or_else(|| Line::new(stream));
+        // Grown a character at a time, a line's text holds up to twice its
+        // length; kept lines can be a notebook's bulk.
+        if line.text.capacity() - line.text.len() > 16 {
+            line.text.shrink_to_fit();
+        }
         if self.head.len() < self.head_limit {
             self.head.push(line);
         } else {
@@ -457,6 +476,20 @@ mod tests {
         assert_eq!(lines(&out), ["hello", "wor"]);
         out.push(Stream::Stdout, "ld\n");
         assert_eq!(lines(&out), ["hello", "world"]);
+    }
+
+    #[test]
+    fn an_escape_sequence_split_across_chunks_is_still_parsed_whole() {
+        let mut out = OutputBuffer::default();
+        out.push(Stream::Stdout, "a\x1b[3");
+        // Plain text on the other stream between the halves.
+        out.push(Stream::Stderr, "err\n");
+        out.push(Stream::Stdout, "1mred\n");
+        // (The other stream ends the unfinished line, as it always does.)
+        assert_eq!(lines(&out), ["a", "err", "red"]);
+        // And the parser of plain output is not held once the sequence ended.
+        out.push(Stream::Stdout, "plain\n");
+        assert!(out.parsers[1].is_none(), "stderr never saw an escape");
     }
 
     #[test]

@@ -84,6 +84,21 @@ fn a_png_display_is_laid_out_as_an_image_at_its_logical_size() {
         w.harness.query_by_label("<Figure size 200x100>").is_none(),
         "shown as an image, not its text"
     );
+    // Its texture has the pixels drawn (200×100 at 1 pixel per point), not
+    // the four times as many the image has.
+    assert_eq!(w.app().images_state().2, 200 * 100 * 4);
+    // Zoomed in to 2 pixels a point, it is decoded again at every pixel.
+    w.harness.ctx.set_zoom_factor(2.0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.app().images_state().2 != 400 * 200 * 4 {
+        assert!(
+            Instant::now() < deadline,
+            "never decoded at 2×: {:?}",
+            w.app().images_state()
+        );
+        w.harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]

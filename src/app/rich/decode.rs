@@ -5,14 +5,18 @@
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
 
 use super::sizing::{self, MAX_PIXELS, MAX_SIDE};
 use crate::protocol::Bundle;
+
+/// How long the decoders are idle before the memory they freed is given back.
+const GIVE_BACK_AFTER: Duration = Duration::from_millis(500);
 
 /// What a decode is for: the texture on screen, or the clipboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +27,10 @@ pub enum Purpose {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
-    /// PNG, JPEG, GIF or WebP, base64.
-    Raster,
+    /// PNG, JPEG, GIF or WebP, base64; scaled down to fit `fit` pixels when
+    /// larger (the size it is shown at: a texture no larger than drawn),
+    /// kept whole with `None` (the clipboard).
+    Raster { fit: Option<[u32; 2]> },
     /// SVG text, rasterised at the size it is shown (points × pixels per point).
     Svg { max_width: f32, pixels_per_point: f32 },
 }
@@ -67,18 +73,33 @@ impl Decoder {
             let started = std::thread::Builder::new()
                 .name(format!("runyard-decode-{n}"))
                 .spawn(move || {
+                    // Something was decoded since the memory was last given back.
+                    let mut freed = false;
                     loop {
                         // The lock is held only while waiting for the next job.
-                        let job = match job_rx.lock() {
-                            Ok(rx) => rx.recv(),
+                        let next = match job_rx.lock() {
+                            Ok(rx) if freed => rx.recv_timeout(GIVE_BACK_AFTER),
+                            Ok(rx) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                             Err(_) => return,
                         };
-                        let Ok(job) = job else { return };
-                        let done = run(job);
-                        if result_tx.send(done).is_err() {
-                            return;
+                        match next {
+                            Ok(job) => {
+                                let done = run(job);
+                                if result_tx.send(done).is_err() {
+                                    return;
+                                }
+                                waker();
+                                freed = true;
+                            }
+                            // Idle: the images' bytes and the decoders'
+                            // buffers go back to the system. Not after each
+                            // image: a scroll would fault the pages in again.
+                            Err(RecvTimeoutError::Timeout) => {
+                                crate::app::memory::give_back_freed_memory();
+                                freed = false;
+                            }
+                            Err(RecvTimeoutError::Disconnected) => return,
                         }
-                        waker();
                     }
                 });
             if let Err(err) = started {
@@ -101,7 +122,7 @@ impl Decoder {
 /// only: the thread lives on.
 fn run(job: Job) -> Done {
     let result = catch_unwind(AssertUnwindSafe(|| match job.kind {
-        Kind::Raster => raster(&job),
+        Kind::Raster { fit } => raster(&job, fit),
         Kind::Svg {
             max_width,
             pixels_per_point,
@@ -169,7 +190,7 @@ fn reader<'a>(bytes: &'a [u8], mime: &str) -> Result<image::ImageReader<Cursor<&
     Ok(reader)
 }
 
-fn raster(job: &Job) -> Result<Decoded, String> {
+fn raster(job: &Job, fit: Option<[u32; 2]>) -> Result<Decoded, String> {
     let data = job
         .bundle
         .data
@@ -189,8 +210,17 @@ fn raster(job: &Job) -> Result<Decoded, String> {
     limits.max_alloc = Some(MAX_PIXELS * 4 + 64 * 1024 * 1024);
     reader.limits(limits);
     let mut image = reader.decode().map_err(|err| format!("it cannot be decoded ({err})"))?;
-    if w > job.max_side || h > job.max_side {
-        let [nw, nh] = sizing::pixel_size([w as f32, h as f32], 1.0, job.max_side);
+    let [mut nw, mut nh] = sizing::pixel_size([w as f32, h as f32], 1.0, job.max_side);
+    if let Some([fw, fh]) = fit
+        && (fw < nw || fh < nh)
+    {
+        // A 2× plot shown at 1× holds a quarter of the pixels; a texture
+        // scaled down here also looks better than one minified by the GPU.
+        let scale = (fw as f32 / nw as f32).min(fh as f32 / nh as f32);
+        nw = ((nw as f32 * scale).round() as u32).max(1);
+        nh = ((nh as f32 * scale).round() as u32).max(1);
+    }
+    if [nw, nh] != [w, h] {
         image = image.resize_exact(nw, nh, image::imageops::FilterType::Triangle);
     }
     let rgba = image.into_rgba8();
@@ -255,23 +285,44 @@ mod tests {
             .chunks(76)
             .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
             .collect();
-        let done = run(job("image/png", &wrapped, Kind::Raster));
+        let done = run(job("image/png", &wrapped, Kind::Raster { fit: None }));
         let decoded = done.result.unwrap();
         assert_eq!(decoded.image.size, [30, 20]);
         assert_eq!(decoded.natural, [30.0, 20.0]);
     }
 
     #[test]
+    fn a_raster_larger_than_shown_is_scaled_down_to_fit_and_a_smaller_one_kept() {
+        let data = png(1280, 960);
+        let fitted = run(job("image/png", &data, Kind::Raster { fit: Some([640, 480]) }));
+        let decoded = fitted.result.unwrap();
+        assert_eq!(decoded.image.size, [640, 480]);
+        assert_eq!(decoded.natural, [1280.0, 960.0], "its own size is still known");
+        // The aspect ratio is the image's, whatever box it must fit in.
+        let narrow = run(job("image/png", &data, Kind::Raster { fit: Some([320, 900]) }));
+        assert_eq!(narrow.result.unwrap().image.size, [320, 240]);
+        // Never scaled up.
+        let small = run(job("image/png", &png(30, 20), Kind::Raster { fit: Some([640, 480]) }));
+        assert_eq!(small.result.unwrap().image.size, [30, 20]);
+        let whole = run(job("image/png", &data, Kind::Raster { fit: None }));
+        assert_eq!(whole.result.unwrap().image.size, [1280, 960]);
+    }
+
+    #[test]
     fn broken_data_gives_a_message_not_a_panic() {
-        let err = run(job("image/png", "not base64!!", Kind::Raster))
+        let err = run(job("image/png", "not base64!!", Kind::Raster { fit: None }))
             .result
             .err()
             .unwrap();
         assert!(err.contains("base64"), "{err}");
-        let err = run(job("image/png", &STANDARD.encode(b"\x89PNG\r\n\x1a\nxx"), Kind::Raster))
-            .result
-            .err()
-            .unwrap();
+        let err = run(job(
+            "image/png",
+            &STANDARD.encode(b"\x89PNG\r\n\x1a\nxx"),
+            Kind::Raster { fit: None },
+        ))
+        .result
+        .err()
+        .unwrap();
         assert!(err.contains("cannot"), "{err}");
         assert_eq!(header_size("@@@@"), None);
     }
@@ -297,7 +348,10 @@ mod tests {
         }
         let data = STANDARD.encode(&bytes);
         assert_eq!(header_size(&data), Some([100_000, 100_000]));
-        let err = run(job("image/png", &data, Kind::Raster)).result.err().unwrap();
+        let err = run(job("image/png", &data, Kind::Raster { fit: None }))
+            .result
+            .err()
+            .unwrap();
         assert!(err.contains("100000×100000"), "{err}");
     }
 

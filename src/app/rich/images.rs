@@ -213,24 +213,34 @@ impl Images {
         let clip = ui.clip_rect();
         let near = clip.expand2(egui::vec2(0.0, clip.height())).intersects(rect);
         let ppp = ui.ctx().pixels_per_point();
+        let max_side = ui.ctx().input(|i| i.max_texture_side).min(u32::MAX as usize) as u32;
+        let wanted = sizing::pixel_size(size, ppp, max_side);
+        let entry = self.entries.get_mut(&key).expect("inserted above");
         let kind = if svg {
             Kind::Svg {
                 max_width,
                 pixels_per_point: ppp,
             }
         } else {
-            Kind::Raster
+            // Until the header gave its size, the shown size is a guess.
+            Kind::Raster {
+                fit: entry.natural.map(|_| wanted),
+            }
         };
-        let entry = self.entries.get_mut(&key).expect("inserted above");
         if near {
             entry.last_drawn = frame;
-            let stale_svg = svg
-                && entry.texture.as_ref().is_some_and(|t| {
-                    let max_side = ui.ctx().input(|i| i.max_texture_side).min(u32::MAX as usize) as u32;
-                    let wanted = sizing::pixel_size(size, ppp, max_side)[0] as usize;
+            // An SVG is drawn again at any other width; a raster scaled down
+            // is decoded again when shown larger (a wider window, a zoom).
+            let stale = entry.texture.as_ref().is_some_and(|t| {
+                let wanted = wanted[0] as usize;
+                if svg {
                     t.pixels[0].abs_diff(wanted) > 1
-                });
-            if (entry.texture.is_none() || stale_svg) && !entry.pending {
+                } else {
+                    let natural = entry.natural.map_or(0, |[w, _]| w as usize);
+                    wanted > t.pixels[0] + 1 && t.pixels[0] < natural
+                }
+            });
+            if (entry.texture.is_none() || stale) && !entry.pending {
                 let ctx = ui.ctx().clone();
                 let sent = self.ask(&ctx, key, bundle, mime, kind, Purpose::Show);
                 if let Some(entry) = self.entries.get_mut(&key) {
@@ -286,6 +296,11 @@ impl Images {
         });
         if copy {
             let ctx = ui.ctx().clone();
+            // The clipboard gets every pixel the image has.
+            let kind = match kind {
+                Kind::Raster { .. } => Kind::Raster { fit: None },
+                svg => svg,
+            };
             if self.ask(&ctx, key, bundle, mime, kind, Purpose::Copy)
                 && let Some(entry) = self.entries.get_mut(&key)
             {

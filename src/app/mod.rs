@@ -17,6 +17,7 @@ mod find_bar;
 pub mod highlight;
 mod host_suggestions;
 mod logs;
+mod memory;
 mod menu;
 mod notebook_view;
 mod output_view;
@@ -156,6 +157,7 @@ impl RunyardApp {
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Result<RunyardApp, ManagerError> {
         let ctx = cc.egui_ctx.clone();
         let waker_ctx = cc.egui_ctx.clone();
+        memory::keep_large_blocks_returnable();
         // A wheel notch moves a notebook as far as a browser moves a page
         // (100 px), not egui's 40 points: two lines, where a plot is 400.
         cc.egui_ctx

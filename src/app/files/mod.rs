@@ -77,14 +77,6 @@ pub(in crate::app) fn read(path: &Path) -> Result<(Notebook, FileInfo), Notebook
 /// tree several times the file's size) is freed once its session is made,
 /// but glibc keeps freed heap for reuse: without this a 10 MB notebook
 /// left the window tens of MiB bigger than what it keeps.
-pub(super) fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory; it touches nothing in use.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 pub(super) fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -149,7 +149,7 @@ impl RunyardApp {
             }
         }
         // The file's parse and the notebook read from it are gone now.
-        super::give_back_freed_memory();
+        crate::app::memory::give_back_freed_memory();
     }
 
     pub(in crate::app) fn open_notebook(

@@ -204,7 +204,13 @@ pub fn child(what: &str) {
     for _ in 0..20 {
         h.step();
     }
+    // Idle for a moment, as a user's window is: the decoders give back what
+    // they freed half a second after their last image.
+    std::thread::sleep(Duration::from_secs(1));
     println!("rss {}", resident_mib());
+    // Nothing to tidy: the parent reads the figure, and exiting here keeps
+    // the heap as it was measured for a heap profiler.
+    std::process::exit(0);
 }
 
 /// Runs this binary again as a child measuring `what`; its VmRSS in MiB.
@@ -253,13 +259,16 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
     let files = tempfile::tempdir().expect("temp dir");
     let big = files.path().join("cells-2000.ipynb");
     let small = files.path().join("cells-20.ipynb");
+    let text = files.path().join("cells-2000-text.ipynb");
     let big_bytes = write_notebook(&big, 2000, 8, 10);
+    let text_bytes = write_notebook(&text, 2000, 8, 0);
     write_notebook(&small, 20, 8, 10);
     let nb = frames(home, &big);
     // Each in a process of its own: none inherits another's heap.
     let rss_empty = rss_of("empty");
     let rss_small = rss_of(&small.to_string_lossy());
     let rss_big = rss_of(&big.to_string_lossy());
+    let rss_text = rss_of(&text.to_string_lossy());
     let (open_50mb, bytes_50mb) = open_big(home, files.path(), 50);
 
     let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
@@ -279,14 +288,25 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
         );
     }
     println!("{:<48} {:>7.0} pt", "scrolled per wheel notch", nb.per_notch);
-    println!(
-        "{:<48} {:>7.0} MiB {:>26} {:>10} {}",
-        format!("VmRSS, 2,000 cells open ({:.1} MB file)", big_bytes as f64 / 1e6),
-        rss_big,
-        format!("{rss_empty:.0} MiB (20 cells: {rss_small:.0} MiB)"),
-        "≤ +20 MiB",
-        verdict(rss_big - rss_empty <= 20.0)
-    );
+    for (name, rss) in [
+        (
+            format!("VmRSS, 2,000 cells, 200 plots ({:.1} MB file)", big_bytes as f64 / 1e6),
+            rss_big,
+        ),
+        (
+            format!("VmRSS, 2,000 cells, text only ({:.1} MB file)", text_bytes as f64 / 1e6),
+            rss_text,
+        ),
+    ] {
+        println!(
+            "{:<48} {:>7.1} MiB {:>26} {:>10} {}",
+            name,
+            rss,
+            format!("{rss_empty:.1} MiB (20 cells: {rss_small:.1} MiB)"),
+            "≤ +20 MiB",
+            verdict(rss - rss_empty <= 20.0)
+        );
+    }
     println!(
         "{:<48} {:>7.0} ms {:>27} {:>10} {}",
         format!("open a {:.0} MB .ipynb to its first frame", bytes_50mb as f64 / 1e6),
@@ -296,7 +316,7 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
         verdict(open_50mb <= Duration::from_secs(1))
     );
     format!(
-        "\"frame_scroll_2000_cells_ms\":{:.3},\"frame_scroll_2000_cells_p95_ms\":{:.3},\"scroll_per_notch_pt\":{:.0},\"frame_typing_2000_cells_ms\":{:.3},\"frame_typing_2000_cells_p95_ms\":{:.3},\"rss_empty_mib\":{:.1},\"rss_20_cells_mib\":{:.1},\"rss_2000_cells_mib\":{:.1},\"open_50mb_ms\":{:.0}",
+        "\"frame_scroll_2000_cells_ms\":{:.3},\"frame_scroll_2000_cells_p95_ms\":{:.3},\"scroll_per_notch_pt\":{:.0},\"frame_typing_2000_cells_ms\":{:.3},\"frame_typing_2000_cells_p95_ms\":{:.3},\"rss_empty_mib\":{:.1},\"rss_20_cells_mib\":{:.1},\"rss_2000_cells_mib\":{:.1},\"rss_2000_text_cells_mib\":{:.1},\"open_50mb_ms\":{:.0}",
         ms(nb.scroll.0),
         ms(nb.scroll.1),
         nb.per_notch,
@@ -305,6 +325,7 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
         rss_empty,
         rss_small,
         rss_big,
+        rss_text,
         ms(open_50mb)
     )
 }

@@ -24,42 +24,23 @@ const MAX_RECENT: usize = 10;
 /// A file read for File › Open (or the command line, or Open recent).
 pub(in crate::app) struct Opened {
     path: PathBuf,
-    read: Result<(Read, FileInfo), NotebookError>,
+    read: Result<(Notebook, FileInfo), NotebookError>,
     /// The runtimes found for it (its `.venv` included) and the one picked.
     runtime: Option<(Arc<Discovered>, RuntimePick)>,
     /// The SSH host or Slurm job it remembers, checked.
     place: Result<Option<RemotePlace>, PlaceError>,
 }
 
-/// A notebook read, made into a session off the UI thread (a 50 MB
-/// notebook takes a quarter of a second): the notebook's cells are in the
-/// session, the rest (language, metadata, title) is kept to pick its runtime.
-pub(in crate::app) struct Read {
-    pub session: Session,
-    pub notebook: Notebook,
-}
-
-impl Read {
-    fn of(notebook: Notebook) -> Read {
-        // Its id, name and runtime are the window's to give.
-        let session = Session::from_notebook(SessionId(0), String::new(), RuntimeConfig::python(), &notebook);
-        Read {
-            notebook: notebook.without_sections(),
-            session,
-        }
-    }
-}
-
-/// Reads a notebook, makes it a session and picks its runtime (in a task).
+/// Reads a notebook and picks its runtime (in a task).
 fn open_one(path: PathBuf, inputs: &crate::kernels::Inputs) -> Opened {
-    let read = read(&path).map(|(notebook, info)| (Read::of(notebook), info));
-    let runtime = read.as_ref().ok().map(|(Read { notebook, .. }, _)| {
+    let read = read(&path);
+    let runtime = read.as_ref().ok().map(|(notebook, _)| {
         let found = crate::kernels::discover(&inputs.for_notebook(Some(&path)));
         let pick = crate::kernels::pick_runtime(Some(&path), &notebook.metadata, &notebook.language, &found);
         (Arc::new(found), pick)
     });
     let place = match &read {
-        Ok((Read { notebook, .. }, _)) => remembered_place(&notebook.metadata),
+        Ok((notebook, _)) => remembered_place(&notebook.metadata),
         Err(_) => Ok(None),
     };
     Opened {
@@ -122,7 +103,7 @@ impl RunyardApp {
                 continue;
             }
             match read {
-                Ok((Read { session, notebook }, info)) => {
+                Ok((notebook, info)) => {
                     let picked = runtime.map(|(found, pick)| {
                         self.discovered(found, true);
                         config_for_pick(&self.settings, &pick, &notebook.language)
@@ -154,7 +135,7 @@ impl RunyardApp {
                             self.notice = Some(format!("{}: {error}.", path.display()));
                         }
                     }
-                    let id = self.adopt(session, &notebook, config, Some((path, info)));
+                    let id = self.open_notebook(&notebook, config, Some((path, info)));
                     if let (Some(message), Some(session)) = (unavailable, self.session_mut(id)) {
                         tracing::warn!("{message}");
                         session.set_unavailable(&message);
@@ -177,28 +158,14 @@ impl RunyardApp {
         config: RuntimeConfig,
         file: Option<(PathBuf, FileInfo)>,
     ) -> SessionId {
-        let session = Session::from_notebook(SessionId(0), String::new(), config.clone(), notebook);
-        self.adopt(session, notebook, config, file)
-    }
-
-    /// Gives a session made from `notebook` its id, name and runtime, and
-    /// lists it.
-    fn adopt(
-        &mut self,
-        mut session: Session,
-        notebook: &Notebook,
-        config: RuntimeConfig,
-        file: Option<(PathBuf, FileInfo)>,
-    ) -> SessionId {
         let id = self.next_session_id();
-        session.id = id;
-        session.config = config;
-        session.name = file
+        let name = file
             .as_ref()
             .and_then(|(path, _)| path.file_stem())
             .map(|s| s.to_string_lossy().into_owned())
             .or_else(|| notebook.title.clone())
             .unwrap_or_else(|| format!("Notebook {}", id.0));
+        let mut session = Session::from_notebook(id, name, config, notebook);
         if let Some((path, info)) = file {
             session.file = Some(path);
             if let Some(time) = info.modified {

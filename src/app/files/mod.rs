@@ -73,10 +73,6 @@ pub(in crate::app) fn read(path: &Path) -> Result<(Notebook, FileInfo), Notebook
     Ok((notebook, FileInfo::of(path)))
 }
 
-/// Returns the heap freed since to the system. A notebook's parse (a JSON
-/// tree several times the file's size) is freed once its session is made,
-/// but glibc keeps freed heap for reuse: without this a 10 MB notebook
-/// left the window tens of MiB bigger than what it keeps.
 pub(super) fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }

@@ -84,9 +84,10 @@ impl FileCell {
     /// Whether `shown` (the session's cell showing these outputs) writes
     /// them back exactly: plain streams and text results, most cells of a
     /// big notebook. Cells with rich data keep it here, shared.
-    fn written_exactly_by(&self, shown: &super::Cell) -> bool {
+    fn written_exactly_by(&self, shown: &super::Cell, scratch: &mut String) -> bool {
         self.shared.is_empty()
-            && outputs_of(&shown.output, shown.result.as_ref(), self.cell.execution_count) == self.cell.outputs
+            && shown.result.is_none()
+            && streams_written_as(&shown.output, &self.cell.outputs, scratch)
     }
 
     /// The bundle that holds output `index`'s data, if it is a result or display.
@@ -139,6 +140,7 @@ impl Session {
             }
             session.document.sections.insert(section_id, section.without_cells());
             let mut last = None;
+            let mut scratch = String::new();
             for file_cell in &section.cells {
                 let kind = match file_cell.kind {
                     notebook::CellKind::Code => CellKind::Code,
@@ -152,7 +154,7 @@ impl Session {
                     show_saved_outputs(&kept, &mut cell.output, &mut cell.result);
                     cell.execution_count = file_cell.execution_count.map(u64::from);
                     cell.outputs_from_file = true;
-                    if kept.written_exactly_by(cell) {
+                    if kept.written_exactly_by(cell, &mut scratch) {
                         kept.forget_outputs();
                     }
                 }
@@ -238,11 +240,12 @@ impl Session {
         self.document.skeleton = skeleton;
         for ((section, cells), file_section) in layout.iter().zip(&notebook.sections) {
             self.document.sections.insert(*section, file_section.without_cells());
+            let mut scratch = String::new();
             for (cell, file_cell) in cells.iter().zip(&file_section.cells) {
                 let mut kept = Box::new(FileCell::new(file_cell.clone()));
                 match self.cell(*cell) {
                     // Written from the session's outputs each time: no copy needed.
-                    Some(c) if !c.is_code() || !c.outputs_from_file || kept.written_exactly_by(c) => {
+                    Some(c) if !c.is_code() || !c.outputs_from_file || kept.written_exactly_by(c, &mut scratch) => {
                         kept.forget_outputs();
                     }
                     _ => {
@@ -327,6 +330,46 @@ fn outputs_of(output: &Outputs, result: Option<&CellResult>, count: Option<u32>)
         Some(CellResult::Aborted(_)) | None => {}
     }
     outputs
+}
+
+/// Whether [`outputs_of`] writes `output` (streams only) as `outputs`,
+/// compared run by run in `scratch`: the comparison allocates nothing per
+/// cell, whose blocks would lie among the session's and keep their pages.
+fn streams_written_as(output: &Outputs, outputs: &[Output], scratch: &mut String) -> bool {
+    let mut expected = outputs.iter();
+    let mut next_is = |stream: Stream, text: &str| {
+        matches!(
+            expected.next(),
+            Some(Output::Stream { name, text: t, extra }) if name == stream_name(stream) && t == text && extra.is_empty()
+        )
+    };
+    for item in output.items() {
+        let OutputItem::Stream(buffer) = item else {
+            return false;
+        };
+        let mut run: Option<Stream> = None;
+        scratch.clear();
+        for i in 0..buffer.row_count() {
+            let Row::Line(line) = buffer.row(i) else {
+                return false;
+            };
+            if let Some(stream) = run.filter(|s| *s != line.stream) {
+                if !next_is(stream, scratch) {
+                    return false;
+                }
+                scratch.clear();
+            }
+            run = Some(line.stream);
+            scratch.push_str(&line.text);
+            scratch.push('\n');
+        }
+        if let Some(stream) = run
+            && !next_is(stream, scratch)
+        {
+            return false;
+        }
+    }
+    expected.next().is_none()
 }
 
 /// Runs of lines of one stream, as `stream` outputs.

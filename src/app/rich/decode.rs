@@ -5,7 +5,8 @@
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,13 @@ use crate::protocol::Bundle;
 
 /// How long the decoders are idle before the memory they freed is given back.
 const GIVE_BACK_AFTER: Duration = Duration::from_millis(500);
+
+/// Whether the decoders are idle: jobs being decoded, and jobs taken in all.
+#[derive(Default)]
+struct Idle {
+    busy: AtomicUsize,
+    taken: AtomicU64,
+}
 
 /// What a decode is for: the texture on screen, or the clipboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,37 +76,38 @@ impl Decoder {
         let (jobs, job_rx) = channel::<Job>();
         let (result_tx, results) = channel();
         let job_rx = Arc::new(Mutex::new(job_rx));
+        let idle = Arc::new(Idle::default());
         for n in 0..threads.max(1) {
             let (job_rx, result_tx, waker) = (job_rx.clone(), result_tx.clone(), waker.clone());
+            let idle = idle.clone();
             let started = std::thread::Builder::new()
                 .name(format!("runyard-decode-{n}"))
                 .spawn(move || {
-                    // Something was decoded since the memory was last given back.
-                    let mut freed = false;
                     loop {
                         // The lock is held only while waiting for the next job.
-                        let next = match job_rx.lock() {
-                            Ok(rx) if freed => rx.recv_timeout(GIVE_BACK_AFTER),
-                            Ok(rx) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                        let job = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        match next {
-                            Ok(job) => {
-                                let done = run(job);
-                                if result_tx.send(done).is_err() {
-                                    return;
-                                }
-                                waker();
-                                freed = true;
-                            }
-                            // Idle: the images' bytes and the decoders'
+                        let Ok(job) = job else { return };
+                        idle.busy.fetch_add(1, Ordering::SeqCst);
+                        idle.taken.fetch_add(1, Ordering::SeqCst);
+                        let done = run(job);
+                        let sent = result_tx.send(done).is_ok();
+                        waker();
+                        if idle.busy.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            // The last one busy: if no job comes for a
+                            // moment, the images' bytes and the decoders'
                             // buffers go back to the system. Not after each
                             // image: a scroll would fault the pages in again.
-                            Err(RecvTimeoutError::Timeout) => {
+                            let seen = idle.taken.load(Ordering::SeqCst);
+                            std::thread::sleep(GIVE_BACK_AFTER);
+                            if idle.taken.load(Ordering::SeqCst) == seen {
                                 crate::app::memory::give_back_freed_memory();
-                                freed = false;
                             }
-                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                        if !sent {
+                            return;
                         }
                     }
                 });

@@ -82,8 +82,8 @@ impl FileCell {
     }
 
     /// Whether `shown` (the session's cell showing these outputs) writes
-    /// them back exactly: plain streams and text results, most cells of a
-    /// big notebook. Cells with rich data keep it here, shared.
+    /// them back exactly: plain streams, most cells of a big notebook.
+    /// Cells with results or displays keep them here, their data shared.
     fn written_exactly_by(&self, shown: &super::Cell, scratch: &mut String) -> bool {
         self.shared.is_empty()
             && shown.result.is_none()
@@ -105,9 +105,13 @@ impl FileCell {
         }
     }
 
-    /// The cell as the file had it, data and all.
-    fn to_cell(&self) -> notebook::Cell {
+    /// The cell as the file had it; its outputs' rich data put back only
+    /// `with_data` (outputs about to be replaced need no copy of it).
+    fn to_cell(&self, with_data: bool) -> notebook::Cell {
         let mut cell = self.cell.clone();
+        if !with_data {
+            return cell;
+        }
         for (index, bundle) in &self.shared {
             if let Some(Output::ExecuteResult { data, metadata, .. } | Output::DisplayData { data, metadata, .. }) =
                 cell.outputs.get_mut(*index)
@@ -188,11 +192,10 @@ impl Session {
     }
 
     fn file_cell(&self, cell: &super::Cell) -> notebook::Cell {
-        let mut file_cell = self
-            .document
-            .cells
-            .get(&cell.id)
-            .map(|kept| kept.to_cell())
+        let kept = self.document.cells.get(&cell.id);
+        let from_session = !cell.outputs_from_file || kept.is_some_and(|kept| kept.from_session);
+        let mut file_cell = kept
+            .map(|kept| kept.to_cell(cell.is_code() && !from_session))
             .unwrap_or_else(|| notebook::Cell::new(notebook::CellKind::Code, ""));
         file_cell.kind = match (cell.kind, file_cell.kind) {
             (CellKind::Code, _) => notebook::CellKind::Code,
@@ -203,7 +206,7 @@ impl Session {
         if cell.kind != CellKind::Code {
             file_cell.outputs.clear();
             file_cell.execution_count = None;
-        } else if !cell.outputs_from_file || self.document.cells.get(&cell.id).is_some_and(|kept| kept.from_session) {
+        } else if from_session {
             let count = cell.execution_count.and_then(|n| u32::try_from(n).ok());
             file_cell.outputs = outputs_of(&cell.output, cell.result.as_ref(), count);
             file_cell.execution_count = count;
@@ -337,65 +340,50 @@ fn outputs_of(output: &Outputs, result: Option<&CellResult>, count: Option<u32>)
 /// cell, whose blocks would lie among the session's and keep their pages.
 fn streams_written_as(output: &Outputs, outputs: &[Output], scratch: &mut String) -> bool {
     let mut expected = outputs.iter();
-    let mut next_is = |stream: Stream, text: &str| {
-        matches!(
-            expected.next(),
-            Some(Output::Stream { name, text: t, extra }) if name == stream_name(stream) && t == text && extra.is_empty()
-        )
-    };
-    for item in output.items() {
+    let all_match = output.items().iter().all(|item| {
         let OutputItem::Stream(buffer) = item else {
             return false;
         };
-        let mut run: Option<Stream> = None;
-        scratch.clear();
-        for i in 0..buffer.row_count() {
-            let Row::Line(line) = buffer.row(i) else {
-                return false;
-            };
-            if let Some(stream) = run.filter(|s| *s != line.stream) {
-                if !next_is(stream, scratch) {
-                    return false;
-                }
-                scratch.clear();
-            }
-            run = Some(line.stream);
-            scratch.push_str(&line.text);
-            scratch.push('\n');
-        }
-        if let Some(stream) = run
-            && !next_is(stream, scratch)
-        {
-            return false;
-        }
-    }
-    expected.next().is_none()
+        for_each_run(buffer, scratch, |stream, text| {
+            matches!(
+                expected.next(),
+                Some(Output::Stream { name, text: t, extra }) if name == stream_name(stream) && t == text && extra.is_empty()
+            )
+        })
+    });
+    all_match && expected.next().is_none()
 }
 
 /// Runs of lines of one stream, as `stream` outputs.
 fn stream_outputs(output: &OutputBuffer, outputs: &mut Vec<Output>) {
-    let mut run: Option<(Stream, String)> = None;
+    for_each_run(output, &mut String::new(), |stream, text| {
+        outputs.push(Output::stream(stream_name(stream), text));
+        true
+    });
+}
+
+/// Calls `each` with every run of lines of one stream, as its `stream`
+/// output's text (built in `scratch`), until it returns false; returns
+/// whether it never did.
+fn for_each_run(output: &OutputBuffer, scratch: &mut String, mut each: impl FnMut(Stream, &str) -> bool) -> bool {
+    let mut run: Option<Stream> = None;
+    scratch.clear();
     for i in 0..output.row_count() {
         let (stream, text) = match output.row(i) {
             Row::Line(line) => (line.stream, Cow::Borrowed(line.text.as_str())),
             Row::Omitted(n) => (Stream::Stdout, Cow::Owned(format!("[… {n} lines left out …]"))),
         };
-        match &mut run {
-            Some((s, buffer)) if *s == stream => {
-                buffer.push_str(&text);
-                buffer.push('\n');
+        if let Some(before) = run.filter(|s| *s != stream) {
+            if !each(before, scratch) {
+                return false;
             }
-            _ => {
-                if let Some((s, buffer)) = run.take() {
-                    outputs.push(Output::stream(stream_name(s), buffer));
-                }
-                run = Some((stream, format!("{text}\n")));
-            }
+            scratch.clear();
         }
+        run = Some(stream);
+        scratch.push_str(&text);
+        scratch.push('\n');
     }
-    if let Some((s, buffer)) = run {
-        outputs.push(Output::stream(stream_name(s), buffer));
-    }
+    run.is_none_or(|stream| each(stream, scratch))
 }
 
 fn stream_name(stream: Stream) -> &'static str {

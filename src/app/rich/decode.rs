@@ -94,8 +94,13 @@ impl Decoder {
                         idle.taken.fetch_add(1, Ordering::SeqCst);
                         let done = run(job);
                         let sent = result_tx.send(done).is_ok();
+                        let last_busy = idle.busy.fetch_sub(1, Ordering::SeqCst) == 1;
+                        if !sent {
+                            // The window dropped its decoder.
+                            return;
+                        }
                         waker();
-                        if idle.busy.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        if last_busy {
                             // The last one busy: if no job comes for a
                             // moment, the images' bytes and the decoders'
                             // buffers go back to the system. Not after each
@@ -105,9 +110,6 @@ impl Decoder {
                             if idle.taken.load(Ordering::SeqCst) == seen {
                                 crate::app::memory::give_back_freed_memory();
                             }
-                        }
-                        if !sent {
-                            return;
                         }
                     }
                 });

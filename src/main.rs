@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use clap::{Parser, Subcommand};
 use runyard::app::{AppOptions, RunyardApp};
@@ -358,26 +359,58 @@ fn run_window(files: Vec<PathBuf>) -> ExitCode {
         viewport,
         ..Default::default()
     };
-    let result = eframe::run_native(
-        "Runyard",
-        options,
-        Box::new(move |cc| {
-            Ok(Box::new(RunyardApp::new(
-                cc,
-                AppOptions {
-                    open: files,
-                    ..AppOptions::new(dirs)
-                },
-            )?))
-        }),
-    );
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+    let egui = runyard::app::quiet_pointer::SharedContext::default();
+    let created = egui.clone();
+    let failure = Arc::new(Mutex::new(None::<String>));
+    let failed = failure.clone();
+    let result = run_event_loop(options, egui, move |cc| {
+        let _ = created.set(cc.egui_ctx.clone());
+        let app = RunyardApp::new(
+            cc,
+            AppOptions {
+                open: files,
+                ..AppOptions::new(dirs)
+            },
+        );
+        if let Err(err) = &app {
+            *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(err.to_string());
+        }
+        Ok(Box::new(app?))
+    });
+    // eframe keeps its own errors inside its event handler: an app that was
+    // never created means the window never opened.
+    let failure = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match (result, failure) {
+        (Ok(true), None) => ExitCode::SUCCESS,
+        (Ok(false), None) => {
+            eprintln!("runyard: the window could not be opened (see the log above)");
+            ExitCode::FAILURE
+        }
+        (Err(err), _) | (_, Some(err)) => {
             eprintln!("runyard: the window could not be opened: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// eframe's window on an event loop of our own, so that pointer moves pass
+/// through [`QuietPointer`]. Returns whether the app was created.
+fn run_event_loop(
+    options: eframe::NativeOptions,
+    egui: runyard::app::quiet_pointer::SharedContext,
+    create: impl FnOnce(
+        &eframe::CreationContext<'_>,
+    ) -> Result<Box<dyn eframe::App>, Box<dyn std::error::Error + Send + Sync>>
+    + 'static,
+) -> Result<bool, String> {
+    use runyard::app::quiet_pointer::QuietPointer;
+    let event_loop = winit::event_loop::EventLoop::<eframe::UserEvent>::with_user_event()
+        .build()
+        .map_err(|err| err.to_string())?;
+    let app = eframe::create_native("Runyard", options, Box::new(create), &event_loop);
+    let mut handler = QuietPointer::new(app, egui.clone());
+    event_loop.run_app(&mut handler).map_err(|err| err.to_string())?;
+    Ok(egui.get().is_some())
 }
 
 /// Logs to stderr (errors only unless `RUNYARD_LOG` says otherwise) and, for

@@ -24,6 +24,7 @@ mod output_view;
 mod overview;
 mod palette;
 mod place_fields;
+pub mod quiet_pointer;
 mod remote_view;
 mod rich;
 mod runtimes;
@@ -179,6 +180,14 @@ impl RunyardApp {
         // renderer that is several percent of a core for an idle window.
         cc.egui_ctx
             .all_styles_mut(|style| style.visuals.text_cursor.blink = false);
+        // Scroll handles that appear only while the pointer is over their area
+        // would need every pointer move drawn (see `quiet_pointer`): they stay
+        // shown, thin, and widen when the pointer is on the bar itself.
+        cc.egui_ctx.all_styles_mut(|style| {
+            let scroll = &mut style.spacing.scroll;
+            scroll.dormant_handle_opacity = scroll.active_handle_opacity;
+            scroll.active_background_opacity = scroll.dormant_background_opacity;
+        });
         Ok(RunyardApp {
             manager: Some(manager),
             manager_failure: None,

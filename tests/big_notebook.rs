@@ -164,3 +164,102 @@ fn moving_the_pointer_over_a_still_notebook_asks_for_no_further_frames() {
     let (most, at) = frames.iter().max_by_key(|(steps, _)| *steps).unwrap();
     assert!(*most <= 8, "{most} frames after the pointer moved to {at:?}");
 }
+
+/// A file of about 6 MB: a Markdown title cell, then code cells with 10 kB
+/// of output each.
+fn write_big_file(path: &Path) {
+    let line = "x".repeat(99) + "\n";
+    let mut cells =
+        vec![json!({"cell_type": "markdown", "metadata": {}, "source": ["# Survey of results\n", "Read me first."]})];
+    cells.extend((0..600).map(|i| {
+        json!({
+            "cell_type": "code", "execution_count": i + 1, "metadata": {},
+            "source": format!("total_{i} = {i} * 2"),
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": line.repeat(100)}]
+        })
+    }));
+    let notebook = json!({
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 4
+    });
+    std::fs::write(path, serde_json::to_vec(&notebook).unwrap()).unwrap();
+}
+
+/// A big file shows its first cells while the rest is read (the open is
+/// held back by a test hook after the preview, as a slow parse would), then
+/// becomes its session.
+#[test]
+fn a_big_file_shows_its_first_cells_while_the_rest_is_read() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("survey.ipynb");
+    write_big_file(&path);
+    assert!(std::fs::metadata(&path).unwrap().len() > 5_000_000);
+    let hooks = runyard::app::TestHooks {
+        slow_opens: std::time::Duration::from_secs(3),
+        ..Default::default()
+    };
+    let mut w = Window::open_hooked(home, Vec::new(), hooks);
+    w.harness.state_mut().open_files(std::slice::from_ref(&path));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while w.harness.query_by_label_contains("Opening survey").is_none() {
+        assert!(std::time::Instant::now() < deadline, "no preview came");
+        w.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    w.harness.step();
+    assert!(w.app().sessions.is_empty(), "the session came before its preview");
+    assert!(
+        w.harness.query_by_label("Survey of results").is_some(),
+        "the Markdown title"
+    );
+    assert!(
+        w.harness.query_by_label("total_0 = 0 * 2").is_some(),
+        "the first code cell"
+    );
+    assert!(w.harness.query_by_label("total_28 = 28 * 2").is_some(), "the 30th cell");
+    assert!(
+        w.harness.query_by_label("total_29 = 29 * 2").is_none(),
+        "only the first 30 cells"
+    );
+    assert!(w.harness.query_by_label_contains("The first 30 cells").is_some());
+
+    w.wait_until("the notebook to open", |app| app.sessions.len() == 1);
+    assert_eq!(w.app().sessions[0].cells().count(), 601);
+    assert!(w.harness.query_by_label_contains("Opening survey").is_none());
+    assert!(w.harness.query_by_label_contains("The first 30 cells").is_none());
+}
+
+/// While a big file is read, the user can go back to a session and then
+/// to the file's preview again from its row in the sessions list.
+#[test]
+fn the_sessions_stay_reachable_while_a_big_file_is_read() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("survey.ipynb");
+    write_big_file(&path);
+    let hooks = runyard::app::TestHooks {
+        slow_opens: std::time::Duration::from_secs(4),
+        ..Default::default()
+    };
+    let mut w = Window::open_hooked(home, Vec::new(), hooks);
+    w.new_session_from_list();
+    let name = w.app().sessions[0].name.clone();
+    w.harness.state_mut().open_files(std::slice::from_ref(&path));
+    let preview_shown = |w: &Window| w.harness.query_by_label_contains("The first 30 cells").is_some();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !preview_shown(&w) {
+        assert!(std::time::Instant::now() < deadline, "no preview came");
+        w.harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // The session's own row: the preview gives way to the session.
+    w.click_first(&name);
+    w.harness.step();
+    assert!(!preview_shown(&w), "the session was clicked, the preview stayed");
+    assert!(w.harness.query_by_label("Connect").is_some(), "the session is shown");
+    w.click("Opening survey…");
+    w.harness.step();
+    assert!(preview_shown(&w), "the file's row brings its preview back");
+    w.wait_until("the notebook to open", |app| app.sessions.len() == 2);
+    assert_eq!(w.app().selected, Some(w.app().sessions[1].id));
+}

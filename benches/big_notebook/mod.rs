@@ -226,9 +226,10 @@ pub fn rss_of(what: &str) -> f64 {
         .unwrap_or_else(|| panic!("no figure from the child: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
-/// The time to open a notebook of about `megabytes` MB to the first frame
-/// showing its first cell, and the file's size.
-pub fn open_big(home: &Path, dir: &Path, megabytes: u64) -> (Duration, u64) {
+/// The times to open a notebook of about `megabytes` MB to the first frame
+/// showing its first cells (the preview) and to the first frame showing its
+/// session, and the file's size.
+pub fn open_big(home: &Path, dir: &Path, megabytes: u64) -> (Duration, Duration, u64) {
     let path = dir.join("big.ipynb");
     // About 7.5 kB a cell on average (60 lines of output; a plot every 10th).
     let cells = (megabytes * 1_000_000 / 7_500) as usize;
@@ -236,7 +237,24 @@ pub fn open_big(home: &Path, dir: &Path, megabytes: u64) -> (Duration, u64) {
     let mut h = harness(home);
     // The first frame of the window itself is not the notebook's.
     h.step();
-    let (took, id) = open(&mut h, &path);
+    let start = Instant::now();
+    h.state_mut().open_files(std::slice::from_ref(&path));
+    let mut preview = None;
+    let deadline = start + Duration::from_secs(300);
+    let id = loop {
+        h.step();
+        if preview.is_none() && h.query_by_label_contains("Opening big").is_some() {
+            preview = Some(start.elapsed());
+        }
+        if let Some(session) = h.state().sessions.iter().find(|s| s.file.as_deref() == Some(&*path)) {
+            let id = session.id;
+            h.step();
+            break id;
+        }
+        assert!(Instant::now() < deadline, "{} never opened", path.display());
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let took = start.elapsed();
     let first = h
         .state()
         .sessions
@@ -249,7 +267,7 @@ pub fn open_big(home: &Path, dir: &Path, megabytes: u64) -> (Duration, u64) {
         h.query(by().value(&first)).is_some(),
         "the first cell is shown in the first frame"
     );
-    (took, size)
+    (preview.expect("a preview was shown"), took, size)
 }
 
 /// Measures and prints the big-notebook figures beside the empty window's
@@ -269,7 +287,7 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
     let rss_small = rss_of(&small.to_string_lossy());
     let rss_big = rss_of(&big.to_string_lossy());
     let rss_text = rss_of(&text.to_string_lossy());
-    let (open_50mb, bytes_50mb) = open_big(home, files.path(), 50);
+    let (preview_50mb, open_50mb, bytes_50mb) = open_big(home, files.path(), 50);
 
     let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
     for (name, (median, p95)) in [
@@ -315,8 +333,16 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
         "≤ 1 s",
         verdict(open_50mb <= Duration::from_secs(1))
     );
+    println!(
+        "{:<48} {:>7.0} ms {:>27} {:>10} {}",
+        "  its first cells shown, while the rest is read",
+        ms(preview_50mb),
+        "",
+        "< open",
+        verdict(preview_50mb < open_50mb)
+    );
     format!(
-        "\"frame_scroll_2000_cells_ms\":{:.3},\"frame_scroll_2000_cells_p95_ms\":{:.3},\"scroll_per_notch_pt\":{:.0},\"frame_typing_2000_cells_ms\":{:.3},\"frame_typing_2000_cells_p95_ms\":{:.3},\"rss_empty_mib\":{:.1},\"rss_20_cells_mib\":{:.1},\"rss_2000_cells_mib\":{:.1},\"rss_2000_text_cells_mib\":{:.1},\"open_50mb_ms\":{:.0}",
+        "\"frame_scroll_2000_cells_ms\":{:.3},\"frame_scroll_2000_cells_p95_ms\":{:.3},\"scroll_per_notch_pt\":{:.0},\"frame_typing_2000_cells_ms\":{:.3},\"frame_typing_2000_cells_p95_ms\":{:.3},\"rss_empty_mib\":{:.1},\"rss_20_cells_mib\":{:.1},\"rss_2000_cells_mib\":{:.1},\"rss_2000_text_cells_mib\":{:.1},\"open_50mb_ms\":{:.0},\"preview_50mb_ms\":{:.0}",
         ms(nb.scroll.0),
         ms(nb.scroll.1),
         nb.per_notch,
@@ -326,6 +352,7 @@ pub fn figures(home: &Path, base: (Duration, Duration)) -> String {
         rss_small,
         rss_big,
         rss_text,
-        ms(open_50mb)
+        ms(open_50mb),
+        ms(preview_50mb)
     )
 }

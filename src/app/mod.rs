@@ -24,6 +24,7 @@ mod output_view;
 mod overview;
 mod palette;
 mod place_fields;
+mod preview_view;
 pub mod quiet_pointer;
 mod remote_view;
 mod rich;
@@ -77,6 +78,8 @@ pub struct TestHooks {
     pub no_file_dialogs: bool,
     /// Each notebook save waits this long before writing (a slow disk).
     pub slow_saves: Duration,
+    /// A big notebook's open waits this long after showing its first cells.
+    pub slow_opens: Duration,
     /// Look for runtimes here rather than in this process's environment.
     pub discovery: Option<crate::kernels::Inputs>,
     /// The home directory whose `.ssh/config` suggests SSH hosts, rather
@@ -218,6 +221,7 @@ impl RunyardApp {
             dirs,
             files: files::FileState {
                 slow_saves: options.test.slow_saves,
+                slow_opens: options.test.slow_opens,
                 ..Default::default()
             },
             tasks: files::Tasks::new(Arc::new(move || waker_ctx.request_repaint())),
@@ -491,11 +495,29 @@ impl eframe::App for RunyardApp {
             .min_size(200.0)
             .show(ui, |ui| {
                 let found = self.runtimes.found.clone();
-                let actions =
-                    sessions_panel::show(ui, &self.sessions, self.selected, &mut self.renaming, found.as_deref());
+                let shown = self.shown_preview();
+                let mut preview_clicked = None;
+                let opening = |ui: &mut egui::Ui| {
+                    preview_clicked = preview_view::opening_rows(ui, &self.files.previews, shown);
+                    !self.files.previews.is_empty()
+                };
+                let actions = sessions_panel::show(
+                    ui,
+                    &self.sessions,
+                    self.selected,
+                    &mut self.renaming,
+                    found.as_deref(),
+                    opening,
+                );
+                if let Some(i) = preview_clicked {
+                    self.show_preview(i);
+                }
                 for action in actions {
                     match action {
-                        sessions_panel::Action::Select(id) => self.selected = Some(id),
+                        sessions_panel::Action::Select(id) => {
+                            self.selected = Some(id);
+                            self.hide_preview();
+                        }
                         sessions_panel::Action::New(runtime) => {
                             self.new_session(runtime);
                         }
@@ -517,6 +539,10 @@ impl eframe::App for RunyardApp {
             self.notice_bar(ui);
             self.file_prompts(ui);
             let selected = self.selected.filter(|id| self.session(*id).is_some());
+            if let Some(i) = self.shown_preview() {
+                preview_view::show(ui, &self.files.previews[i], &mut self.files.preview_markdown);
+                return;
+            }
             match selected {
                 None => self.welcome(ui),
                 Some(id) => {

@@ -23,6 +23,7 @@ pub fn show(
     selected: Option<SessionId>,
     renaming: &mut Option<(SessionId, String)>,
     found: Option<&crate::kernels::Discovered>,
+    opening: impl FnOnce(&mut egui::Ui) -> bool,
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     ui.horizontal(|ui| {
@@ -42,8 +43,12 @@ pub fn show(
         });
     });
     ui.separator();
+    // Files being read come first: the list below takes the rest of the height.
+    let any_opening = opening(ui);
     if sessions.is_empty() {
-        ui.label(RichText::new("No sessions yet.").weak());
+        if !any_opening {
+            ui.label(RichText::new("No sessions yet.").weak());
+        }
         return actions;
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body) * 3.0 + 12.0;

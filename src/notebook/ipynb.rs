@@ -86,6 +86,102 @@ pub fn parse(text: &str) -> Result<Notebook, ParseError> {
     })
 }
 
+/// A cell as the first ones of a big file are shown while the rest is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewCell {
+    pub kind: CellKind,
+    pub source: String,
+}
+
+/// The first `max` cells of an nbformat 4 file, read without parsing the
+/// rest of it: the file's other keys are skipped, and the parse stops at the
+/// `max`-th cell. A cell that does not read stops the preview there (the
+/// whole parse reports it).
+pub fn first_cells(text: &str, max: usize) -> Vec<PreviewCell> {
+    let mut found = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    // The parse is cut short on purpose: its error says nothing.
+    let _ = serde::Deserializer::deserialize_map(&mut de, preview::Top { max, found: &mut found });
+    found
+}
+
+mod preview {
+    use std::fmt;
+
+    use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::Value;
+
+    use super::{PreviewCell, read_cell};
+
+    pub(super) struct Top<'a> {
+        pub max: usize,
+        pub found: &'a mut Vec<PreviewCell>,
+    }
+
+    fn enough<E: de::Error>() -> E {
+        E::custom("the preview has its cells")
+    }
+
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a notebook object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "cells" {
+                    map.next_value_seed(Cells {
+                        max: self.max,
+                        found: self.found,
+                    })?;
+                    return Err(enough());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    struct Cells<'a> {
+        max: usize,
+        found: &'a mut Vec<PreviewCell>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Cells<'_> {
+        type Value = ();
+
+        fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Cells<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of cells")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while self.found.len() < self.max {
+                let Some(value) = seq.next_element::<Value>()? else {
+                    return Ok(());
+                };
+                let Ok(cell) = read_cell(value, "") else {
+                    return Err(enough());
+                };
+                self.found.push(PreviewCell {
+                    kind: cell.kind,
+                    source: cell.source,
+                });
+            }
+            Err(enough())
+        }
+    }
+}
+
 /// serde_json's message without its own " at line N column M" suffix.
 fn json_message(e: &serde_json::Error) -> String {
     let text = e.to_string();
@@ -622,6 +718,58 @@ fn write_output(output: &Output) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Metadata first, as some writers put it; then five cells.
+    const FIVE_CELLS: &str = r##"{"metadata": {"kernelspec": {"name": "python3", "language": "python"}},
+ "cells": [
+  {"cell_type": "markdown", "metadata": {}, "source": ["# Title\n", "text"]},
+  {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [], "source": "x = 1"},
+  {"cell_type": "raw", "metadata": {}, "source": "raw text"},
+  {"cell_type": "code", "metadata": {}, "execution_count": 2, "outputs": [], "source": ["print(x)"]},
+  {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": ""}
+ ],
+ "nbformat": 4, "nbformat_minor": 5}"##;
+
+    #[test]
+    fn first_cells_stops_after_the_asked_number() {
+        let cells = first_cells(FIVE_CELLS, 3);
+        let got: Vec<_> = cells.iter().map(|c| (c.kind, c.source.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (CellKind::Markdown, "# Title\ntext"),
+                (CellKind::Code, "x = 1"),
+                (CellKind::Raw, "raw text")
+            ]
+        );
+        assert_eq!(first_cells(FIVE_CELLS, 100).len(), 5);
+        assert_eq!(first_cells(FIVE_CELLS, 0).len(), 0);
+    }
+
+    #[test]
+    fn first_cells_needs_only_the_start_of_the_file() {
+        // Cut inside the fourth cell: what is after the cut is never parsed.
+        let cut = FIVE_CELLS.find("print(x)").unwrap();
+        assert_eq!(first_cells(&FIVE_CELLS[..cut], 3).len(), 3);
+        // Asked for more than is there before the cut: the whole ones come.
+        assert_eq!(first_cells(&FIVE_CELLS[..cut], 10).len(), 3);
+    }
+
+    #[test]
+    fn first_cells_of_what_is_not_a_notebook_is_nothing() {
+        for text in [
+            "",
+            "[1, 2]",
+            "{\"cells\": 3}",
+            "{\"cells\": [{\"cell_type\": \"video\", \"source\": \"\"}]}",
+            "not json",
+        ] {
+            assert!(first_cells(text, 10).is_empty(), "{text}");
+        }
+        // A bad cell ends the preview before it.
+        let bad = FIVE_CELLS.replace("\"raw\"", "\"video\"");
+        assert_eq!(first_cells(&bad, 10).len(), 2);
+    }
 
     #[test]
     fn splits_lines_as_python_does() {

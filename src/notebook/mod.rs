@@ -32,8 +32,29 @@ pub const MAX_FILE_SIZE: u64 = 100 * 1024 * 1024;
 
 /// Opens a notebook; the format follows the extension.
 pub fn open(path: &Path) -> Result<Notebook, NotebookError> {
+    open_previewing(path, None)
+}
+
+/// When a big `.ipynb`'s first cells are shown before the rest is parsed.
+pub struct Previewing<'a> {
+    /// Files of this many bytes or more.
+    pub from_bytes: usize,
+    pub max_cells: usize,
+    /// Gets the file's size and its first cells.
+    pub show: &'a mut dyn FnMut(usize, Vec<ipynb::PreviewCell>),
+}
+
+/// As [`open`]; a big `.ipynb`'s first cells go to `preview` as soon as
+/// the file is read, before the whole of it is parsed.
+pub fn open_previewing(path: &Path, preview: Option<Previewing<'_>>) -> Result<Notebook, NotebookError> {
     let format = Format::from_path(path).ok_or_else(|| NotebookError::UnknownFormat { path: path.into() })?;
     let (text, bom) = read_text_and_bom(path)?;
+    if let Some(preview) = preview
+        && format == Format::Ipynb
+        && text.len() >= preview.from_bytes
+    {
+        (preview.show)(text.len(), ipynb::first_cells(&text, preview.max_cells));
+    }
     let mut notebook = parse(format, &text).map_err(|error| NotebookError::Parse {
         path: path.into(),
         error,

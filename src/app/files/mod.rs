@@ -24,6 +24,7 @@ use crate::notebook::{self, Language, Notebook, NotebookError};
 use crate::runtime::RuntimeConfig;
 
 pub(super) use autosave::{AutosaveJob, Autosaver, Instance};
+pub(super) use open_save::Preview;
 pub(super) use pick::{Ask, AskKind, Dialogs, Pick};
 pub(super) use tasks::{Done, Tasks};
 
@@ -49,6 +50,14 @@ pub struct FileState {
     pub(super) picking: pick::Picking,
     /// Test hook: each save waits this long before writing.
     pub(super) slow_saves: Duration,
+    /// Big files being opened, their first cells read.
+    pub(super) previews: Vec<open_save::Preview>,
+    /// The preview shown instead of the selected session, while the
+    /// selection stays what it was when it was shown.
+    pub(super) shown_preview: Option<(PathBuf, Option<SessionId>)>,
+    pub(super) preview_markdown: egui_commonmark::CommonMarkCache,
+    /// Test hook: an open waits this long after its preview.
+    pub(super) slow_opens: Duration,
 }
 
 /// What a task learnt about a file besides its notebook.
@@ -97,6 +106,10 @@ impl RunyardApp {
         while let Some(done) = self.tasks.next() {
             match done {
                 Done::Started(started) => self.started_read(started),
+                Done::Preview(preview) => {
+                    self.files.shown_preview = Some((preview.path.clone(), self.selected));
+                    self.files.previews.push(preview);
+                }
                 Done::Opened(opened) => self.opened(opened),
                 Done::Saved(saved) => self.saved(*saved),
                 Done::OutputSaved { path, error } => self.output_saved(&path, error),
@@ -113,6 +126,27 @@ impl RunyardApp {
                 Done::Discovered(found) => self.discovered(found, false),
                 Done::SshHosts { config, hosts } => self.ssh_hosts_read(config, hosts),
             }
+        }
+    }
+
+    /// Which preview to show in place of the selected session.
+    pub(super) fn shown_preview(&self) -> Option<usize> {
+        let (path, selected) = self.files.shown_preview.as_ref()?;
+        if *selected != self.selected {
+            return None;
+        }
+        self.files.previews.iter().position(|p| &p.path == path)
+    }
+
+    /// The selected session is shown again, not a file being opened.
+    pub(super) fn hide_preview(&mut self) {
+        self.files.shown_preview = None;
+    }
+
+    /// Shows the `i`-th preview (its row in the sessions list was clicked).
+    pub(super) fn show_preview(&mut self, i: usize) {
+        if let Some(preview) = self.files.previews.get(i) {
+            self.files.shown_preview = Some((preview.path.clone(), self.selected));
         }
     }
 

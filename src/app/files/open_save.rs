@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::super::RunyardApp;
 use super::pick::{Ask, AskKind, Pick};
@@ -31,9 +32,39 @@ pub(in crate::app) struct Opened {
     place: Result<Option<RemotePlace>, PlaceError>,
 }
 
-/// Reads a notebook and picks its runtime (in a task).
-fn open_one(path: PathBuf, inputs: &crate::kernels::Inputs) -> Opened {
-    let read = read(&path);
+/// Files this big show their first cells while the rest is parsed: from
+/// here a parse takes long enough to be seen (about 40 ms).
+const PREVIEW_FROM_BYTES: usize = 4_000_000;
+/// More than a window shows, little to parse.
+const PREVIEW_CELLS: usize = 30;
+
+/// A big notebook's first cells, shown while the rest of it is read.
+pub(in crate::app) struct Preview {
+    pub path: PathBuf,
+    pub bytes: usize,
+    pub cells: Vec<notebook::ipynb::PreviewCell>,
+}
+
+/// Reads a notebook and picks its runtime (in a task); a big one's first
+/// cells go to `preview` first.
+fn open_one(path: PathBuf, inputs: &crate::kernels::Inputs, preview: &dyn Fn(Preview), delay: Duration) -> Opened {
+    let mut show = |bytes, cells| {
+        preview(Preview {
+            path: path.clone(),
+            bytes,
+            cells,
+        });
+        std::thread::sleep(delay);
+    };
+    let read = notebook::open_previewing(
+        &path,
+        Some(notebook::Previewing {
+            from_bytes: PREVIEW_FROM_BYTES,
+            max_cells: PREVIEW_CELLS,
+            show: &mut show,
+        }),
+    )
+    .map(|notebook| (notebook, FileInfo::of(&path)));
     let runtime = read.as_ref().ok().map(|(notebook, _)| {
         let found = crate::kernels::discover(&inputs.for_notebook(Some(&path)));
         let pick = crate::kernels::pick_runtime(Some(&path), &notebook.metadata, &notebook.language, &found);
@@ -84,8 +115,16 @@ impl RunyardApp {
         }
         // One task for all, so that they open in the order given.
         let inputs = self.runtimes.inputs.clone();
+        let reporter = self.tasks.reporter();
+        let delay = self.files.slow_opens;
         self.tasks.spawn("open", move || {
-            Done::Opened(wanted.into_iter().map(|path| open_one(path, &inputs)).collect())
+            let preview = |preview| reporter.send(Done::Preview(preview));
+            Done::Opened(
+                wanted
+                    .into_iter()
+                    .map(|path| open_one(path, &inputs, &preview, delay))
+                    .collect(),
+            )
         });
     }
 
@@ -97,6 +136,7 @@ impl RunyardApp {
             place,
         } in opened
         {
+            self.files.previews.retain(|p| p.path != path);
             // Opened twice in a row: the first one counts.
             if let Some(existing) = self.sessions.iter().find(|s| s.file.as_deref() == Some(path.as_path())) {
                 self.selected = Some(existing.id);

@@ -19,6 +19,8 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// What a task reports back.
 pub(in crate::app) enum Done {
     Started(Started),
+    /// A big file's first cells, while the rest of it is parsed.
+    Preview(super::open_save::Preview),
     Opened(Vec<Opened>),
     Saved(Box<Saved>),
     OutputSaved {
@@ -113,6 +115,14 @@ impl Tasks {
         }
     }
 
+    /// For a task to send what it has before it ends (not counted as its result).
+    pub(in crate::app) fn reporter(&self) -> Reporter {
+        Reporter {
+            send: self.send.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
     /// The next result, if one is waiting.
     pub(in crate::app) fn next(&mut self) -> Option<Done> {
         let (kind, done) = self.receive.try_recv().ok()?;
@@ -125,6 +135,20 @@ impl Tasks {
     /// File work is in flight.
     pub(in crate::app) fn busy(&self) -> bool {
         self.pending > 0
+    }
+}
+
+/// Sends a task's intermediate results to the window.
+pub(in crate::app) struct Reporter {
+    send: Sender<(Kind, Done)>,
+    waker: Waker,
+}
+
+impl Reporter {
+    pub(in crate::app) fn send(&self, done: Done) {
+        if self.send.send((Kind::Detached, done)).is_ok() {
+            (self.waker)();
+        }
     }
 }
 

@@ -538,11 +538,11 @@ impl eframe::App for RunyardApp {
             self.failure_bar(ui);
             self.notice_bar(ui);
             self.file_prompts(ui);
-            let selected = self.selected.filter(|id| self.session(*id).is_some());
             if let Some(i) = self.shown_preview() {
                 preview_view::show(ui, &self.files.previews[i], &mut self.files.preview_markdown);
                 return;
             }
+            let selected = self.selected.filter(|id| self.session(*id).is_some());
             match selected {
                 None => self.welcome(ui),
                 Some(id) => {

@@ -29,8 +29,6 @@ pub struct QuietPointer<A> {
     /// Where egui thinks the pointer is, in points.
     known: Option<Pos2>,
     buttons_down: usize,
-    /// Moves delivered and held back, for the log at exit.
-    counts: [u64; 2],
 }
 
 impl<A> QuietPointer<A> {
@@ -41,7 +39,6 @@ impl<A> QuietPointer<A> {
             held: None,
             known: None,
             buttons_down: 0,
-            counts: [0; 2],
         }
     }
 
@@ -70,7 +67,6 @@ impl<A> QuietPointer<A> {
     {
         if let WindowEvent::CursorMoved { position, .. } = &event {
             self.known = self.egui.get().map(|ctx| to_points(ctx, *position));
-            self.counts[0] += 1;
         }
         ApplicationHandler::<T>::window_event(&mut self.inner, event_loop, window, event);
     }
@@ -83,7 +79,6 @@ impl<A: ApplicationHandler<T>, T: 'static> ApplicationHandler<T> for QuietPointe
                 let to = self.egui.get().map(|ctx| to_points(ctx, *position));
                 if to.is_some_and(|to| self.can_hold(to)) {
                     self.held = Some((window, event));
-                    self.counts[1] += 1;
                     return;
                 }
                 self.held = None;
@@ -136,8 +131,6 @@ impl<A: ApplicationHandler<T>, T: 'static> ApplicationHandler<T> for QuietPointe
     }
 
     fn exiting(&mut self, event_loop: &ActiveEventLoop) {
-        let [delivered, held] = self.counts;
-        tracing::debug!(delivered, held, "pointer moves");
         self.inner.exiting(event_loop);
     }
 
